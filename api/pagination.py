@@ -1,0 +1,26 @@
+"""Pagination: cursor (keyset) pagination for the big lists, page numbers for the small
+directories. Cursor pages stay fast at any depth and stable while writers commit."""
+
+from rest_framework.pagination import CursorPagination, PageNumberPagination
+
+
+class StandardPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class KeysetPagination(CursorPagination):
+    """Keyset pagination; each list sets ``ordering`` ending in a unique column."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+    def __init__(self, ordering: tuple[str, ...]):
+        self.ordering = ordering
+
+
+def keyset(*ordering: str):
+    """A pagination class for ``pagination_class``, ordered by ``ordering``."""
+    return type("Keyset", (KeysetPagination,), {"__init__": lambda self: None, "ordering": ordering})

@@ -1,0 +1,27 @@
+"""Code lists shared by several apps."""
+
+from django.db import models
+
+
+class Department(models.TextChoices):
+    CARE_COORDINATION = "care_coordination", "Care coordination"
+    BILLING = "billing", "Billing"
+    PHARMACY = "pharmacy", "Pharmacy"
+    FRONT_DESK = "front_desk", "Front desk"
+    CONTACT_CENTER = "contact_center", "Contact center"
+    CLINICAL = "clinical", "Clinical"
+
+
+class Channel(models.TextChoices):
+    """Every channel a patient can be reached or reach us on (FHIR ParticipationMode)."""
+
+    PHONE = "phone", "Phone"
+    SMS = "sms", "SMS"
+    EMAIL = "email", "Email"
+    CHAT = "chat", "Chat"
+    PORTAL = "portal", "Portal secure message"
+    VIDEO = "video", "Video"
+    IN_PERSON = "in_person", "In person"
+    SOCIAL = "social", "Social media / public review"
+    LETTER = "letter", "Letter"
+    CHATBOT = "chatbot", "Chatbot"

@@ -1,0 +1,285 @@
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from crm.choices import Channel
+from patients.choices import (
+    AdministrativeSex,
+    ConsentPurpose,
+    ConsentSource,
+    ConsentStatus,
+    ContactSystem,
+    ContactUse,
+    InterpreterNeeded,
+    LanguageMode,
+    PatientStatus,
+)
+from patients.validators import (
+    normalize_language_tag,
+    normalize_phone,
+    search_key,
+    validate_time_zone,
+)
+
+PHONE_SYSTEMS = (ContactSystem.PHONE, ContactSystem.SMS, ContactSystem.FAX)
+
+
+class Patient(models.Model):
+    """A person receiving care: identity, preferences for being contacted, care team.
+
+    Contact points, languages, identifiers and consents are child rows; together they
+    make the 360-degree record served by ``patients.selectors.patient_360``.
+    """
+
+    mrn = models.CharField("MRN", max_length=32, unique=True)
+    family_name = models.CharField(max_length=100)
+    given_name = models.CharField(max_length=100)
+    middle_name = models.CharField(max_length=100, blank=True)
+    preferred_name = models.CharField(max_length=100, blank=True)
+    # Case- and accent-folded copy of all names, kept by save() for searching.
+    name_search = models.CharField(max_length=410, editable=False, db_index=True)
+    birth_date = models.DateField()
+    administrative_sex = models.CharField(
+        max_length=16, choices=AdministrativeSex, default=AdministrativeSex.UNKNOWN
+    )
+    status = models.CharField(max_length=16, choices=PatientStatus, default=PatientStatus.ACTIVE)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
+    )
+
+    interpreter_needed = models.CharField(
+        max_length=8, choices=InterpreterNeeded, default=InterpreterNeeded.UNKNOWN
+    )
+    accessibility_needs = models.JSONField(
+        default=list, blank=True, help_text="Codes from AccessibilityNeed."
+    )
+    accessibility_notes = models.TextField(max_length=2000, blank=True)
+
+    preferred_channel = models.CharField(max_length=16, choices=Channel, blank=True)
+    contact_window_start = models.TimeField(null=True, blank=True)
+    contact_window_end = models.TimeField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True, validators=[validate_time_zone])
+    do_not_contact = models.BooleanField(default=False)
+
+    care_coordinator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="coordinated_patients",
+    )
+    primary_care_practitioner = models.ForeignKey(
+        "referrals.Practitioner",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="primary_care_patients",
+    )
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["name_search", "updated_at"])
+
+    class Meta:
+        ordering = ["family_name", "given_name", "id"]
+        indexes = [
+            models.Index(fields=["family_name", "given_name", "id"], name="patient_name_idx"),
+            models.Index(fields=["birth_date"], name="patient_birth_date_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status=PatientStatus.MERGED, merged_into__isnull=False)
+                | (~Q(status=PatientStatus.MERGED) & Q(merged_into__isnull=True)),
+                name="%(app_label)s_%(class)s_merged_into_iff_merged",
+            ),
+            models.CheckConstraint(
+                condition=Q(contact_window_start__isnull=True, contact_window_end__isnull=True)
+                | Q(contact_window_start__isnull=False, contact_window_end__isnull=False),
+                name="%(app_label)s_%(class)s_contact_window_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mrn} {self.family_name}, {self.given_name}"
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.preferred_name or self.given_name} {self.family_name}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.birth_date and self.birth_date > timezone.localdate():
+            errors["birth_date"] = "Date of birth cannot be in the future."
+        if self.birth_date and self.birth_date < datetime.date(1880, 1, 1):
+            errors["birth_date"] = "Date of birth is before 1880."
+        if bool(self.contact_window_start) != bool(self.contact_window_end):
+            errors["contact_window_end"] = "Give both the start and the end of the window."
+        if self.status == PatientStatus.MERGED and not self.merged_into_id:
+            errors["merged_into"] = "A merged patient must name the record it was merged into."
+        if self.merged_into_id and self.merged_into_id == self.pk:
+            errors["merged_into"] = "A patient cannot be merged into itself."
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        self.name_search = search_key(
+            " ".join(
+                filter(None, [self.given_name, self.middle_name, self.preferred_name, self.family_name])
+            )
+        )
+        super().save(*args, **kwargs)
+
+
+class PatientIdentifier(models.Model):
+    """An identifier from another system (EHR, payer, lab), unique within its system."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="identifiers")
+    system = models.CharField(max_length=200, help_text="URI of the issuing system.")
+    value = models.CharField(max_length=100)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["system", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["system", "value"], name="%(app_label)s_%(class)s_unique_per_system"
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "system"], name="%(app_label)s_%(class)s_one_per_system"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system}|{self.value}"
+
+
+class ContactPoint(models.Model):
+    """A way to reach the patient (FHIR ContactPoint); phone numbers stored as E.164."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="contact_points")
+    system = models.CharField(max_length=8, choices=ContactSystem)
+    value = models.CharField(max_length=254)
+    use = models.CharField(max_length=8, choices=ContactUse, blank=True)
+    rank = models.PositiveSmallIntegerField(default=1, help_text="1 is the most preferred.")
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["rank", "id"]
+        indexes = [models.Index(fields=["system", "value"], name="contactpoint_lookup_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "system", "value"], name="%(app_label)s_%(class)s_unique"
+            ),
+            models.CheckConstraint(condition=Q(rank__gte=1), name="%(app_label)s_%(class)s_rank"),
+            models.CheckConstraint(
+                condition=Q(period_end__isnull=True)
+                | Q(period_start__isnull=True)
+                | Q(period_end__gte=models.F("period_start")),
+                name="%(app_label)s_%(class)s_period_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system}:{self.value}"
+
+    def clean(self) -> None:
+        if self.system in PHONE_SYSTEMS and self.value:
+            try:
+                self.value = normalize_phone(self.value)
+            except ValidationError as exc:
+                raise ValidationError({"value": exc.messages}) from None
+        elif self.system == ContactSystem.EMAIL and self.value:
+            from django.core.validators import validate_email
+
+            try:
+                validate_email(self.value)
+            except ValidationError:
+                raise ValidationError({"value": "Enter a valid email address."}) from None
+            self.value = self.value.strip().lower()
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise ValidationError({"period_end": "The period ends before it starts."})
+
+
+class PatientLanguage(models.Model):
+    """A language the patient uses (FHIR Patient.communication), as a BCP-47 tag."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="languages")
+    language = models.CharField(max_length=35, db_index=True)
+    mode = models.CharField(max_length=8, choices=LanguageMode, default=LanguageMode.SPOKEN)
+    preferred = models.BooleanField(default=False)
+    rank = models.PositiveSmallIntegerField(default=1)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["rank", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "language", "mode"], name="%(app_label)s_%(class)s_unique"
+            ),
+            models.CheckConstraint(condition=Q(rank__gte=1), name="%(app_label)s_%(class)s_rank"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.language} ({self.mode})"
+
+    def clean(self) -> None:
+        try:
+            self.language = normalize_language_tag(self.language)
+        except ValidationError as exc:
+            raise ValidationError({"language": exc.messages}) from None
+
+
+class CommunicationConsent(models.Model):
+    """The patient's opt-in or opt-out for one channel and purpose (ContactPointConsent)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consents")
+    channel = models.CharField(max_length=16, choices=Channel)
+    purpose = models.CharField(max_length=32, choices=ConsentPurpose)
+    status = models.CharField(max_length=8, choices=ConsentStatus)
+    captured_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=16, choices=ConsentSource)
+    captured_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    effective_from = models.DateField(null=True, blank=True)
+    effective_to = models.DateField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["channel", "purpose"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "channel", "purpose"], name="%(app_label)s_%(class)s_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_to__isnull=True)
+                | Q(effective_from__isnull=True)
+                | Q(effective_to__gte=models.F("effective_from")),
+                name="%(app_label)s_%(class)s_effective_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}/{self.purpose}: {self.status}"
+
+    def clean(self) -> None:
+        if self.effective_from and self.effective_to and self.effective_to < self.effective_from:
+            raise ValidationError({"effective_to": "The consent ends before it starts."})
+
+    def is_in_effect(self, on: datetime.date) -> bool:
+        return (self.effective_from is None or self.effective_from <= on) and (
+            self.effective_to is None or on <= self.effective_to
+        )

@@ -1,0 +1,93 @@
+from django.db import models
+
+
+class ReferralStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SENT = "sent", "Sent"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    SCHEDULED = "scheduled", "Scheduled"
+    NO_SHOW = "no_show", "No-show"
+    SEEN = "seen", "Seen, report pending"
+    CLOSED = "closed", "Closed (report received)"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+OPEN_STATUSES = (
+    ReferralStatus.DRAFT,
+    ReferralStatus.SENT,
+    ReferralStatus.ACCEPTED,
+    ReferralStatus.SCHEDULED,
+    ReferralStatus.NO_SHOW,
+    ReferralStatus.SEEN,
+)
+
+# DOMAIN.md section 4: how each state is said in FHIR and BSeR.
+FHIR_SERVICE_REQUEST_STATUS = {
+    ReferralStatus.DRAFT: "draft",
+    ReferralStatus.SENT: "active",
+    ReferralStatus.ACCEPTED: "active",
+    ReferralStatus.DECLINED: "revoked",
+    ReferralStatus.SCHEDULED: "active",
+    ReferralStatus.NO_SHOW: "active",
+    ReferralStatus.SEEN: "active",
+    ReferralStatus.CLOSED: "completed",
+    ReferralStatus.CANCELLED: "revoked",
+}
+FHIR_TASK_STATUS = {
+    ReferralStatus.DRAFT: "draft",
+    ReferralStatus.SENT: "requested",
+    ReferralStatus.ACCEPTED: "accepted",
+    ReferralStatus.DECLINED: "rejected",
+    ReferralStatus.SCHEDULED: "in-progress",
+    ReferralStatus.NO_SHOW: "in-progress",
+    ReferralStatus.SEEN: "in-progress",
+    ReferralStatus.CLOSED: "completed",
+    ReferralStatus.CANCELLED: "cancelled",
+}
+
+
+class ReferralPriority(models.TextChoices):
+    ROUTINE = "routine", "Routine"
+    URGENT = "urgent", "Urgent"
+    STAT = "stat", "STAT"
+
+
+# Most urgent first; used for ordering.
+PRIORITY_RANK = {ReferralPriority.STAT: 0, ReferralPriority.URGENT: 1, ReferralPriority.ROUTINE: 2}
+
+
+class ReferralAction(models.TextChoices):
+    CREATE = "create", "Create"
+    SEND = "send", "Send"
+    ACCEPT = "accept", "Accept"
+    DECLINE = "decline", "Decline"
+    SCHEDULE = "schedule", "Schedule"
+    NO_SHOW = "no_show", "Record no-show"
+    SEEN = "seen", "Record visit"
+    CLOSE = "close", "Close with report"
+    CANCEL = "cancel", "Cancel"
+    REOPEN = "reopen", "Reopen"
+
+
+class FollowUpKind(models.TextChoices):
+    CALLBACK = "callback", "Call back"
+    APPOINTMENT_REMINDER = "appointment_reminder", "Appointment reminder"
+    VISIT_CONFIRMATION = "visit_confirmation", "Confirm visit or record no-show"
+    REPORT_REQUEST = "report_request", "Request consult report"
+    FIND_PROVIDER = "find_provider", "Find another provider"
+    POST_VISIT_CHECK_IN = "post_visit_check_in", "Post-visit check-in"
+    SERVICE_RECOVERY = "service_recovery", "Service-recovery call"
+    OTHER = "other", "Other"
+
+
+class FollowUpStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class FollowUpPriority(models.TextChoices):
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"

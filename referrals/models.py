@@ -1,0 +1,298 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from crm.choices import Department
+from referrals.choices import (
+    FollowUpKind,
+    FollowUpPriority,
+    FollowUpStatus,
+    ReferralAction,
+    ReferralPriority,
+    ReferralStatus,
+)
+from referrals.validators import validate_npi
+
+
+class Organization(models.Model):
+    """A provider organization in the directory (a clinic, hospital department, lab)."""
+
+    name = models.CharField(max_length=200)
+    npi = models.CharField(
+        "NPI", max_length=10, unique=True, null=True, blank=True, validators=[validate_npi]
+    )
+    specialty = models.CharField(max_length=100, blank=True, db_index=True)
+    in_network = models.BooleanField(default=True)
+    accepting_new_patients = models.BooleanField(default=True)
+    phone = models.CharField(max_length=32, blank=True)
+    fax = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Practitioner(models.Model):
+    """A clinician in the directory, who may receive referrals or be a patient's PCP."""
+
+    npi = models.CharField("NPI", max_length=10, unique=True, validators=[validate_npi])
+    family_name = models.CharField(max_length=100)
+    given_name = models.CharField(max_length=100)
+    specialty = models.CharField(max_length=100, db_index=True)
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="practitioners",
+    )
+    in_network = models.BooleanField(default=True)
+    accepting_new_patients = models.BooleanField(default=True)
+    languages = models.JSONField(default=list, blank=True, help_text="BCP-47 tags spoken.")
+    phone = models.CharField(max_length=32, blank=True)
+    active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["family_name", "given_name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.given_name} {self.family_name} ({self.specialty})"
+
+
+class ServiceLevelTarget(models.Model):
+    """How long each step of a referral may take, per priority. Edited in the admin.
+
+    A referral is overdue when its current step has taken longer than the target; that
+    is computed from ``Referral.status_changed_at`` and these rows, never stored.
+    """
+
+    priority = models.CharField(max_length=8, choices=ReferralPriority, unique=True)
+    accept_within = models.DurationField(help_text="From sent to accepted.")
+    schedule_within = models.DurationField(help_text="From accepted (or no-show) to scheduled.")
+    report_within = models.DurationField(help_text="From seen to report received.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["priority"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(accept_within__gt=0, schedule_within__gt=0, report_within__gt=0),
+                name="%(app_label)s_%(class)s_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.priority} service levels"
+
+
+class Referral(models.Model):
+    """A referral to another provider, tracked until the report is back (closed loop).
+
+    ``status`` moves only through ``referrals.services``, which writes a
+    :class:`ReferralEvent` for every transition.
+    """
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="referrals"
+    )
+    referring_practitioner = models.ForeignKey(
+        Practitioner, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    receiving_organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="referrals_received",
+    )
+    receiving_practitioner = models.ForeignKey(
+        Practitioner,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="referrals_received",
+    )
+    specialty = models.CharField(max_length=100, db_index=True)
+    priority = models.CharField(
+        max_length=8, choices=ReferralPriority, default=ReferralPriority.ROUTINE
+    )
+    status = models.CharField(max_length=16, choices=ReferralStatus, default=ReferralStatus.DRAFT)
+    reason = models.TextField("clinical reason", max_length=4000)
+    coordinator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="coordinated_referrals",
+    )
+
+    appointment_at = models.DateTimeField(null=True, blank=True)
+    report_received_on = models.DateField(null=True, blank=True)
+    report_from = models.CharField(max_length=200, blank=True)
+    report_summary = models.TextField(max_length=10000, blank=True)
+    report_recommendations = models.TextField(max_length=10000, blank=True)
+
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "priority", "status_changed_at"], name="referral_sla_idx"),
+            models.Index(fields=["coordinator", "status"], name="referral_coordinator_idx"),
+            models.Index(fields=["patient", "status"], name="referral_patient_idx"),
+            models.Index(fields=["-created_at", "-id"], name="referral_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status=ReferralStatus.SCHEDULED) | Q(appointment_at__isnull=False),
+                name="%(app_label)s_%(class)s_scheduled_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ReferralStatus.CLOSED) | Q(report_received_on__isnull=False),
+                name="%(app_label)s_%(class)s_closed_has_report",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=ReferralStatus.DRAFT) | Q(sent_at__isnull=False)
+                | Q(status=ReferralStatus.CANCELLED),
+                name="%(app_label)s_%(class)s_sent_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Referral {self.pk} ({self.specialty}, {self.status})"
+
+    def clean(self) -> None:
+        if (
+            self.receiving_practitioner_id
+            and self.receiving_organization_id
+            and self.receiving_practitioner.organization_id not in (None, self.receiving_organization_id)
+        ):
+            raise ValidationError(
+                {"receiving_practitioner": "This practitioner is not in the receiving organization."}
+            )
+
+
+class ReferralEvent(models.Model):
+    """One transition of a referral: who, when, from, to, why. Append-only."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=16, choices=ReferralAction)
+    from_status = models.CharField(max_length=16, choices=ReferralStatus, blank=True)
+    to_status = models.CharField(max_length=16, choices=ReferralStatus)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    occurred_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(max_length=4000, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [
+            models.Index(fields=["referral", "occurred_at"], name="referralevent_timeline_idx"),
+            models.Index(fields=["to_status", "occurred_at"], name="referralevent_metrics_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.from_status or '-'} -> {self.to_status}"
+
+
+class FollowUp(models.Model):
+    """A task to do for a patient by a person or a department queue, by a due time."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="follow_ups"
+    )
+    kind = models.CharField(max_length=32, choices=FollowUpKind, default=FollowUpKind.OTHER)
+    title = models.CharField(max_length=200)
+    note = models.TextField(max_length=4000, blank=True)
+    due_at = models.DateTimeField()
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="follow_ups",
+    )
+    queue = models.CharField(max_length=32, choices=Department, blank=True)
+    priority = models.CharField(
+        max_length=8, choices=FollowUpPriority, default=FollowUpPriority.MEDIUM
+    )
+    status = models.CharField(max_length=16, choices=FollowUpStatus, default=FollowUpStatus.OPEN)
+    outcome = models.TextField(max_length=4000, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    referral = models.ForeignKey(
+        Referral, null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
+    interaction = models.ForeignKey(
+        "interactions.Interaction",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="follow_ups",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            models.Index(fields=["assigned_to", "status", "due_at"], name="followup_assignee_idx"),
+            models.Index(fields=["queue", "status", "due_at"], name="followup_queue_idx"),
+            models.Index(fields=["patient", "status", "due_at"], name="followup_patient_idx"),
+            models.Index(fields=["status", "due_at", "id"], name="followup_due_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(assigned_to__isnull=False) | ~Q(queue=""),
+                name="%(app_label)s_%(class)s_has_owner",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=FollowUpStatus.OPEN, completed_at__isnull=True)
+                | (~Q(status=FollowUpStatus.OPEN) & Q(completed_at__isnull=False)),
+                name="%(app_label)s_%(class)s_completed_iff_not_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        if not self.assigned_to_id and not self.queue:
+            raise ValidationError({"assigned_to": "Assign the follow-up to a person or a queue."})
+        for link in ("referral", "interaction"):
+            linked = getattr(self, link)
+            if linked is not None and linked.patient_id != self.patient_id:
+                raise ValidationError({link: f"The {link} belongs to another patient."})
