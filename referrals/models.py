@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -15,6 +17,8 @@ from referrals.choices import (
     ReferralStatus,
 )
 from referrals.validators import validate_npi
+
+ZERO = timedelta(0)
 
 
 class Organization(models.Model):
@@ -89,7 +93,7 @@ class ServiceLevelTarget(models.Model):
         ordering = ["priority"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(accept_within__gt=0, schedule_within__gt=0, report_within__gt=0),
+                condition=Q(accept_within__gt=ZERO, schedule_within__gt=ZERO, report_within__gt=ZERO),
                 name="%(app_label)s_%(class)s_positive",
             ),
         ]
