@@ -23,4 +23,13 @@ class KeysetPagination(CursorPagination):
 
 def keyset(*ordering: str):
     """A pagination class for ``pagination_class``, ordered by ``ordering``."""
-    return type("Keyset", (KeysetPagination,), {"__init__": lambda self: None, "ordering": ordering})
+    return type(
+        "Keyset", (KeysetPagination,), {"__init__": lambda self: None, "ordering": ordering}
+    )
+
+
+def paginated_list(request, view, items: list, serializer_class):
+    """A page-numbered response over an in-memory list (history entries)."""
+    paginator = StandardPagination()
+    page = paginator.paginate_queryset(items, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)

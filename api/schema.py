@@ -1,5 +1,24 @@
+"""Schema generation: every operation documents the error bodies it can return."""
+
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+
+from api.serializers.common import ErrorSerializer, StaleUpdateSerializer
 
 
 class AutoSchema(SpectacularAutoSchema):
-    pass
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        errors = {"400": ErrorSerializer, "401": ErrorSerializer, "403": ErrorSerializer}
+        if "{" in self.path:
+            errors["404"] = ErrorSerializer
+        if self.method in ("POST", "PUT", "PATCH"):
+            errors["409"] = ErrorSerializer
+            errors["413"] = ErrorSerializer
+        if self.method in ("PUT", "PATCH") or (self.method == "POST" and "{" in self.path):
+            errors["412"] = StaleUpdateSerializer
+        for code, serializer in errors.items():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(
+                    serializer, code, direction=direction
+                )
+        return responses

@@ -90,9 +90,7 @@ def exception_handler(exc, context):
 
     if isinstance(exc, DjangoValidationError):
         set_rollback()
-        body = error_body(
-            "Some fields are not valid.", "invalid", _django_validation_errors(exc)
-        )
+        body = error_body("Some fields are not valid.", "invalid", _django_validation_errors(exc))
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
     if isinstance(exc, RequestDataTooBig | TooManyFieldsSent):
@@ -141,3 +139,14 @@ def exception_handler(exc, context):
         codes = exc.get_codes()
         body = error_body(str(exc.detail), codes if isinstance(codes, str) else "error")
     return Response(body, status=exc.status_code, headers=headers)
+
+
+class InvalidInput(ApplicationError):
+    """Bad input found by a service, with field errors that may be nested for lists."""
+
+    default_code = "invalid"
+
+
+def validation_errors(exc: DjangoValidationError) -> dict:
+    """Field errors of a Django ValidationError as a plain dict."""
+    return _django_validation_errors(exc)

@@ -61,7 +61,9 @@ class Interaction(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         indexes = [
-            models.Index(fields=["patient", "-occurred_at", "-id"], name="interaction_timeline_idx"),
+            models.Index(
+                fields=["patient", "-occurred_at", "-id"], name="interaction_timeline_idx"
+            ),
             models.Index(fields=["-occurred_at", "-id"], name="interaction_recent_idx"),
             models.Index(fields=["department", "occurred_at"], name="interaction_department_idx"),
             models.Index(fields=["channel", "occurred_at"], name="interaction_channel_idx"),

@@ -109,6 +109,17 @@ class Patient(models.Model):
     def __str__(self) -> str:
         return f"{self.mrn} {self.family_name}, {self.given_name}"
 
+    def save(self, *args, **kwargs):
+        self.name_search = search_key(
+            " ".join(
+                filter(
+                    None,
+                    [self.given_name, self.middle_name, self.preferred_name, self.family_name],
+                )
+            )
+        )
+        super().save(*args, **kwargs)
+
     @property
     def display_name(self) -> str:
         return f"{self.preferred_name or self.given_name} {self.family_name}"
@@ -127,14 +138,6 @@ class Patient(models.Model):
             errors["merged_into"] = "A patient cannot be merged into itself."
         if errors:
             raise ValidationError(errors)
-
-    def save(self, *args, **kwargs):
-        self.name_search = search_key(
-            " ".join(
-                filter(None, [self.given_name, self.middle_name, self.preferred_name, self.family_name])
-            )
-        )
-        super().save(*args, **kwargs)
 
 
 class PatientIdentifier(models.Model):
@@ -251,7 +254,11 @@ class CommunicationConsent(models.Model):
     captured_at = models.DateTimeField(default=timezone.now)
     source = models.CharField(max_length=16, choices=ConsentSource)
     captured_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     effective_from = models.DateField(null=True, blank=True)
     effective_to = models.DateField(null=True, blank=True)

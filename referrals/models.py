@@ -93,7 +93,9 @@ class ServiceLevelTarget(models.Model):
         ordering = ["priority"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(accept_within__gt=ZERO, schedule_within__gt=ZERO, report_within__gt=ZERO),
+                condition=Q(
+                    accept_within__gt=ZERO, schedule_within__gt=ZERO, report_within__gt=ZERO
+                ),
                 name="%(app_label)s_%(class)s_positive",
             ),
         ]
@@ -153,7 +155,11 @@ class Referral(models.Model):
     status_changed_at = models.DateTimeField(default=timezone.now)
 
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -164,7 +170,9 @@ class Referral(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["status", "priority", "status_changed_at"], name="referral_sla_idx"),
+            models.Index(
+                fields=["status", "priority", "status_changed_at"], name="referral_sla_idx"
+            ),
             models.Index(fields=["coordinator", "status"], name="referral_coordinator_idx"),
             models.Index(fields=["patient", "status"], name="referral_patient_idx"),
             models.Index(fields=["-created_at", "-id"], name="referral_created_idx"),
@@ -179,7 +187,8 @@ class Referral(models.Model):
                 name="%(app_label)s_%(class)s_closed_has_report",
             ),
             models.CheckConstraint(
-                condition=Q(status=ReferralStatus.DRAFT) | Q(sent_at__isnull=False)
+                condition=Q(status=ReferralStatus.DRAFT)
+                | Q(sent_at__isnull=False)
                 | Q(status=ReferralStatus.CANCELLED),
                 name="%(app_label)s_%(class)s_sent_has_time",
             ),
@@ -192,10 +201,11 @@ class Referral(models.Model):
         if (
             self.receiving_practitioner_id
             and self.receiving_organization_id
-            and self.receiving_practitioner.organization_id not in (None, self.receiving_organization_id)
+            and self.receiving_practitioner.organization_id
+            not in (None, self.receiving_organization_id)
         ):
             raise ValidationError(
-                {"receiving_practitioner": "This practitioner is not in the receiving organization."}
+                {"receiving_practitioner": "Not a member of the receiving organization."}
             )
 
 
@@ -249,7 +259,11 @@ class FollowUp(models.Model):
     outcome = models.TextField(max_length=4000, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     completed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     referral = models.ForeignKey(
         Referral, null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
@@ -262,7 +276,11 @@ class FollowUp(models.Model):
         related_name="follow_ups",
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,0 +1,44 @@
+"""Serializer fields shared by every endpoint."""
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import build_basic_type, build_choice_field, build_object_type
+from drf_spectacular.types import OpenApiTypes
+from rest_framework import serializers
+
+
+class ChoiceField(serializers.ChoiceField):
+    """Reads as ``{"value": "sent", "label": "Sent"}``; writes the plain value (or the
+    same object back)."""
+
+    def to_representation(self, value):
+        if value in ("", None):
+            return None
+        return {"value": value, "label": self.choices.get(value, value)}
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            data = data.get("value")
+        return super().to_internal_value(data)
+
+
+class ChoiceFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = ChoiceField
+
+    def map_serializer_field(self, auto_schema, direction):
+        enum = build_choice_field(self.target)
+        if direction == "request":
+            return enum
+        return build_object_type(
+            properties={"value": enum, "label": build_basic_type(OpenApiTypes.STR)},
+            required=["value", "label"],
+        )
+
+
+class UserSummarySerializer(serializers.Serializer):
+    """A staff member as shown next to a record: id and display name."""
+
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, user) -> str:
+        return user.get_full_name() or user.get_username()

@@ -1,0 +1,119 @@
+"""Behaviour shared by the viewsets: optimistic concurrency and idempotent creates."""
+
+import hashlib
+import json
+import re
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from crm.errors import Conflict, InvalidInput
+from crm.models import IdempotencyKey
+
+_IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+
+IF_MATCH_PARAMETER = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description='The record\'s version as last read (its ETag, e.g. "3"); a stale '
+    "version is refused with 412 instead of overwriting someone else's change.",
+)
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="A unique key per logical request; a retry with the same key and body "
+    "returns the first answer instead of creating a duplicate.",
+)
+
+
+def expected_version(request) -> int | None:
+    """The version from an ``If-Match`` header, or None when the client sent none."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    match = _IF_MATCH.match(header.strip())
+    if not match:
+        raise InvalidInput(
+            'If-Match must be the record\'s version in quotes, e.g. "3".',
+            errors={"If-Match": ["Not a version."]},
+        )
+    return int(match.group(1))
+
+
+class VersionedMixin:
+    """Sends the record's version as ETag and honours If-Match on updates."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if (
+            200 <= response.status_code < 300
+            and isinstance(response.data, dict)
+            and "version" in response.data
+            and "id" in response.data
+        ):
+            response["ETag"] = f'"{response.data["version"]}"'
+        return response
+
+
+class IdempotentCreateMixin:
+    """POST with ``Idempotency-Key``: the first answer is stored and replayed to retries.
+
+    The key row is inserted in the same transaction as the record. Two concurrent
+    retries cannot both create: the second one's key insert fails on the unique
+    constraint, its transaction (and record) rolls back, and it replays the first
+    one's answer.
+    """
+
+    def create(self, request, *args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return super().create(request, *args, **kwargs)
+        if not 1 <= len(key) <= 255 or not key.isprintable():
+            raise InvalidInput(
+                "Idempotency-Key must be 1 to 255 printable characters.",
+                errors={"Idempotency-Key": ["Not a valid key."]},
+            )
+        body = json.dumps(request.data, sort_keys=True, default=str)
+        fingerprint = hashlib.sha256(f"{request.path}\n{body}".encode()).hexdigest()
+        IdempotencyKey.objects.filter(
+            user=request.user,
+            key=key,
+            created_at__lt=timezone.now() - settings.IDEMPOTENCY_KEY_TTL,
+        ).delete()
+        stored = IdempotencyKey.objects.filter(user=request.user, key=key).first()
+        if stored is not None:
+            return self._replay(stored, fingerprint)
+        try:
+            with transaction.atomic():
+                response = super().create(request, *args, **kwargs)
+                IdempotencyKey.objects.create(
+                    user=request.user,
+                    key=key,
+                    fingerprint=fingerprint,
+                    response_status=response.status_code,
+                    response_body=json.loads(JSONRenderer().render(response.data)),
+                )
+        except IntegrityError:
+            stored = IdempotencyKey.objects.filter(user=request.user, key=key).first()
+            if stored is None:
+                raise
+            return self._replay(stored, fingerprint)
+        return response
+
+    @staticmethod
+    def _replay(stored: IdempotencyKey, fingerprint: str) -> Response:
+        if stored.fingerprint != fingerprint:
+            raise Conflict(
+                "This Idempotency-Key was already used for a different request.",
+                code="idempotency_key_reused",
+            )
+        response = Response(stored.response_body, status=stored.response_status)
+        response["Idempotent-Replayed"] = "true"
+        return response

@@ -1,0 +1,49 @@
+from rest_framework import serializers
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every 4xx answer."""
+
+    message = serializers.CharField()
+    code = serializers.CharField()
+    errors = serializers.DictField(
+        help_text="Field name to a list of messages; list fields hold one object per item."
+    )
+
+
+class InvalidTransitionSerializer(ErrorSerializer):
+    current_status = serializers.CharField()
+    allowed_actions = serializers.ListField(child=serializers.CharField())
+
+
+class StaleUpdateSerializer(ErrorSerializer):
+    current_version = serializers.IntegerField()
+
+
+class ChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    to = serializers.JSONField()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # "from" is a keyword; the output key is still "from".
+        fields["from"] = serializers.JSONField()
+        return fields
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    """One change to a record: when, by whom, which fields from what to what."""
+
+    at = serializers.DateTimeField()
+    user = serializers.SerializerMethodField()
+    type = serializers.ChoiceField(choices=["created", "changed", "deleted"])
+    record = serializers.CharField()
+    record_id = serializers.IntegerField()
+    reason = serializers.CharField()
+    changes = ChangeSerializer(many=True)
+
+    def get_user(self, entry) -> dict | None:
+        user = entry["user"]
+        if user is None:
+            return None
+        return {"id": user.pk, "name": user.get_full_name() or user.get_username()}

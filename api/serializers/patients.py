@@ -1,0 +1,200 @@
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from api.fields import ChoiceField, UserSummarySerializer
+from api.serializers.referrals import PractitionerSummarySerializer
+from crm.choices import Channel
+from patients.choices import (
+    AccessibilityNeed,
+    AdministrativeSex,
+    ConsentPurpose,
+    ConsentSource,
+    ConsentStatus,
+    ContactSystem,
+    ContactUse,
+    InterpreterNeeded,
+    LanguageMode,
+    PatientStatus,
+)
+from patients.models import (
+    CommunicationConsent,
+    ContactPoint,
+    Patient,
+    PatientIdentifier,
+    PatientLanguage,
+)
+from patients.validators import language_name
+from referrals.models import Practitioner
+
+
+class IdentifierSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PatientIdentifier
+        fields = ["id", "system", "value"]
+        validators = []  # uniqueness is checked by the service, across patients
+
+
+class ContactPointSerializer(serializers.ModelSerializer):
+    system = ChoiceField(choices=ContactSystem.choices)
+    use = ChoiceField(choices=ContactUse.choices, required=False, allow_blank=True)
+
+    class Meta:
+        model = ContactPoint
+        fields = ["id", "system", "value", "use", "rank", "period_start", "period_end"]
+        extra_kwargs = {"rank": {"min_value": 1, "max_value": 99}}
+        validators = []
+
+
+class LanguageSerializer(serializers.ModelSerializer):
+    mode = ChoiceField(choices=LanguageMode.choices, required=False)
+    name = serializers.SerializerMethodField(help_text="English name of the language.")
+
+    class Meta:
+        model = PatientLanguage
+        fields = ["id", "language", "name", "mode", "preferred", "rank"]
+        extra_kwargs = {"rank": {"min_value": 1, "max_value": 99}}
+        validators = []
+
+    def get_name(self, obj) -> str:
+        return language_name(obj.language)
+
+
+class ConsentSerializer(serializers.ModelSerializer):
+    channel = ChoiceField(choices=Channel.choices)
+    purpose = ChoiceField(choices=ConsentPurpose.choices)
+    status = ChoiceField(choices=ConsentStatus.choices)
+    source = ChoiceField(choices=ConsentSource.choices)
+    captured_by = UserSummarySerializer(read_only=True)
+
+    class Meta:
+        model = CommunicationConsent
+        fields = [
+            "id",
+            "channel",
+            "purpose",
+            "status",
+            "captured_at",
+            "source",
+            "captured_by",
+            "effective_from",
+            "effective_to",
+        ]
+        extra_kwargs = {"captured_at": {"required": False}}
+        validators = []
+
+
+def _preferred_language(patient: Patient) -> PatientLanguage | None:
+    """The preferred language, else the best-ranked one (uses prefetched rows)."""
+    languages = list(patient.languages.all())
+    preferred = [language for language in languages if language.preferred]
+    return min(preferred or languages, key=lambda language: language.rank, default=None)
+
+
+class PatientListSerializer(serializers.ModelSerializer):
+    """What a search result needs: who, born when, which MRN, which language."""
+
+    status = ChoiceField(choices=PatientStatus.choices, read_only=True)
+    interpreter_needed = ChoiceField(choices=InterpreterNeeded.choices, read_only=True)
+    preferred_language = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id",
+            "mrn",
+            "family_name",
+            "given_name",
+            "preferred_name",
+            "birth_date",
+            "status",
+            "interpreter_needed",
+            "preferred_language",
+        ]
+
+    @extend_schema_field(LanguageSerializer(allow_null=True))
+    def get_preferred_language(self, patient):
+        language = _preferred_language(patient)
+        return LanguageSerializer(language).data if language else None
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    """The patient's record with identifiers, contact points, languages and consents.
+
+    On update, a child list that is sent replaces the stored one (rows are matched by
+    their natural key, so unchanged rows keep their history); a list left out is kept.
+    """
+
+    administrative_sex = ChoiceField(choices=AdministrativeSex.choices, required=False)
+    status = ChoiceField(choices=PatientStatus.choices, required=False)
+    interpreter_needed = ChoiceField(choices=InterpreterNeeded.choices, required=False)
+    preferred_channel = ChoiceField(choices=Channel.choices, required=False, allow_blank=True)
+    accessibility_needs = serializers.ListField(
+        child=ChoiceField(choices=AccessibilityNeed.choices), required=False, max_length=10
+    )
+    care_coordinator = UserSummarySerializer(read_only=True)
+    care_coordinator_id = serializers.PrimaryKeyRelatedField(
+        source="care_coordinator",
+        queryset=get_user_model().objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        write_only=True,
+    )
+    primary_care_practitioner = PractitionerSummarySerializer(read_only=True)
+    primary_care_practitioner_id = serializers.PrimaryKeyRelatedField(
+        source="primary_care_practitioner",
+        queryset=Practitioner.objects.all(),
+        required=False,
+        allow_null=True,
+        write_only=True,
+    )
+    merged_into = serializers.PrimaryKeyRelatedField(
+        queryset=Patient.objects.all(), required=False, allow_null=True
+    )
+    identifiers = IdentifierSerializer(many=True, required=False, max_length=20)
+    contact_points = ContactPointSerializer(many=True, required=False, max_length=20)
+    languages = LanguageSerializer(many=True, required=False, max_length=10)
+    consents = ConsentSerializer(many=True, required=False, max_length=60)
+    age = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id",
+            "mrn",
+            "family_name",
+            "given_name",
+            "middle_name",
+            "preferred_name",
+            "birth_date",
+            "age",
+            "administrative_sex",
+            "status",
+            "merged_into",
+            "interpreter_needed",
+            "accessibility_needs",
+            "accessibility_notes",
+            "preferred_channel",
+            "contact_window_start",
+            "contact_window_end",
+            "time_zone",
+            "do_not_contact",
+            "care_coordinator",
+            "care_coordinator_id",
+            "primary_care_practitioner",
+            "primary_care_practitioner_id",
+            "identifiers",
+            "contact_points",
+            "languages",
+            "consents",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        extra_kwargs = {"mrn": {"required": False}}
+
+    def get_age(self, patient) -> int:
+        today = timezone.localdate()
+        born = patient.birth_date
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))

@@ -1,0 +1,329 @@
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from api.fields import ChoiceField, UserSummarySerializer
+from crm.choices import Department
+from patients.models import Patient
+from patients.validators import normalize_language_tag
+from referrals import service_levels
+from referrals.choices import (
+    FHIR_SERVICE_REQUEST_STATUS,
+    FHIR_TASK_STATUS,
+    FollowUpKind,
+    FollowUpPriority,
+    FollowUpStatus,
+    ReferralAction,
+    ReferralPriority,
+    ReferralStatus,
+)
+from referrals.models import FollowUp, Organization, Practitioner, Referral, ReferralEvent
+from referrals.workflow import allowed_actions
+
+User = get_user_model()
+
+
+def _write_id(queryset, source: str, **kwargs):
+    return serializers.PrimaryKeyRelatedField(
+        queryset=queryset, source=source, write_only=True, **kwargs
+    )
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organization
+        fields = [
+            "id",
+            "name",
+            "npi",
+            "specialty",
+            "in_network",
+            "accepting_new_patients",
+            "phone",
+            "fax",
+            "email",
+            "address",
+            "active",
+        ]
+
+
+class OrganizationSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "in_network"]
+
+
+class PractitionerSerializer(serializers.ModelSerializer):
+    organization = OrganizationSummarySerializer(read_only=True)
+    organization_id = _write_id(
+        Organization.objects.all(), "organization", required=False, allow_null=True
+    )
+    languages = serializers.ListField(
+        child=serializers.CharField(max_length=35),
+        required=False,
+        max_length=20,
+        help_text="BCP-47 tags of the languages the practitioner speaks.",
+    )
+
+    class Meta:
+        model = Practitioner
+        fields = [
+            "id",
+            "npi",
+            "family_name",
+            "given_name",
+            "specialty",
+            "organization",
+            "organization_id",
+            "in_network",
+            "accepting_new_patients",
+            "languages",
+            "phone",
+            "active",
+        ]
+
+    def validate_languages(self, tags: list[str]) -> list[str]:
+        errors, normalized = {}, []
+        for index, tag in enumerate(tags):
+            try:
+                normalized.append(normalize_language_tag(tag))
+            except Exception as exc:  # django ValidationError
+                errors[index] = list(getattr(exc, "messages", [str(exc)]))
+        if errors:
+            raise serializers.ValidationError(errors)
+        return list(dict.fromkeys(normalized))
+
+
+class PractitionerSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Practitioner
+        fields = ["id", "given_name", "family_name", "specialty"]
+
+
+class PatientSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Patient
+        fields = ["id", "mrn", "given_name", "family_name", "preferred_name", "birth_date"]
+
+
+class NextStepSerializer(serializers.Serializer):
+    step = serializers.CharField()
+    due_at = serializers.DateTimeField(allow_null=True)
+    overdue = serializers.BooleanField()
+
+
+class ReferralSerializer(serializers.ModelSerializer):
+    """A referral; its status changes only through the transition actions.
+
+    Needs ``service_levels`` and ``now`` in the serializer context for ``next_step``.
+    """
+
+    patient = PatientSummarySerializer(read_only=True)
+    patient_id = _write_id(Patient.objects.all(), "patient")
+    referring_practitioner = PractitionerSummarySerializer(read_only=True)
+    referring_practitioner_id = _write_id(
+        Practitioner.objects.all(), "referring_practitioner", required=False, allow_null=True
+    )
+    receiving_organization = OrganizationSummarySerializer(read_only=True)
+    receiving_organization_id = _write_id(
+        Organization.objects.all(), "receiving_organization", required=False, allow_null=True
+    )
+    receiving_practitioner = PractitionerSummarySerializer(read_only=True)
+    receiving_practitioner_id = _write_id(
+        Practitioner.objects.all(), "receiving_practitioner", required=False, allow_null=True
+    )
+    coordinator = UserSummarySerializer(read_only=True)
+    coordinator_id = _write_id(
+        User.objects.filter(is_active=True), "coordinator", required=False, allow_null=True
+    )
+    priority = ChoiceField(choices=ReferralPriority.choices, required=False)
+    status = ChoiceField(choices=ReferralStatus.choices, read_only=True)
+    next_step = serializers.SerializerMethodField()
+    allowed_actions = serializers.SerializerMethodField()
+    fhir = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Referral
+        fields = [
+            "id",
+            "patient",
+            "patient_id",
+            "referring_practitioner",
+            "referring_practitioner_id",
+            "receiving_organization",
+            "receiving_organization_id",
+            "receiving_practitioner",
+            "receiving_practitioner_id",
+            "specialty",
+            "priority",
+            "status",
+            "reason",
+            "coordinator",
+            "coordinator_id",
+            "appointment_at",
+            "report_received_on",
+            "report_from",
+            "report_summary",
+            "report_recommendations",
+            "sent_at",
+            "status_changed_at",
+            "next_step",
+            "allowed_actions",
+            "fhir",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "appointment_at",
+            "report_received_on",
+            "sent_at",
+            "status_changed_at",
+        ]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            fields["patient_id"].read_only = True
+        return fields
+
+    @extend_schema_field(NextStepSerializer(allow_null=True))
+    def get_next_step(self, referral):
+        step = service_levels.next_step(
+            referral, self.context["service_levels"], self.context["now"]
+        )
+        return (
+            None
+            if step is None
+            else {"step": step.step, "due_at": step.due_at, "overdue": step.overdue}
+        )
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_allowed_actions(self, referral) -> list[str]:
+        return allowed_actions(referral.status)
+
+    @extend_schema_field(
+        serializers.DictField(
+            child=serializers.CharField(),
+            help_text=("The state as FHIR ServiceRequest.status and Task.status."),
+        )
+    )
+    def get_fhir(self, referral) -> dict:
+        return {
+            "service_request_status": FHIR_SERVICE_REQUEST_STATUS[referral.status],
+            "task_status": FHIR_TASK_STATUS[referral.status],
+        }
+
+
+class ReferralEventSerializer(serializers.ModelSerializer):
+    action = ChoiceField(choices=ReferralAction.choices)
+    from_status = ChoiceField(choices=ReferralStatus.choices, allow_blank=True)
+    to_status = ChoiceField(choices=ReferralStatus.choices)
+    actor = UserSummarySerializer()
+
+    class Meta:
+        model = ReferralEvent
+        fields = [
+            "id",
+            "action",
+            "from_status",
+            "to_status",
+            "actor",
+            "occurred_at",
+            "reason",
+            "details",
+        ]
+
+
+class TransitionInputSerializer(serializers.Serializer):
+    """Send, accept, seen: no input."""
+
+
+class ReasonInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=4000)
+
+
+class OptionalReasonInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+
+
+class ScheduleInputSerializer(OptionalReasonInputSerializer):
+    appointment_at = serializers.DateTimeField()
+
+
+class CloseInputSerializer(serializers.Serializer):
+    report_received_on = serializers.DateField()
+    report_from = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    report_summary = serializers.CharField(max_length=10000, required=False, allow_blank=True)
+    report_recommendations = serializers.CharField(
+        max_length=10000, required=False, allow_blank=True
+    )
+
+
+TRANSITION_INPUTS = {
+    ReferralAction.SEND: TransitionInputSerializer,
+    ReferralAction.ACCEPT: TransitionInputSerializer,
+    ReferralAction.SEEN: TransitionInputSerializer,
+    ReferralAction.DECLINE: ReasonInputSerializer,
+    ReferralAction.CANCEL: ReasonInputSerializer,
+    ReferralAction.REOPEN: ReasonInputSerializer,
+    ReferralAction.NO_SHOW: OptionalReasonInputSerializer,
+    ReferralAction.SCHEDULE: ScheduleInputSerializer,
+    ReferralAction.CLOSE: CloseInputSerializer,
+}
+
+
+class FollowUpSerializer(serializers.ModelSerializer):
+    patient = PatientSummarySerializer(read_only=True)
+    patient_id = _write_id(Patient.objects.all(), "patient")
+    kind = ChoiceField(choices=FollowUpKind.choices, required=False)
+    assigned_to = UserSummarySerializer(read_only=True)
+    assigned_to_id = _write_id(
+        User.objects.filter(is_active=True), "assigned_to", required=False, allow_null=True
+    )
+    queue = ChoiceField(choices=Department.choices, required=False, allow_blank=True)
+    priority = ChoiceField(choices=FollowUpPriority.choices, required=False)
+    status = ChoiceField(choices=FollowUpStatus.choices, read_only=True)
+    completed_by = UserSummarySerializer(read_only=True)
+    overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = FollowUp
+        fields = [
+            "id",
+            "patient",
+            "patient_id",
+            "kind",
+            "title",
+            "note",
+            "due_at",
+            "assigned_to",
+            "assigned_to_id",
+            "queue",
+            "priority",
+            "status",
+            "overdue",
+            "outcome",
+            "completed_at",
+            "completed_by",
+            "referral",
+            "interaction",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["outcome", "completed_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            for name in ("patient_id", "referral", "interaction"):
+                fields[name].read_only = True
+        return fields
+
+    def get_overdue(self, follow_up) -> bool:
+        return follow_up.status == FollowUpStatus.OPEN and follow_up.due_at < self.context["now"]
+
+
+class CompleteInputSerializer(serializers.Serializer):
+    outcome = serializers.CharField(max_length=4000, required=False, allow_blank=True)

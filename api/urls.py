@@ -1,0 +1,33 @@
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+from api.views.interactions import InteractionViewSet
+from api.views.patients import PatientViewSet
+from api.views.referrals import (
+    FollowUpViewSet,
+    OrganizationViewSet,
+    PractitionerViewSet,
+    ReferralViewSet,
+)
+from api.views.staff import StaffViewSet, not_found
+
+router = DefaultRouter()
+router.include_root_view = False
+router.register("patients", PatientViewSet, basename="patient")
+router.register("organizations", OrganizationViewSet, basename="organization")
+router.register("practitioners", PractitionerViewSet, basename="practitioner")
+router.register("interactions", InteractionViewSet, basename="interaction")
+router.register("referrals", ReferralViewSet, basename="referral")
+router.register("follow-ups", FollowUpViewSet, basename="follow-up")
+router.register("staff", StaffViewSet, basename="staff")
+
+urlpatterns = [
+    path("", include(router.urls)),
+    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("auth/", include("rest_framework.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    re_path(r"^.*$", not_found),
+]

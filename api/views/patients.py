@@ -1,0 +1,87 @@
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from api.mixins import IDEMPOTENCY_KEY_PARAMETER, IF_MATCH_PARAMETER
+from api.pagination import keyset, paginated_list
+from api.serializers.common import HistoryEntrySerializer
+from api.serializers.interactions import InteractionSerializer
+from api.serializers.patients import PatientListSerializer, PatientSerializer
+from api.serializers.referrals import FollowUpSerializer, ReferralSerializer
+from api.views.base import RecordViewSet
+from patients.filtersets import PatientFilterSet
+from patients.models import Patient
+from patients.selectors import (
+    TIMELINE_SIZE,
+    patient_360,
+    patient_detail,
+    patient_history,
+    patient_list,
+)
+from patients.services import patient_create, patient_update
+
+
+class Patient360Serializer(serializers.Serializer):
+    """The 360-degree view: the record, recent contacts, open work, counts."""
+
+    patient = PatientSerializer()
+    interactions = InteractionSerializer(many=True, help_text=f"Latest {TIMELINE_SIZE}.")
+    interactions_next = serializers.CharField(
+        allow_null=True, help_text="URL of the full timeline when there are more."
+    )
+    open_referrals = ReferralSerializer(many=True)
+    open_follow_ups = FollowUpSerializer(many=True)
+    counts = serializers.DictField(child=serializers.IntegerField())
+
+
+@extend_schema_view(
+    create=extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER]),
+    update=extend_schema(parameters=[IF_MATCH_PARAMETER]),
+    partial_update=extend_schema(parameters=[IF_MATCH_PARAMETER]),
+)
+class PatientViewSet(RecordViewSet):
+    """Patients: search, read and write the record; 360 view and change history."""
+
+    filterset_class = PatientFilterSet
+    pagination_class = keyset("family_name", "given_name", "id")
+    create_service = patient_create
+    update_service = patient_update
+    instance_name = "patient"
+
+    def get_queryset(self):
+        if self.action == "list":
+            return patient_list()
+        return patient_detail()
+
+    def get_serializer_class(self):
+        return PatientListSerializer if self.action == "list" else PatientSerializer
+
+    @extend_schema(responses=Patient360Serializer)
+    @action(detail=True, url_path="360", filter_backends=[], pagination_class=None)
+    def view_360(self, request, pk=None):
+        now = timezone.now()
+        try:
+            data = patient_360(patient_id=int(pk), user=request.user, now=now)
+        except (Patient.DoesNotExist, ValueError, OverflowError):
+            raise Http404 from None
+        context = {
+            **self.get_serializer_context(),
+            "now": now,
+            "service_levels": data.pop("service_levels"),
+        }
+        more = data.pop("interactions_has_more")
+        data["interactions_next"] = (
+            request.build_absolute_uri(f"/api/interactions/?patient={pk}") if more else None
+        )
+        return Response(Patient360Serializer(data, context=context).data)
+
+    @extend_schema(responses=HistoryEntrySerializer(many=True))
+    @action(detail=True, filter_backends=[], pagination_class=None)
+    def history(self, request, pk=None):
+        """Every change to the record and its child rows, newest first."""
+        return paginated_list(
+            request, self, patient_history(self.get_object()), HistoryEntrySerializer
+        )

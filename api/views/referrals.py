@@ -1,0 +1,179 @@
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from api.mixins import IDEMPOTENCY_KEY_PARAMETER, IF_MATCH_PARAMETER, expected_version
+from api.pagination import keyset, paginated_list
+from api.serializers.common import HistoryEntrySerializer, InvalidTransitionSerializer
+from api.serializers.referrals import (
+    TRANSITION_INPUTS,
+    CompleteInputSerializer,
+    FollowUpSerializer,
+    OrganizationSerializer,
+    PractitionerSerializer,
+    ReasonInputSerializer,
+    ReferralEventSerializer,
+    ReferralSerializer,
+)
+from api.views.base import RecordViewSet
+from crm.history import change_log
+from referrals import selectors, service_levels, services
+from referrals.filtersets import (
+    FollowUpFilterSet,
+    OrganizationFilterSet,
+    PractitionerFilterSet,
+    ReferralFilterSet,
+)
+from referrals.models import Referral
+from referrals.services import TRANSITION_SERVICES
+
+WRITE_PARAMETERS = extend_schema_view(
+    create=extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER]),
+    update=extend_schema(parameters=[IF_MATCH_PARAMETER]),
+    partial_update=extend_schema(parameters=[IF_MATCH_PARAMETER]),
+)
+
+
+@WRITE_PARAMETERS
+class OrganizationViewSet(RecordViewSet):
+    """The directory of provider organizations that receive referrals."""
+
+    queryset = selectors.organization_list()
+    serializer_class = OrganizationSerializer
+    filterset_class = OrganizationFilterSet
+    create_service = services.organization_create
+    update_service = services.organization_update
+    instance_name = "organization"
+
+
+@WRITE_PARAMETERS
+class PractitionerViewSet(RecordViewSet):
+    """The directory of practitioners (NPI checked by its check digit)."""
+
+    queryset = selectors.practitioner_list()
+    serializer_class = PractitionerSerializer
+    filterset_class = PractitionerFilterSet
+    create_service = services.practitioner_create
+    update_service = services.practitioner_update
+    instance_name = "practitioner"
+
+
+def _transition_action(name: str):
+    """A ``POST /api/referrals/{id}/<name>/`` action that runs one transition service."""
+
+    def handler(self, request, pk=None):
+        referral = self.get_object()
+        data = TRANSITION_INPUTS[name](data=request.data)
+        data.is_valid(raise_exception=True)
+        TRANSITION_SERVICES[name](
+            referral=referral,
+            actor=request.user,
+            expected_version=expected_version(request),
+            **data.validated_data,
+        )
+        refreshed = self.get_queryset().get(pk=referral.pk)
+        return Response(self.get_serializer(refreshed).data)
+
+    handler.__name__ = name
+    handler.__doc__ = f"Transition: {name.replace('_', '-')}. Refused with 409 when not allowed."
+    handler = action(
+        detail=True, methods=["post"], url_path=name.replace("_", "-"), filter_backends=[]
+    )(handler)
+    return extend_schema(
+        request=TRANSITION_INPUTS[name],
+        responses={200: ReferralSerializer, 409: InvalidTransitionSerializer},
+        parameters=[IF_MATCH_PARAMETER],
+    )(handler)
+
+
+@WRITE_PARAMETERS
+class ReferralViewSet(RecordViewSet):
+    """Referrals, their transitions, event log and change history."""
+
+    serializer_class = ReferralSerializer
+    filterset_class = ReferralFilterSet
+    pagination_class = keyset("-created_at", "-id")
+    create_service = services.referral_create
+    update_service = services.referral_update
+    instance_name = "referral"
+
+    def get_queryset(self):
+        return selectors.referral_list()
+
+    def get_serializer_context(self):
+        if not hasattr(self, "_service_levels"):
+            self._service_levels = service_levels.targets()
+        return {**super().get_serializer_context(), "service_levels": self._service_levels}
+
+    send = _transition_action("send")
+    accept = _transition_action("accept")
+    decline = _transition_action("decline")
+    schedule = _transition_action("schedule")
+    no_show = _transition_action("no_show")
+    seen = _transition_action("seen")
+    close = _transition_action("close")
+    cancel = _transition_action("cancel")
+    reopen = _transition_action("reopen")
+
+    @extend_schema(responses=ReferralEventSerializer(many=True))
+    @action(detail=True, filter_backends=[], pagination_class=None)
+    def events(self, request, pk=None):
+        """Every transition: who, when, from, to and why, oldest first."""
+        events = selectors.referral_events(self.get_object())
+        return Response(ReferralEventSerializer(events, many=True).data)
+
+    @extend_schema(responses=HistoryEntrySerializer(many=True))
+    @action(detail=True, filter_backends=[], pagination_class=None)
+    def history(self, request, pk=None):
+        """Field-level changes to the referral, newest first."""
+        referral = self.get_object()
+        entries = change_log("referral", Referral.history.filter(id=referral.pk))
+        entries.reverse()
+        return paginated_list(request, self, entries, HistoryEntrySerializer)
+
+
+@WRITE_PARAMETERS
+class FollowUpViewSet(RecordViewSet):
+    """Follow-up tasks for a person or a department queue."""
+
+    serializer_class = FollowUpSerializer
+    filterset_class = FollowUpFilterSet
+    pagination_class = keyset("due_at", "id")
+    create_service = services.follow_up_create
+    update_service = services.follow_up_update
+    instance_name = "follow_up"
+
+    def get_queryset(self):
+        return selectors.follow_up_list()
+
+    def _finish(self, request, service, input_serializer):
+        follow_up = self.get_object()
+        data = input_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        service(
+            follow_up=follow_up,
+            actor=request.user,
+            expected_version=expected_version(request),
+            **data.validated_data,
+        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=follow_up.pk)).data)
+
+    @extend_schema(
+        request=CompleteInputSerializer,
+        responses=FollowUpSerializer,
+        parameters=[IF_MATCH_PARAMETER],
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def complete(self, request, pk=None):
+        """Mark the follow-up done, with its outcome."""
+        return self._finish(request, services.follow_up_complete, CompleteInputSerializer)
+
+    @extend_schema(
+        request=ReasonInputSerializer,
+        responses=FollowUpSerializer,
+        parameters=[IF_MATCH_PARAMETER],
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def cancel(self, request, pk=None):
+        """Cancel the follow-up; a reason is required."""
+        return self._finish(request, services.follow_up_cancel, ReasonInputSerializer)

@@ -1,0 +1,78 @@
+from contextlib import suppress
+
+import django_filters
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+from crm.errors import InvalidInput
+from patients.choices import InterpreterNeeded, PatientStatus
+from patients.models import Patient, PatientIdentifier
+from patients.selectors import patients_speaking_q, patients_with_phone_q
+from patients.validators import normalize_phone, search_key
+
+
+def _name_q(text: str) -> Q:
+    """Every word must appear in one of the names, ignoring case and accents."""
+    condition = Q()
+    for word in search_key(text).split():
+        condition &= Q(name_search__contains=word)
+    return condition
+
+
+class PatientFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="filter_q",
+        max_length=200,
+        label="Search as you type: name words, MRN, birth date (YYYY-MM-DD) or phone.",
+    )
+    name = django_filters.CharFilter(method="filter_name", max_length=200)
+    mrn = django_filters.CharFilter(field_name="mrn", lookup_expr="iexact", max_length=32)
+    birth_date = django_filters.DateFilter()
+    phone = django_filters.CharFilter(method="filter_phone", max_length=40, label="Any format.")
+    language = django_filters.CharFilter(
+        method="filter_language", max_length=35, label="BCP-47 tag; zh also finds zh-Hans."
+    )
+    identifier = django_filters.CharFilter(
+        method="filter_identifier", max_length=301, label="system|value"
+    )
+    status = django_filters.MultipleChoiceFilter(choices=PatientStatus.choices)
+    interpreter_needed = django_filters.ChoiceFilter(choices=InterpreterNeeded.choices)
+    care_coordinator = django_filters.ModelChoiceFilter(queryset=get_user_model().objects.all())
+
+    class Meta:
+        model = Patient
+        fields = []
+
+    def filter_name(self, queryset, name, value):
+        return queryset.filter(_name_q(value))
+
+    def filter_phone(self, queryset, name, value):
+        try:
+            e164 = normalize_phone(value)
+        except ValidationError as exc:
+            raise InvalidInput(
+                "Some fields are not valid.", errors={"phone": exc.messages}
+            ) from None
+        return queryset.filter(patients_with_phone_q(e164))
+
+    def filter_language(self, queryset, name, value):
+        return queryset.filter(patients_speaking_q(value))
+
+    def filter_identifier(self, queryset, name, value):
+        system, _, identifier = value.rpartition("|")
+        matches = PatientIdentifier.objects.filter(value=identifier)
+        if system:
+            matches = matches.filter(system=system)
+        return queryset.filter(pk__in=matches.values("patient_id"))
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        condition = _name_q(value) | Q(mrn__iexact=value)
+        with suppress(ValidationError):
+            condition |= Q(birth_date=forms.DateField().clean(value))
+        if sum(ch.isdigit() for ch in value) >= 7:
+            with suppress(ValidationError):
+                condition |= patients_with_phone_q(normalize_phone(value))
+        return queryset.filter(condition)

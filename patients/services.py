@@ -1,0 +1,190 @@
+"""Writes to the patient record. Every function is atomic and attributes the change."""
+
+import secrets
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+
+from crm.errors import InvalidInput, validation_errors
+from crm.services import lock_for_update, save_attributed
+from patients.models import (
+    CommunicationConsent,
+    ContactPoint,
+    Patient,
+    PatientIdentifier,
+    PatientLanguage,
+)
+
+# Child collections written with the patient: field name -> (model, natural key).
+CHILDREN: dict[str, tuple[type[models.Model], tuple[str, ...]]] = {
+    "identifiers": (PatientIdentifier, ("system",)),
+    "contact_points": (ContactPoint, ("system", "value")),
+    "languages": (PatientLanguage, ("language", "mode")),
+    "consents": (CommunicationConsent, ("channel", "purpose")),
+}
+
+
+def _new_mrn() -> str:
+    while True:
+        mrn = f"M{secrets.randbelow(10**9):09d}"
+        if not Patient.objects.filter(mrn=mrn).exists():
+            return mrn
+
+
+def _clean_patient(patient: Patient) -> None:
+    try:
+        patient.full_clean(exclude=["name_search"])
+    except ValidationError as exc:
+        raise InvalidInput("Some fields are not valid.", errors=validation_errors(exc)) from None
+
+
+def _build_children(
+    patient: Patient, name: str, items: Iterable[dict], actor
+) -> list[models.Model]:
+    """Validate and normalise one submitted child list, with per-item field errors."""
+    model, key = CHILDREN[name]
+    built, errors, seen = [], [], {}
+    for index, item in enumerate(items):
+        if model is CommunicationConsent:
+            item = {"captured_by": actor, **item}
+        child = model(patient=patient, **item)
+        item_errors = {}
+        try:
+            child.clean_fields(exclude=["patient"])
+            child.clean()
+        except ValidationError as exc:
+            item_errors = validation_errors(exc)
+        natural_key = tuple(getattr(child, field) for field in key)
+        if not item_errors and natural_key in seen:
+            item_errors = {key[-1]: [f"Repeats item {seen[natural_key] + 1}."]}
+        seen.setdefault(natural_key, index)
+        errors.append(item_errors)
+        built.append(child)
+    if any(errors):
+        raise InvalidInput("Some fields are not valid.", errors={name: errors})
+    return built
+
+
+def _sync_children(patient: Patient, name: str, children: list[models.Model], actor) -> bool:
+    """Make the stored child rows equal the submitted list, matched by natural key, so
+    history shows real changes only (an unchanged phone number writes nothing)."""
+    model, key = CHILDREN[name]
+    existing = {tuple(getattr(row, f) for f in key): row for row in getattr(patient, name).all()}
+    editable = [
+        f.attname
+        for f in model._meta.concrete_fields
+        if f.editable and not f.primary_key and f.name != "patient"
+    ]
+    touched = False
+    for child in children:
+        natural_key = tuple(getattr(child, f) for f in key)
+        current = existing.pop(natural_key, None)
+        if current is None:
+            save_attributed(child, actor=actor)
+            touched = True
+            continue
+        changed = [f for f in editable if getattr(current, f) != getattr(child, f)]
+        if model is CommunicationConsent and changed == ["captured_by_id"]:
+            changed = []  # re-sending the same consent is not a new capture
+        if changed:
+            for f in changed:
+                setattr(current, f, getattr(child, f))
+            save_attributed(current, actor=actor, update_fields=changed)
+            touched = True
+    for row in existing.values():
+        row._history_user = actor
+        row.delete()
+    return touched or bool(existing)
+
+
+def _validate_unique_identifiers(patient: Patient, identifiers: list[PatientIdentifier]) -> None:
+    clashes = [
+        index
+        for index, identifier in enumerate(identifiers)
+        if PatientIdentifier.objects.filter(system=identifier.system, value=identifier.value)
+        .exclude(patient=patient)
+        .exists()
+    ]
+    if clashes:
+        errors = [
+            {"value": ["Another patient already has this identifier."]} if i in clashes else {}
+            for i in range(len(identifiers))
+        ]
+        raise InvalidInput("Some fields are not valid.", errors={"identifiers": errors})
+
+
+def _write_children(patient: Patient, collections: dict[str, list[dict] | None], actor) -> bool:
+    """Write each given child list; True when any stored row changed."""
+    touched = False
+    for name, items in collections.items():
+        if items is None:
+            continue
+        children = _build_children(patient, name, items, actor)
+        if name == "identifiers":
+            _validate_unique_identifiers(patient, children)
+        touched |= _sync_children(patient, name, children, actor)
+    return touched
+
+
+@transaction.atomic
+def patient_create(
+    *,
+    actor,
+    identifiers: list[dict] | None = None,
+    contact_points: list[dict] | None = None,
+    languages: list[dict] | None = None,
+    consents: list[dict] | None = None,
+    **fields,
+) -> Patient:
+    """Create a patient with their child rows; an MRN is generated when none is given."""
+    patient = Patient(**fields)
+    if not patient.mrn:
+        patient.mrn = _new_mrn()
+    _clean_patient(patient)
+    save_attributed(patient, actor=actor, reason="created")
+    _write_children(
+        patient,
+        {
+            "identifiers": identifiers or [],
+            "contact_points": contact_points or [],
+            "languages": languages or [],
+            "consents": consents or [],
+        },
+        actor,
+    )
+    return patient
+
+
+@transaction.atomic
+def patient_update(
+    *,
+    patient: Patient,
+    actor,
+    expected_version: int | None = None,
+    identifiers: list[dict] | None = None,
+    contact_points: list[dict] | None = None,
+    languages: list[dict] | None = None,
+    consents: list[dict] | None = None,
+    **fields,
+) -> Patient:
+    """Change the patient's fields; a child list that is given replaces the stored one."""
+    patient = lock_for_update(patient, expected_version)
+    changed = [name for name, value in fields.items() if getattr(patient, name) != value]
+    for name in changed:
+        setattr(patient, name, fields[name])
+    _clean_patient(patient)
+    children_changed = _write_children(
+        patient,
+        {
+            "identifiers": identifiers,
+            "contact_points": contact_points,
+            "languages": languages,
+            "consents": consents,
+        },
+        actor,
+    )
+    # The version moves when anything in the record moved, so If-Match covers children.
+    if changed or children_changed:
+        save_attributed(patient, actor=actor)
+    return patient

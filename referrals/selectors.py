@@ -1,0 +1,35 @@
+"""Reads of the directory, referrals and follow-ups."""
+
+from django.db.models import QuerySet
+
+from referrals.models import FollowUp, Organization, Practitioner, Referral, ReferralEvent
+
+
+def organization_list() -> QuerySet[Organization]:
+    return Organization.objects.order_by("name", "id")
+
+
+def practitioner_list() -> QuerySet[Practitioner]:
+    return Practitioner.objects.select_related("organization").order_by(
+        "family_name", "given_name", "id"
+    )
+
+
+def referral_list() -> QuerySet[Referral]:
+    return Referral.objects.select_related(
+        "patient",
+        "receiving_organization",
+        "receiving_practitioner",
+        "referring_practitioner",
+        "coordinator",
+    ).order_by("-created_at", "-id")
+
+
+def referral_events(referral: Referral) -> QuerySet[ReferralEvent]:
+    return referral.events.select_related("actor").order_by("occurred_at", "id")
+
+
+def follow_up_list() -> QuerySet[FollowUp]:
+    return FollowUp.objects.select_related("patient", "assigned_to", "completed_by").order_by(
+        "due_at", "id"
+    )

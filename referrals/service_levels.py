@@ -1,0 +1,82 @@
+"""When each open referral's next step is due, and whether it is overdue.
+
+Computed from ``status_changed_at`` and the :class:`ServiceLevelTarget` rows, never
+stored by hand. The same rules are used as a Python function (one referral) and as
+query expressions (filters and ordering in the database).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Case, DateTimeField, ExpressionWrapper, F, Q, Value, When
+
+from referrals.choices import ReferralStatus as S
+from referrals.models import Referral, ServiceLevelTarget
+
+# status -> (next step as the coordinator reads it, target field or None)
+NEXT_STEP = {
+    S.DRAFT: ("send the referral", None),
+    S.SENT: ("receiver accepts", "accept_within"),
+    S.ACCEPTED: ("book the appointment", "schedule_within"),
+    S.NO_SHOW: ("rebook the appointment", "schedule_within"),
+    S.SCHEDULED: ("record the visit outcome", None),  # due at the appointment time
+    S.SEEN: ("receive the consult report", "report_within"),
+}
+
+
+@dataclass(frozen=True)
+class NextStep:
+    step: str
+    due_at: datetime | None
+    overdue: bool
+
+
+def targets() -> dict[str, ServiceLevelTarget]:
+    """The targets by priority (one query)."""
+    return {target.priority: target for target in ServiceLevelTarget.objects.all()}
+
+
+def next_step(referral: Referral, by_priority: dict[str, ServiceLevelTarget], now: datetime):
+    if referral.status not in NEXT_STEP:
+        return None
+    step, target_field = NEXT_STEP[referral.status]
+    due_at = None
+    if referral.status == S.SCHEDULED:
+        due_at = referral.appointment_at
+    elif target_field and referral.priority in by_priority:
+        due_at = referral.status_changed_at + getattr(by_priority[referral.priority], target_field)
+    return NextStep(step=step, due_at=due_at, overdue=due_at is not None and due_at < now)
+
+
+def _due_cases(by_priority: dict[str, ServiceLevelTarget]) -> list[tuple[Q, timedelta]]:
+    cases = []
+    for status, (_, target_field) in NEXT_STEP.items():
+        if target_field is None:
+            continue
+        for priority, target in by_priority.items():
+            cases.append((Q(status=status, priority=priority), getattr(target, target_field)))
+    return cases
+
+
+def overdue_q(by_priority: dict[str, ServiceLevelTarget], now: datetime) -> Q:
+    """Referrals whose current step is past its target. Compares the indexed
+    ``status_changed_at`` with constants, so it can use ``referral_sla_idx``."""
+    condition = Q(status=S.SCHEDULED, appointment_at__lt=now)
+    for case, within in _due_cases(by_priority):
+        condition |= case & Q(status_changed_at__lt=now - within)
+    return condition
+
+
+def due_at_expression(by_priority: dict[str, ServiceLevelTarget]) -> Case:
+    """A query expression for the due time of each referral's next step."""
+    whens = [When(status=S.SCHEDULED, then=F("appointment_at"))]
+    for case, within in _due_cases(by_priority):
+        whens.append(
+            When(
+                case,
+                then=ExpressionWrapper(
+                    F("status_changed_at") + Value(within), output_field=DateTimeField()
+                ),
+            )
+        )
+    return Case(*whens, default=None, output_field=DateTimeField())

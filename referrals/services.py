@@ -1,0 +1,424 @@
+"""Writes for the provider directory, referrals and follow-ups.
+
+Each referral transition is its own service: it locks the row, refuses a transition
+the state machine does not allow (409 naming the allowed actions), applies the change
+and writes one ReferralEvent, all in one transaction.
+"""
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from crm.errors import Conflict, InvalidInput, InvalidTransition, validation_errors
+from crm.services import lock_for_update, save_attributed
+from referrals.choices import FollowUpStatus, ReferralAction, ReferralStatus
+from referrals.models import FollowUp, Organization, Practitioner, Referral, ReferralEvent
+from referrals.workflow import TRANSITIONS, allowed_actions
+
+
+def _full_clean(instance, exclude=()) -> None:
+    try:
+        instance.full_clean(exclude=list(exclude))
+    except ValidationError as exc:
+        raise InvalidInput("Some fields are not valid.", errors=validation_errors(exc)) from None
+
+
+def _set_and_save(instance, *, actor, fields: dict, reason: str = "") -> None:
+    changed = [name for name, value in fields.items() if getattr(instance, name) != value]
+    for name in changed:
+        setattr(instance, name, fields[name])
+    _full_clean(instance)
+    if changed:
+        save_attributed(instance, actor=actor, reason=reason)
+
+
+# Directory -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def organization_create(*, actor, **fields) -> Organization:
+    organization = Organization(**fields)
+    _full_clean(organization)
+    save_attributed(organization, actor=actor)
+    return organization
+
+
+@transaction.atomic
+def organization_update(*, organization: Organization, actor, **fields) -> Organization:
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    _set_and_save(organization, actor=actor, fields=fields)
+    return organization
+
+
+@transaction.atomic
+def practitioner_create(*, actor, **fields) -> Practitioner:
+    practitioner = Practitioner(**fields)
+    _full_clean(practitioner)
+    save_attributed(practitioner, actor=actor)
+    return practitioner
+
+
+@transaction.atomic
+def practitioner_update(*, practitioner: Practitioner, actor, **fields) -> Practitioner:
+    practitioner = Practitioner.objects.select_for_update().get(pk=practitioner.pk)
+    _set_and_save(practitioner, actor=actor, fields=fields)
+    return practitioner
+
+
+# Referrals -------------------------------------------------------------------------
+
+# What may change once a referral has left draft: the rest is fixed by what was sent.
+EDITABLE_AFTER_SEND = {
+    "coordinator",
+    "priority",
+    "report_from",
+    "report_summary",
+    "report_recommendations",
+}
+
+
+@transaction.atomic
+def referral_create(*, actor, patient, at: datetime | None = None, **fields) -> Referral:
+    """Create a draft referral; the coordinator defaults to the patient's."""
+    at = at or timezone.now()
+    fields.setdefault("coordinator", patient.care_coordinator)
+    referral = Referral(
+        patient=patient,
+        status=ReferralStatus.DRAFT,
+        status_changed_at=at,
+        created_by=actor,
+        **fields,
+    )
+    _full_clean(referral)
+    save_attributed(referral, actor=actor, reason="created")
+    ReferralEvent.objects.create(
+        referral=referral,
+        action=ReferralAction.CREATE,
+        to_status=ReferralStatus.DRAFT,
+        actor=actor,
+        occurred_at=at,
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_update(
+    *, referral: Referral, actor, expected_version: int | None = None, **fields
+) -> Referral:
+    referral = lock_for_update(referral, expected_version)
+    if referral.status != ReferralStatus.DRAFT:
+        frozen = sorted(
+            name
+            for name, value in fields.items()
+            if name not in EDITABLE_AFTER_SEND and getattr(referral, name) != value
+        )
+        if frozen:
+            raise Conflict(
+                "These fields are fixed once the referral is sent; cancel it and create a "
+                "new referral instead.",
+                code="referral_fields_locked",
+                errors={name: ["Cannot change after the referral is sent."] for name in frozen},
+            )
+    _set_and_save(referral, actor=actor, fields=fields)
+    return referral
+
+
+def _transition(
+    referral: Referral,
+    action: str,
+    *,
+    actor,
+    expected_version: int | None,
+    at: datetime | None,
+    reason: str = "",
+    changes: dict | None = None,
+    check: Callable[[Referral], None] | None = None,
+    target: str | None = None,
+) -> Referral:
+    transition = TRANSITIONS[action]
+    if transition.reason_required and not reason.strip():
+        raise InvalidInput("A reason is required.", errors={"reason": ["This field is required."]})
+    referral = lock_for_update(referral, expected_version)
+    if referral.status not in transition.sources:
+        allowed = allowed_actions(referral.status)
+        raise InvalidTransition(
+            f"A referral that is {referral.get_status_display().lower()} cannot be "
+            f"{action.replace('_', '-')}; allowed now: {', '.join(allowed) or 'none'}.",
+            current_status=referral.status,
+            allowed_actions=allowed,
+        )
+    if check:
+        check(referral)
+    at = at or timezone.now()
+    from_status = referral.status
+    referral.status = target or transition.target
+    referral.status_changed_at = at
+    for name, value in (changes or {}).items():
+        setattr(referral, name, value)
+    _full_clean(referral)
+    save_attributed(referral, actor=actor, reason=f"{action}: {reason}" if reason else action)
+    ReferralEvent.objects.create(
+        referral=referral,
+        action=action,
+        from_status=from_status,
+        to_status=referral.status,
+        actor=actor,
+        occurred_at=at,
+        reason=reason,
+        details={
+            name: value.isoformat() if isinstance(value, date | datetime) else value
+            for name, value in (changes or {}).items()
+            if value not in (None, "")
+        },
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_send(*, referral, actor, expected_version=None, at=None) -> Referral:
+    def check(locked: Referral) -> None:
+        if not (locked.receiving_organization_id or locked.receiving_practitioner_id):
+            raise InvalidInput(
+                "Choose who receives the referral before sending it.",
+                errors={"receiving_organization": ["Required to send the referral."]},
+            )
+
+    at = at or timezone.now()
+    return _transition(
+        referral,
+        ReferralAction.SEND,
+        actor=actor,
+        expected_version=expected_version,
+        at=at,
+        changes={"sent_at": at},
+        check=check,
+    )
+
+
+@transaction.atomic
+def referral_accept(*, referral, actor, expected_version=None, at=None) -> Referral:
+    return _transition(
+        referral, ReferralAction.ACCEPT, actor=actor, expected_version=expected_version, at=at
+    )
+
+
+@transaction.atomic
+def referral_decline(*, referral, actor, reason: str, expected_version=None, at=None) -> Referral:
+    return _transition(
+        referral,
+        ReferralAction.DECLINE,
+        actor=actor,
+        expected_version=expected_version,
+        at=at,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def referral_schedule(
+    *,
+    referral,
+    actor,
+    appointment_at: datetime,
+    reason: str = "",
+    expected_version=None,
+    at=None,
+) -> Referral:
+    """Book (or rebook) the appointment."""
+
+    def check(locked: Referral) -> None:
+        if locked.sent_at and appointment_at < locked.sent_at:
+            raise InvalidInput(
+                "The appointment cannot be before the referral was sent.",
+                errors={"appointment_at": ["Must be after the referral was sent."]},
+            )
+
+    return _transition(
+        referral,
+        ReferralAction.SCHEDULE,
+        actor=actor,
+        expected_version=expected_version,
+        at=at,
+        reason=reason,
+        changes={"appointment_at": appointment_at},
+        check=check,
+    )
+
+
+@transaction.atomic
+def referral_no_show(*, referral, actor, reason: str = "", expected_version=None, at=None):
+    return _transition(
+        referral,
+        ReferralAction.NO_SHOW,
+        actor=actor,
+        expected_version=expected_version,
+        at=at,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def referral_seen(*, referral, actor, expected_version=None, at=None) -> Referral:
+    return _transition(
+        referral, ReferralAction.SEEN, actor=actor, expected_version=expected_version, at=at
+    )
+
+
+@transaction.atomic
+def referral_close(
+    *,
+    referral,
+    actor,
+    report_received_on: date,
+    report_from: str = "",
+    report_summary: str = "",
+    report_recommendations: str = "",
+    expected_version=None,
+    at=None,
+) -> Referral:
+    """Close the loop: the specialist's report has been received."""
+    if report_received_on > timezone.localdate():
+        raise InvalidInput(
+            "The report cannot be received in the future.",
+            errors={"report_received_on": ["Cannot be in the future."]},
+        )
+
+    def check(locked: Referral) -> None:
+        if locked.sent_at and report_received_on < timezone.localdate(locked.sent_at):
+            raise InvalidInput(
+                "The report must be received after the referral was sent.",
+                errors={"report_received_on": ["Is before the referral was sent."]},
+            )
+
+    changes = {
+        "report_received_on": report_received_on,
+        "report_from": report_from,
+        "report_summary": report_summary,
+        "report_recommendations": report_recommendations,
+    }
+    return _transition(
+        referral,
+        ReferralAction.CLOSE,
+        actor=actor,
+        expected_version=expected_version,
+        at=at,
+        changes=changes,
+        check=check,
+    )
+
+
+@transaction.atomic
+def referral_cancel(*, referral, actor, reason: str, expected_version=None, at=None):
+    return _transition(
+        referral,
+        ReferralAction.CANCEL,
+        actor=actor,
+        expected_version=expected_version,
+        at=at,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def referral_reopen(*, referral, actor, reason: str, expected_version=None, at=None):
+    """Return a closed or cancelled referral to the state it was in before."""
+    previous = (
+        ReferralEvent.objects.filter(referral=referral, to_status=referral.status)
+        .exclude(from_status="")
+        .order_by("-occurred_at", "-id")
+        .values_list("from_status", flat=True)
+        .first()
+    ) or ReferralStatus.DRAFT
+    changes = {"report_received_on": None} if referral.status == ReferralStatus.CLOSED else {}
+    return _transition(
+        referral,
+        ReferralAction.REOPEN,
+        actor=actor,
+        expected_version=expected_version,
+        at=at,
+        reason=reason,
+        target=previous,
+        changes=changes,
+    )
+
+
+TRANSITION_SERVICES = {
+    ReferralAction.SEND: referral_send,
+    ReferralAction.ACCEPT: referral_accept,
+    ReferralAction.DECLINE: referral_decline,
+    ReferralAction.SCHEDULE: referral_schedule,
+    ReferralAction.NO_SHOW: referral_no_show,
+    ReferralAction.SEEN: referral_seen,
+    ReferralAction.CLOSE: referral_close,
+    ReferralAction.CANCEL: referral_cancel,
+    ReferralAction.REOPEN: referral_reopen,
+}
+
+
+# Follow-ups ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def follow_up_create(*, actor, patient, **fields) -> FollowUp:
+    follow_up = FollowUp(patient=patient, created_by=actor, **fields)
+    _full_clean(follow_up)
+    save_attributed(follow_up, actor=actor, reason="created")
+    return follow_up
+
+
+def _require_open(follow_up: FollowUp) -> None:
+    if follow_up.status != FollowUpStatus.OPEN:
+        raise Conflict(
+            f"This follow-up is already {follow_up.get_status_display().lower()}.",
+            code="follow_up_closed",
+            current_status=follow_up.status,
+        )
+
+
+@transaction.atomic
+def follow_up_update(*, follow_up: FollowUp, actor, expected_version=None, **fields) -> FollowUp:
+    follow_up = lock_for_update(follow_up, expected_version)
+    _require_open(follow_up)
+    _set_and_save(follow_up, actor=actor, fields=fields)
+    return follow_up
+
+
+def _finish(follow_up, status, *, actor, outcome, expected_version, at) -> FollowUp:
+    follow_up = lock_for_update(follow_up, expected_version)
+    _require_open(follow_up)
+    follow_up.status = status
+    follow_up.outcome = outcome
+    follow_up.completed_at = at or timezone.now()
+    follow_up.completed_by = actor
+    _full_clean(follow_up)
+    save_attributed(follow_up, actor=actor, reason=f"{status}: {outcome}")
+    return follow_up
+
+
+@transaction.atomic
+def follow_up_complete(*, follow_up, actor, outcome: str = "", expected_version=None, at=None):
+    return _finish(
+        follow_up,
+        FollowUpStatus.DONE,
+        actor=actor,
+        outcome=outcome,
+        expected_version=expected_version,
+        at=at,
+    )
+
+
+@transaction.atomic
+def follow_up_cancel(*, follow_up, actor, reason: str, expected_version=None, at=None):
+    if not reason.strip():
+        raise InvalidInput("A reason is required.", errors={"reason": ["This field is required."]})
+    return _finish(
+        follow_up,
+        FollowUpStatus.CANCELLED,
+        actor=actor,
+        outcome=reason,
+        expected_version=expected_version,
+        at=at,
+    )
