@@ -89,6 +89,7 @@ def referral_create(*, actor, patient, at: datetime | None = None, **fields) -> 
         patient=patient,
         status=ReferralStatus.DRAFT,
         status_changed_at=at,
+        created_at=at,
         created_by=actor,
         **fields,
     )
