@@ -40,11 +40,14 @@ run: $(VENV)/.installed
 seed: $(VENV)/.installed
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
 
+# Tests run with production-like settings (DEBUG off); DATABASE_URL picks the database.
+TEST_ENV := DEBUG=false SECRET_KEY=test-only-not-a-secret
+
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	DEBUG=false SECRET_KEY=test-only-not-secret $(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .

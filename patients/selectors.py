@@ -18,7 +18,7 @@ from patients.models import (
 )
 from referrals import service_levels
 from referrals.choices import OPEN_STATUSES, FollowUpStatus
-from referrals.models import FollowUp, Referral
+from referrals.models import Referral
 
 TIMELINE_SIZE = 20
 
@@ -79,13 +79,14 @@ def patient_360(*, patient_id: int, user, now: datetime) -> dict:
         .get(pk=patient_id)
     )
     timeline = list(interaction_list(user=user).filter(patient=patient)[: TIMELINE_SIZE + 1])
+    # Through the related managers, each row's ``patient`` is already this patient.
     referrals = list(
-        Referral.objects.filter(patient=patient, status__in=OPEN_STATUSES)
+        patient.referrals.filter(status__in=OPEN_STATUSES)
         .select_related("receiving_organization", "receiving_practitioner", "coordinator")
         .order_by("-created_at", "-id")
     )
     follow_ups = list(
-        FollowUp.objects.filter(patient=patient, status=FollowUpStatus.OPEN)
+        patient.follow_ups.filter(status=FollowUpStatus.OPEN)
         .select_related("assigned_to")
         .order_by("due_at", "id")
     )

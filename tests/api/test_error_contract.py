@@ -1,0 +1,154 @@
+"""Every 4xx has one body shape, and no input produces a 500."""
+
+import json
+
+import pytest
+
+from tests.conftest import client_for
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+VALID_PATIENT = {"family_name": "Ñúñez", "given_name": "José", "birth_date": "1980-02-29"}
+
+
+def assert_error(response, status, code=None):
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) >= {"message", "code", "errors"}
+    assert isinstance(body["message"], str) and body["message"]
+    if code:
+        assert body["code"] == code
+    return body
+
+
+def test_malformed_json_is_a_400(api):
+    response = api.post(
+        "/api/patients/", data='{"family_name": "x",', content_type="application/json"
+    )
+    assert_error(response, 400, "parse_error")
+
+
+def test_a_json_array_instead_of_an_object_is_a_400(api):
+    response = api.post("/api/patients/", data="[1, 2]", content_type="application/json")
+    assert_error(response, 400)
+
+
+def test_nul_bytes_are_refused_with_a_field_error(api):
+    response = api.post("/api/patients/", {**VALID_PATIENT, "family_name": "Smi\x00th"}, "json")
+    body = assert_error(response, 400, "invalid")
+    assert "family_name" in body["errors"]
+
+
+def test_nul_bytes_in_a_filter_are_refused(api):
+    assert_error(api.get("/api/patients/", {"name": "a\x00b"}), 400)
+
+
+def test_a_10_kb_string_is_refused_not_truncated(api):
+    response = api.post("/api/patients/", {**VALID_PATIENT, "family_name": "x" * 10_000}, "json")
+    body = assert_error(response, 400)
+    assert "family_name" in body["errors"]
+
+
+def test_an_unknown_enum_value_names_the_field(api):
+    response = api.post("/api/patients/", {**VALID_PATIENT, "status": "zombie"}, "json")
+    body = assert_error(response, 400)
+    assert "status" in body["errors"]
+
+
+def test_a_future_birth_date_is_refused(api):
+    response = api.post("/api/patients/", {**VALID_PATIENT, "birth_date": "2999-01-01"}, "json")
+    assert "birth_date" in assert_error(response, 400)["errors"]
+
+
+def test_a_bad_phone_number_is_refused_per_item(api):
+    response = api.post(
+        "/api/patients/",
+        {
+            **VALID_PATIENT,
+            "contact_points": [
+                {"system": "phone", "value": "(617) 555-0142"},
+                {"system": "phone", "value": "12"},
+            ],
+        },
+        "json",
+    )
+    body = assert_error(response, 400)
+    assert body["errors"]["contact_points"][0] == {}
+    assert "value" in body["errors"]["contact_points"][1]
+
+
+def test_a_bad_language_tag_is_refused(api):
+    response = api.post(
+        "/api/patients/", {**VALID_PATIENT, "languages": [{"language": "klingon!"}]}, "json"
+    )
+    assert "languages" in assert_error(response, 400)["errors"]
+
+
+def test_unknown_ids_are_404(api):
+    assert_error(api.get("/api/patients/999999/"), 404, "not_found")
+    assert_error(api.get("/api/patients/999999/360/"), 404, "not_found")
+    assert_error(api.get("/api/patients/99999999999999999999999/"), 404)
+
+
+def test_an_unknown_foreign_key_is_a_field_error(api):
+    response = api.post(
+        "/api/referrals/", {"patient_id": 999999, "specialty": "x", "reason": "y"}, "json"
+    )
+    assert "patient_id" in assert_error(response, 400)["errors"]
+
+
+def test_a_huge_integer_is_a_field_error_not_a_database_error(api):
+    patient = PatientFactory()
+    response = api.post(
+        "/api/interactions/",
+        {
+            "patient": patient.pk,
+            "channel": "phone",
+            "direction": "inbound",
+            "department": "billing",
+            "duration_seconds": 10**30,
+        },
+        "json",
+    )
+    assert "duration_seconds" in assert_error(response, 400)["errors"]
+
+
+def test_a_garbage_cursor_is_a_4xx(api):
+    response = api.get("/api/interactions/", {"cursor": "not-a-cursor"})
+    assert 400 <= response.status_code < 500
+
+
+def test_a_wrong_content_type_is_415(api):
+    response = api.post("/api/patients/", data="family_name=x", content_type="text/plain")
+    assert_error(response, 415)
+
+
+def test_an_oversized_body_is_413(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    payload = json.dumps({**VALID_PATIENT, "accessibility_notes": "x" * 5000})
+    response = api.post("/api/patients/", data=payload, content_type="application/json")
+    assert_error(response, 413, "too_large")
+
+
+def test_an_unknown_api_path_is_a_json_404(api):
+    assert_error(api.get("/api/no-such-thing/"), 404, "not_found")
+
+
+def test_anonymous_requests_are_401_with_a_challenge(client):
+    response = client.get("/api/patients/")
+    assert_error(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"].startswith("Token")
+
+
+def test_a_user_without_a_staff_role_is_refused(outsider):
+    body = assert_error(client_for(outsider).get("/api/patients/"), 403, "permission_denied")
+    assert "staff role" in body["message"]
+
+
+def test_a_malformed_if_match_is_a_400(api):
+    patient = PatientFactory()
+    response = api.patch(
+        f"/api/patients/{patient.pk}/", {"given_name": "A"}, "json", HTTP_IF_MATCH="abc"
+    )
+    assert "If-Match" in assert_error(response, 400)["errors"]

@@ -1,0 +1,84 @@
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from interactions.choices import Sensitivity
+from referrals import services
+from tests.conftest import client_for
+from tests.factories import (
+    ContactPointFactory,
+    FollowUpFactory,
+    InteractionFactory,
+    LanguageFactory,
+    PatientFactory,
+    ReferralFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def build_patient(coordinator, size: int):
+    patient = PatientFactory(care_coordinator=coordinator, interpreter_needed="yes")
+    ContactPointFactory(patient=patient)
+    LanguageFactory(patient=patient, language="es")
+    now = timezone.now()
+    for n in range(size):
+        InteractionFactory(patient=patient, occurred_at=now - datetime.timedelta(hours=n))
+        referral = ReferralFactory(patient=patient)
+        services.referral_send(referral=referral, actor=coordinator)
+        FollowUpFactory(patient=patient, due_at=now + datetime.timedelta(days=n, hours=-12))
+    return patient
+
+
+def test_it_returns_the_whole_picture(api, coordinator):
+    patient = build_patient(coordinator, 3)
+    data = api.get(f"/api/patients/{patient.pk}/360/").json()
+
+    assert data["patient"]["id"] == patient.pk
+    assert data["patient"]["interpreter_needed"]["value"] == "yes"
+    assert data["patient"]["languages"][0]["language"] == "es"
+    assert len(data["patient"]["contact_points"]) == 1
+    assert len(data["interactions"]) == 3
+    assert data["interactions_next"] is None
+    assert [r["status"]["value"] for r in data["open_referrals"]] == ["sent"] * 3
+    assert data["open_referrals"][0]["next_step"]["step"] == "receiver accepts"
+    assert data["counts"] == {
+        "interactions": 3,
+        "referrals": 3,
+        "open_referrals": 3,
+        "open_follow_ups": 3,
+        "overdue_follow_ups": 1,
+    }
+
+
+def test_the_timeline_shows_the_latest_20_and_links_to_the_rest(api, coordinator):
+    patient = build_patient(coordinator, 25)
+    data = api.get(f"/api/patients/{patient.pk}/360/").json()
+    times = [i["occurred_at"] for i in data["interactions"]]
+    assert len(times) == 20 and times == sorted(times, reverse=True)
+    assert data["interactions_next"].endswith(f"/api/interactions/?patient={patient.pk}")
+    assert data["counts"]["interactions"] == 25
+
+
+def test_the_query_count_is_the_same_for_1_and_for_200_related_rows(
+    api, coordinator, django_assert_num_queries
+):
+    small = build_patient(coordinator, 1)
+    large = build_patient(coordinator, 200)
+    # roles, patient+counts, 4 child prefetches, timeline, referrals, follow-ups, targets
+    for patient in (small, large):
+        coordinator.__dict__.pop("_crm_roles", None)  # a real request loads a fresh user
+        with django_assert_num_queries(10):
+            response = api.get(f"/api/patients/{patient.pk}/360/")
+        assert response.status_code == 200
+    assert len(response.json()["open_referrals"]) == 200
+
+
+def test_restricted_interactions_are_hidden_from_billing(billing, coordinator):
+    patient = PatientFactory(care_coordinator=coordinator)
+    InteractionFactory(patient=patient, sensitivity=Sensitivity.RESTRICTED)
+    InteractionFactory(patient=patient)
+    data = client_for(billing).get(f"/api/patients/{patient.pk}/360/").json()
+    assert [i["sensitivity"]["value"] for i in data["interactions"]] == ["normal"]
+    assert data["counts"]["interactions"] == 1

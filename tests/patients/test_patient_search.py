@@ -1,0 +1,92 @@
+import pytest
+
+from tests.factories import ContactPointFactory, LanguageFactory, PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def ids(response):
+    assert response.status_code == 200, response.content
+    return {row["id"] for row in response.json()["results"]}
+
+
+def test_name_search_ignores_case_and_accents_and_word_order(api):
+    jose = PatientFactory(family_name="Ñúñez", given_name="José")
+    PatientFactory(family_name="Smith", given_name="Joseph")
+
+    assert ids(api.get("/api/patients/", {"name": "jose nunez"})) == {jose.pk}
+    assert ids(api.get("/api/patients/", {"name": "NÚÑEZ José"})) == {jose.pk}
+
+
+@pytest.mark.parametrize("query", ["陈", "伟", "Nguyễn", "nguyen thi", "محمد"])
+def test_non_latin_names_are_searchable(api, query):
+    wei = PatientFactory(family_name="陈", given_name="伟")
+    hoa = PatientFactory(family_name="Nguyễn", given_name="Thị Hoa")
+    mohammed = PatientFactory(family_name="العلي", given_name="محمد")
+    expected = {"陈": wei, "伟": wei, "Nguyễn": hoa, "nguyen thi": hoa, "محمد": mohammed}[query]
+    assert ids(api.get("/api/patients/", {"name": query})) == {expected.pk}
+
+
+def test_preferred_name_is_searched_too(api):
+    patient = PatientFactory(given_name="Elizabeth", preferred_name="Betty")
+    assert ids(api.get("/api/patients/", {"name": "betty"})) == {patient.pk}
+
+
+def test_filter_by_mrn_and_birth_date(api):
+    patient = PatientFactory(mrn="M000000042", birth_date="1961-07-04")
+    PatientFactory(birth_date="1962-07-04")
+    assert ids(api.get("/api/patients/", {"mrn": "m000000042"})) == {patient.pk}
+    assert ids(api.get("/api/patients/", {"birth_date": "1961-07-04"})) == {patient.pk}
+
+
+@pytest.mark.parametrize(
+    "typed", ["(617) 555-0142", "617.555.0142", "+1 617 555 0142", "6175550142"]
+)
+def test_phone_search_accepts_any_format(api, typed):
+    patient = PatientFactory()
+    ContactPointFactory(patient=patient, value="+16175550142")
+    ContactPointFactory(value="+16175550143")
+    assert ids(api.get("/api/patients/", {"phone": typed})) == {patient.pk}
+
+
+def test_an_unparseable_phone_filter_is_a_field_error(api):
+    response = api.get("/api/patients/", {"phone": "call me"})
+    assert response.status_code == 400
+    assert "phone" in response.json()["errors"]
+
+
+def test_language_filter_matches_the_tag_and_its_subtags(api):
+    simplified = LanguageFactory(language="zh-Hans").patient
+    traditional = LanguageFactory(language="zh-Hant").patient
+    LanguageFactory(language="es")
+    assert ids(api.get("/api/patients/", {"language": "zh"})) == {simplified.pk, traditional.pk}
+    assert ids(api.get("/api/patients/", {"language": "zh-Hans"})) == {simplified.pk}
+
+
+def test_the_as_you_type_search_finds_by_name_mrn_birth_date_or_phone(api):
+    patient = PatientFactory(family_name="Okafor", mrn="M123", birth_date="1977-11-30")
+    ContactPointFactory(patient=patient, value="+16175550142")
+    PatientFactory(family_name="Other")
+    for query in ("oka", "M123", "1977-11-30", "617-555-0142"):
+        assert ids(api.get("/api/patients/", {"q": query})) == {patient.pk}, query
+
+
+def test_search_results_show_the_preferred_language(api):
+    language = LanguageFactory(language="vi", preferred=True)
+    row = api.get("/api/patients/").json()["results"][0]
+    assert row["id"] == language.patient_id
+    assert row["preferred_language"]["language"] == "vi"
+    assert row["preferred_language"]["name"] == "Vietnamese"
+
+
+def test_the_list_uses_keyset_pages_with_a_constant_query_count(
+    api, django_assert_num_queries
+):
+    for n in range(7):
+        LanguageFactory(patient=PatientFactory(family_name=f"Family{n}"))
+    # roles, patients page, languages prefetch
+    with django_assert_num_queries(3):
+        first = api.get("/api/patients/", {"page_size": 5}).json()
+    second = api.get(first["next"]).json()
+    names = [r["family_name"] for r in first["results"] + second["results"]]
+    assert names == sorted(names) and len(names) == 7
