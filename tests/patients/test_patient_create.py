@@ -124,8 +124,12 @@ def test_duplicate_items_in_one_list_are_refused(api):
 def test_a_half_contact_window_is_refused(api):
     response = api.post(
         "/api/patients/",
-        {"family_name": "D", "given_name": "J", "birth_date": "1990-01-01",
-         "contact_window_start": "09:00"},
+        {
+            "family_name": "D",
+            "given_name": "J",
+            "birth_date": "1990-01-01",
+            "contact_window_start": "09:00",
+        },
         "json",
     )
     assert response.status_code == 400
@@ -135,8 +139,12 @@ def test_a_half_contact_window_is_refused(api):
 def test_an_unknown_time_zone_is_refused(api):
     response = api.post(
         "/api/patients/",
-        {"family_name": "D", "given_name": "J", "birth_date": "1990-01-01",
-         "time_zone": "Mars/Olympus"},
+        {
+            "family_name": "D",
+            "given_name": "J",
+            "birth_date": "1990-01-01",
+            "time_zone": "Mars/Olympus",
+        },
         "json",
     )
     assert "time_zone" in response.json()["errors"]

@@ -8,14 +8,17 @@ pytestmark = pytest.mark.django_db
 def test_history_lists_each_change_with_user_and_fields(api, coordinator):
     created = api.post(
         "/api/patients/",
-        {"family_name": "Doe", "given_name": "Jane", "birth_date": "1980-01-01",
-         "contact_points": [{"system": "phone", "value": "617-555-0142"}]},
+        {
+            "family_name": "Doe",
+            "given_name": "Jane",
+            "birth_date": "1980-01-01",
+            "contact_points": [{"system": "phone", "value": "617-555-0142"}],
+        },
         "json",
     ).json()
     api.patch(
         f"/api/patients/{created['id']}/",
-        {"given_name": "Janet",
-         "contact_points": [{"system": "phone", "value": "617-555-0143"}]},
+        {"given_name": "Janet", "contact_points": [{"system": "phone", "value": "617-555-0143"}]},
         "json",
     )
 

@@ -79,9 +79,7 @@ def test_search_results_show_the_preferred_language(api):
     assert row["preferred_language"]["name"] == "Vietnamese"
 
 
-def test_the_list_uses_keyset_pages_with_a_constant_query_count(
-    api, django_assert_num_queries
-):
+def test_the_list_uses_keyset_pages_with_a_constant_query_count(api, django_assert_num_queries):
     for n in range(7):
         LanguageFactory(patient=PatientFactory(family_name=f"Family{n}"))
     # roles, patients page, languages prefetch

@@ -78,7 +78,9 @@ def test_an_omitted_list_is_kept(api):
 def test_saving_an_unchanged_record_writes_no_history(api):
     patient = PatientFactory()
     before = Patient.history.count()
-    response = api.patch(f"/api/patients/{patient.pk}/", {"given_name": patient.given_name}, "json")
+    response = api.patch(
+        f"/api/patients/{patient.pk}/", {"given_name": patient.given_name}, "json"
+    )
     assert response.status_code == 200
     assert Patient.history.count() == before
     assert Patient.objects.get(pk=patient.pk).version == 1
