@@ -1,0 +1,54 @@
+import pytest
+
+from patients.models import Patient
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+BODY = {"family_name": "Doe", "given_name": "Jane", "birth_date": "1980-01-01"}
+
+
+def test_a_retried_post_with_the_same_key_creates_once_and_replays(api):
+    first = api.post("/api/patients/", BODY, "json", HTTP_IDEMPOTENCY_KEY="k-1")
+    again = api.post("/api/patients/", BODY, "json", HTTP_IDEMPOTENCY_KEY="k-1")
+
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert Patient.objects.count() == 1
+
+
+def test_the_same_key_with_another_body_is_refused(api):
+    api.post("/api/patients/", BODY, "json", HTTP_IDEMPOTENCY_KEY="k-1")
+    response = api.post(
+        "/api/patients/", {**BODY, "given_name": "John"}, "json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "idempotency_key_reused"
+    assert Patient.objects.count() == 1
+
+
+def test_a_failed_request_does_not_use_up_the_key(api):
+    bad = api.post(
+        "/api/patients/", {**BODY, "birth_date": "nope"}, "json", HTTP_IDEMPOTENCY_KEY="k"
+    )
+    good = api.post("/api/patients/", BODY, "json", HTTP_IDEMPOTENCY_KEY="k")
+    assert (bad.status_code, good.status_code) == (400, 201)
+
+
+def test_keys_are_per_user(api, front_desk):
+    api.post("/api/patients/", BODY, "json", HTTP_IDEMPOTENCY_KEY="shared")
+    client_for(front_desk).post("/api/patients/", BODY, "json", HTTP_IDEMPOTENCY_KEY="shared")
+    assert Patient.objects.count() == 2
+
+
+def test_without_a_key_each_post_creates(api):
+    api.post("/api/patients/", BODY, "json")
+    api.post("/api/patients/", BODY, "json")
+    assert Patient.objects.count() == 2
+
+
+def test_an_overlong_key_is_refused(api):
+    response = api.post("/api/patients/", BODY, "json", HTTP_IDEMPOTENCY_KEY="x" * 300)
+    assert response.status_code == 400
+    assert Patient.objects.count() == 0
