@@ -1,4 +1,4 @@
-"""Pagination: cursor (keyset) pagination for the big lists, page numbers for the small
+"""Pagination: cursor (keyset) pages for the big lists, page numbers for the small
 directories. Cursor pages stay fast at any depth and stable while writers commit."""
 
 from rest_framework.pagination import CursorPagination, PageNumberPagination
@@ -11,21 +11,14 @@ class StandardPagination(PageNumberPagination):
 
 
 class KeysetPagination(CursorPagination):
-    """Keyset pagination; each list sets ``ordering`` ending in a unique column."""
-
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
 
-    def __init__(self, ordering: tuple[str, ...]):
-        self.ordering = ordering
 
-
-def keyset(*ordering: str):
-    """A pagination class for ``pagination_class``, ordered by ``ordering``."""
-    return type(
-        "Keyset", (KeysetPagination,), {"__init__": lambda self: None, "ordering": ordering}
-    )
+def keyset(*ordering: str) -> type[KeysetPagination]:
+    """Keyset pages in ``ordering``, which must end in a unique column."""
+    return type("KeysetPagination", (KeysetPagination,), {"ordering": ordering})
 
 
 def paginated_list(request, view, items: list, serializer_class):

@@ -73,7 +73,8 @@ def _plain(detail):
     return str(detail)
 
 
-def _django_validation_errors(exc: DjangoValidationError) -> dict:
+def validation_errors(exc: DjangoValidationError) -> dict:
+    """Field errors of a Django ValidationError as a plain dict."""
     if hasattr(exc, "error_dict"):
         return {
             (NON_FIELD_KEY if field == NON_FIELD_ERRORS else field): messages
@@ -90,7 +91,7 @@ def exception_handler(exc, context):
 
     if isinstance(exc, DjangoValidationError):
         set_rollback()
-        body = error_body("Some fields are not valid.", "invalid", _django_validation_errors(exc))
+        body = error_body("Some fields are not valid.", "invalid", validation_errors(exc))
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
     if isinstance(exc, RequestDataTooBig | TooManyFieldsSent):
@@ -145,8 +146,3 @@ class InvalidInput(ApplicationError):
     """Bad input found by a service, with field errors that may be nested for lists."""
 
     default_code = "invalid"
-
-
-def validation_errors(exc: DjangoValidationError) -> dict:
-    """Field errors of a Django ValidationError as a plain dict."""
-    return _django_validation_errors(exc)

@@ -41,8 +41,9 @@ class Patient(models.Model):
     given_name = models.CharField(max_length=100)
     middle_name = models.CharField(max_length=100, blank=True)
     preferred_name = models.CharField(max_length=100, blank=True)
-    # Case- and accent-folded copy of all names, kept by save() for searching.
-    name_search = models.CharField(max_length=410, editable=False, db_index=True)
+    # Case- and accent-folded copy of all names, kept by save() for searching. Searched
+    # with LIKE '%word%': on PostgreSQL a trigram index serves it (migration 0003).
+    name_search = models.CharField(max_length=410, editable=False)
     birth_date = models.DateField()
     administrative_sex = models.CharField(
         max_length=16, choices=AdministrativeSex, default=AdministrativeSex.UNKNOWN
@@ -179,7 +180,8 @@ class ContactPoint(models.Model):
 
     class Meta:
         ordering = ["rank", "id"]
-        indexes = [models.Index(fields=["system", "value"], name="contactpoint_lookup_idx")]
+        # Phone search matches the E.164 value whatever the system (phone, sms).
+        indexes = [models.Index(fields=["value"], name="contactpoint_value_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["patient", "system", "value"], name="%(app_label)s_%(class)s_unique"

@@ -19,6 +19,7 @@ from patients.models import (
 from referrals import service_levels
 from referrals.choices import OPEN_STATUSES, FollowUpStatus
 from referrals.models import Referral
+from referrals.selectors import REFERRAL_RELATED
 
 TIMELINE_SIZE = 20
 
@@ -82,7 +83,7 @@ def patient_360(*, patient_id: int, user, now: datetime) -> dict:
     # Through the related managers, each row's ``patient`` is already this patient.
     referrals = list(
         patient.referrals.filter(status__in=OPEN_STATUSES)
-        .select_related("receiving_organization", "receiving_practitioner", "coordinator")
+        .select_related(*REFERRAL_RELATED)
         .order_by("-created_at", "-id")
     )
     follow_ups = list(

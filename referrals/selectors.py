@@ -15,14 +15,19 @@ def practitioner_list() -> QuerySet[Practitioner]:
     )
 
 
+# What a referral's serializer shows besides its patient.
+REFERRAL_RELATED = (
+    "receiving_organization",
+    "receiving_practitioner",
+    "referring_practitioner",
+    "coordinator",
+)
+
+
 def referral_list() -> QuerySet[Referral]:
-    return Referral.objects.select_related(
-        "patient",
-        "receiving_organization",
-        "receiving_practitioner",
-        "referring_practitioner",
-        "coordinator",
-    ).order_by("-created_at", "-id")
+    return Referral.objects.select_related("patient", *REFERRAL_RELATED).order_by(
+        "-created_at", "-id"
+    )
 
 
 def referral_events(referral: Referral) -> QuerySet[ReferralEvent]:

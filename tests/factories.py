@@ -92,7 +92,12 @@ class ReferralFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     patient = factory.SubFactory(PatientFactory)
+    referring_practitioner = factory.SubFactory(PractitionerFactory, specialty="Family medicine")
     receiving_organization = factory.SubFactory(OrganizationFactory)
+    receiving_practitioner = factory.SubFactory(
+        PractitionerFactory, organization=factory.SelfAttribute("..receiving_organization")
+    )
+    coordinator = factory.SubFactory(UserFactory)
     specialty = "Cardiology"
     reason = "Chest pain on exertion."
 

@@ -1,7 +1,21 @@
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 
-from api.mixins import IdempotentCreateMixin, VersionedMixin, expected_version
+from api.mixins import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    IF_MATCH_PARAMETER,
+    IdempotentCreateMixin,
+    VersionedMixin,
+    expected_version,
+)
+
+# Documents the Idempotency-Key and If-Match headers on a RecordViewSet's writes.
+WRITE_PARAMETERS = extend_schema_view(
+    create=extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER]),
+    update=extend_schema(parameters=[IF_MATCH_PARAMETER]),
+    partial_update=extend_schema(parameters=[IF_MATCH_PARAMETER]),
+)
 
 
 class RecordViewSet(

@@ -1,19 +1,12 @@
-from drf_spectacular.utils import extend_schema, extend_schema_view
-
-from api.mixins import IDEMPOTENCY_KEY_PARAMETER, IF_MATCH_PARAMETER
 from api.pagination import keyset
 from api.serializers.interactions import InteractionSerializer
-from api.views.base import RecordViewSet
+from api.views.base import WRITE_PARAMETERS, RecordViewSet
 from interactions.filtersets import InteractionFilterSet
 from interactions.selectors import interaction_list
 from interactions.services import interaction_create, interaction_update
 
 
-@extend_schema_view(
-    create=extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER]),
-    update=extend_schema(parameters=[IF_MATCH_PARAMETER]),
-    partial_update=extend_schema(parameters=[IF_MATCH_PARAMETER]),
-)
+@WRITE_PARAMETERS
 class InteractionViewSet(RecordViewSet):
     """Interactions on every channel, newest first. Restricted ones are visible only to
     clinicians and the patient's assigned coordinator."""

@@ -1,17 +1,16 @@
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from api.mixins import IDEMPOTENCY_KEY_PARAMETER, IF_MATCH_PARAMETER
 from api.pagination import keyset, paginated_list
 from api.serializers.common import HistoryEntrySerializer
 from api.serializers.interactions import InteractionSerializer
 from api.serializers.patients import PatientListSerializer, PatientSerializer
 from api.serializers.referrals import FollowUpSerializer, ReferralSerializer
-from api.views.base import RecordViewSet
+from api.views.base import WRITE_PARAMETERS, RecordViewSet
 from patients.filtersets import PatientFilterSet
 from patients.models import Patient
 from patients.selectors import (
@@ -37,11 +36,7 @@ class Patient360Serializer(serializers.Serializer):
     counts = serializers.DictField(child=serializers.IntegerField())
 
 
-@extend_schema_view(
-    create=extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER]),
-    update=extend_schema(parameters=[IF_MATCH_PARAMETER]),
-    partial_update=extend_schema(parameters=[IF_MATCH_PARAMETER]),
-)
+@WRITE_PARAMETERS
 class PatientViewSet(RecordViewSet):
     """Patients: search, read and write the record; 360 view and change history."""
 

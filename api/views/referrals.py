@@ -1,8 +1,8 @@
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from api.mixins import IDEMPOTENCY_KEY_PARAMETER, IF_MATCH_PARAMETER, expected_version
+from api.mixins import IF_MATCH_PARAMETER, expected_version
 from api.pagination import keyset, paginated_list
 from api.serializers.common import HistoryEntrySerializer, InvalidTransitionSerializer
 from api.serializers.referrals import (
@@ -15,7 +15,7 @@ from api.serializers.referrals import (
     ReferralEventSerializer,
     ReferralSerializer,
 )
-from api.views.base import RecordViewSet
+from api.views.base import WRITE_PARAMETERS, RecordViewSet
 from crm.history import change_log
 from referrals import selectors, service_levels, services
 from referrals.filtersets import (
@@ -26,12 +26,6 @@ from referrals.filtersets import (
 )
 from referrals.models import Referral
 from referrals.services import TRANSITION_SERVICES
-
-WRITE_PARAMETERS = extend_schema_view(
-    create=extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER]),
-    update=extend_schema(parameters=[IF_MATCH_PARAMETER]),
-    partial_update=extend_schema(parameters=[IF_MATCH_PARAMETER]),
-)
 
 
 @WRITE_PARAMETERS

@@ -68,7 +68,15 @@ def test_transitions_document_the_409_body(schema):
     assert ref.endswith("/InvalidTransition")
 
 
+def test_schema_and_docs_need_a_signed_in_staff_member(client):
+    assert client.get("/api/schema/").status_code == 401
+    page = client.get("/api/docs/")
+    assert page.status_code == 302 and page["Location"].startswith("/api/auth/login/")
+
+
 def test_schema_and_docs_are_served_without_a_cdn(client):
+    UserFactory(username="casey", password="long-and-unique-9", roles=["coordinator"])
+    client.login(username="casey", password="long-and-unique-9")
     assert client.get("/api/schema/").status_code == 200
     page = client.get("/api/docs/")
     assert page.status_code == 200

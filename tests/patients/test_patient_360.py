@@ -12,6 +12,7 @@ from tests.factories import (
     InteractionFactory,
     LanguageFactory,
     PatientFactory,
+    PractitionerFactory,
     ReferralFactory,
 )
 
@@ -23,11 +24,25 @@ def build_patient(coordinator, size: int):
     ContactPointFactory(patient=patient)
     LanguageFactory(patient=patient, language="es")
     now = timezone.now()
+    # Every relation the 360 shows is filled, so a missing join would show as N+1.
+    receiver = PractitionerFactory()
+    directory = {
+        "referring_practitioner": PractitionerFactory(),
+        "receiving_organization": receiver.organization,
+        "receiving_practitioner": receiver,
+        "coordinator": coordinator,
+    }
     for n in range(size):
-        InteractionFactory(patient=patient, occurred_at=now - datetime.timedelta(hours=n))
-        referral = ReferralFactory(patient=patient)
+        InteractionFactory(
+            patient=patient, staff=coordinator, occurred_at=now - datetime.timedelta(hours=n)
+        )
+        referral = ReferralFactory(patient=patient, **directory)
         services.referral_send(referral=referral, actor=coordinator)
-        FollowUpFactory(patient=patient, due_at=now + datetime.timedelta(days=n, hours=-12))
+        FollowUpFactory(
+            patient=patient,
+            assigned_to=coordinator,
+            due_at=now + datetime.timedelta(days=n, hours=-12),
+        )
     return patient
 
 

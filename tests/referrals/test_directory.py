@@ -73,3 +73,21 @@ def test_organization_npi_is_unique(api):
     response = api.post("/api/organizations/", {"name": "X", "npi": valid_npi(7)}, "json")
     assert response.status_code == 400
     assert "npi" in response.json()["errors"]
+
+
+def test_directory_entries_are_updated_with_history(api, coordinator):
+    organization = OrganizationFactory(accepting_new_patients=True)
+    practitioner = PractitionerFactory(organization=organization)
+
+    response = api.patch(
+        f"/api/organizations/{organization.pk}/", {"accepting_new_patients": False}, "json"
+    )
+    assert response.status_code == 200
+    organization.refresh_from_db()
+    assert organization.accepting_new_patients is False
+    assert organization.history.first().history_user == coordinator
+
+    response = api.patch(f"/api/practitioners/{practitioner.pk}/", {"npi": "1234567890"}, "json")
+    assert response.status_code == 400
+    response = api.patch(f"/api/practitioners/{practitioner.pk}/", {"phone": "555"}, "json")
+    assert response.status_code == 200

@@ -155,7 +155,9 @@ def test_reopening_a_closed_referral_clears_the_report_date(api, coordinator):
 
 
 def test_send_needs_a_receiver(api, coordinator):
-    referral = referral_in("draft", coordinator, receiving_organization=None)
+    referral = referral_in(
+        "draft", coordinator, receiving_organization=None, receiving_practitioner=None
+    )
     response = api.post(f"/api/referrals/{referral.pk}/send/", {}, "json")
     assert response.status_code == 400
     assert "receiving_organization" in response.json()["errors"]
