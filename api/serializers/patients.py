@@ -4,7 +4,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.fields import ChoiceField, UserSummarySerializer
-from api.serializers.referrals import PractitionerSummarySerializer
+from api.serializers.interactions import InteractionSerializer
+from api.serializers.referrals import (
+    FollowUpSerializer,
+    PractitionerSummarySerializer,
+    ReferralSerializer,
+)
 from crm.choices import Channel
 from patients.choices import (
     AccessibilityNeed,
@@ -25,6 +30,7 @@ from patients.models import (
     PatientIdentifier,
     PatientLanguage,
 )
+from patients.selectors import TIMELINE_SIZE
 from patients.validators import language_name
 from referrals.models import Practitioner
 
@@ -198,3 +204,16 @@ class PatientSerializer(serializers.ModelSerializer):
         today = timezone.localdate()
         born = patient.birth_date
         return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+class Patient360Serializer(serializers.Serializer):
+    """The 360-degree view: the record, recent contacts, open work, counts."""
+
+    patient = PatientSerializer()
+    interactions = InteractionSerializer(many=True, help_text=f"Latest {TIMELINE_SIZE}.")
+    interactions_next = serializers.CharField(
+        allow_null=True, help_text="URL of the full timeline when there are more."
+    )
+    open_referrals = ReferralSerializer(many=True)
+    open_follow_ups = FollowUpSerializer(many=True)
+    counts = serializers.DictField(child=serializers.IntegerField())

@@ -1,4 +1,5 @@
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -87,8 +88,8 @@ class PractitionerSerializer(serializers.ModelSerializer):
         for index, tag in enumerate(tags):
             try:
                 normalized.append(normalize_language_tag(tag))
-            except Exception as exc:  # django ValidationError
-                errors[index] = list(getattr(exc, "messages", [str(exc)]))
+            except DjangoValidationError as exc:
+                errors[index] = exc.messages
         if errors:
             raise serializers.ValidationError(errors)
         return list(dict.fromkeys(normalized))

@@ -1,39 +1,26 @@
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from api.pagination import keyset, paginated_list
 from api.serializers.common import HistoryEntrySerializer
-from api.serializers.interactions import InteractionSerializer
-from api.serializers.patients import PatientListSerializer, PatientSerializer
-from api.serializers.referrals import FollowUpSerializer, ReferralSerializer
+from api.serializers.patients import (
+    Patient360Serializer,
+    PatientListSerializer,
+    PatientSerializer,
+)
 from api.views.base import WRITE_PARAMETERS, RecordViewSet
 from patients.filtersets import PatientFilterSet
 from patients.models import Patient
 from patients.selectors import (
-    TIMELINE_SIZE,
     patient_360,
     patient_detail,
     patient_history,
     patient_list,
 )
 from patients.services import patient_create, patient_update
-
-
-class Patient360Serializer(serializers.Serializer):
-    """The 360-degree view: the record, recent contacts, open work, counts."""
-
-    patient = PatientSerializer()
-    interactions = InteractionSerializer(many=True, help_text=f"Latest {TIMELINE_SIZE}.")
-    interactions_next = serializers.CharField(
-        allow_null=True, help_text="URL of the full timeline when there are more."
-    )
-    open_referrals = ReferralSerializer(many=True)
-    open_follow_ups = FollowUpSerializer(many=True)
-    counts = serializers.DictField(child=serializers.IntegerField())
 
 
 @WRITE_PARAMETERS
