@@ -38,34 +38,37 @@ def _set_and_save(instance, *, actor, fields: dict, reason: str = "") -> None:
 # Directory -------------------------------------------------------------------------
 
 
+def _create(model, *, actor, **fields):
+    instance = model(**fields)
+    _full_clean(instance)
+    save_attributed(instance, actor=actor)
+    return instance
+
+
+def _update(instance, *, actor, **fields):
+    instance = type(instance).objects.select_for_update().get(pk=instance.pk)
+    _set_and_save(instance, actor=actor, fields=fields)
+    return instance
+
+
 @transaction.atomic
 def organization_create(*, actor, **fields) -> Organization:
-    organization = Organization(**fields)
-    _full_clean(organization)
-    save_attributed(organization, actor=actor)
-    return organization
+    return _create(Organization, actor=actor, **fields)
 
 
 @transaction.atomic
 def organization_update(*, organization: Organization, actor, **fields) -> Organization:
-    organization = Organization.objects.select_for_update().get(pk=organization.pk)
-    _set_and_save(organization, actor=actor, fields=fields)
-    return organization
+    return _update(organization, actor=actor, **fields)
 
 
 @transaction.atomic
 def practitioner_create(*, actor, **fields) -> Practitioner:
-    practitioner = Practitioner(**fields)
-    _full_clean(practitioner)
-    save_attributed(practitioner, actor=actor)
-    return practitioner
+    return _create(Practitioner, actor=actor, **fields)
 
 
 @transaction.atomic
 def practitioner_update(*, practitioner: Practitioner, actor, **fields) -> Practitioner:
-    practitioner = Practitioner.objects.select_for_update().get(pk=practitioner.pk)
-    _set_and_save(practitioner, actor=actor, fields=fields)
-    return practitioner
+    return _update(practitioner, actor=actor, **fields)
 
 
 # Referrals -------------------------------------------------------------------------
