@@ -10,6 +10,7 @@ from interactions.choices import Direction, Topic
 from interactions.models import Interaction
 from patients.choices import ConsentPurpose, ConsentStatus, PatientStatus
 from patients.models import Patient
+from referrals import rules
 
 # Which consent purpose an outbound contact on a topic falls under.
 TOPIC_PURPOSE = {
@@ -63,6 +64,7 @@ def interaction_create(*, actor, patient: Patient, **fields) -> Interaction:
             patient=patient, channel=interaction.channel, topic=interaction.topic
         )
     save_attributed(interaction, actor=actor, reason="created")
+    rules.on_interaction_logged(interaction, actor=actor)
     return interaction
 
 
@@ -78,4 +80,6 @@ def interaction_update(
     _full_clean(interaction)
     if changed:
         save_attributed(interaction, actor=actor)
+    if "outcome" in changed:
+        rules.on_interaction_logged(interaction, actor=actor)
     return interaction

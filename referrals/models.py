@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from crm.choices import Department
+from crm.choices import Channel, Department
 from referrals.choices import (
     FollowUpKind,
     FollowUpPriority,
@@ -144,6 +144,14 @@ class Referral(models.Model):
         on_delete=models.SET_NULL,
         related_name="coordinated_referrals",
     )
+    replaces = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replaced_by",
+        help_text="The declined referral this one redirects to another provider.",
+    )
 
     appointment_at = models.DateTimeField(null=True, blank=True)
     report_received_on = models.DateField(null=True, blank=True)
@@ -275,6 +283,16 @@ class FollowUp(models.Model):
         on_delete=models.SET_NULL,
         related_name="follow_ups",
     )
+    rule = models.CharField(
+        max_length=32, blank=True, help_text="The care-continuity rule that created it, if any."
+    )
+    rule_key = models.CharField(
+        max_length=100, blank=True, help_text="What the rule fired for; unique per rule."
+    )
+    contact_language = models.CharField(
+        max_length=35, blank=True, help_text="Language to contact the patient in (BCP-47)."
+    )
+    contact_channel = models.CharField(max_length=16, choices=Channel, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -305,6 +323,12 @@ class FollowUp(models.Model):
                 condition=Q(status=FollowUpStatus.OPEN, completed_at__isnull=True)
                 | (~Q(status=FollowUpStatus.OPEN) & Q(completed_at__isnull=False)),
                 name="%(app_label)s_%(class)s_completed_iff_not_open",
+            ),
+            # A rule fires once per occasion, however often it runs.
+            models.UniqueConstraint(
+                fields=["rule", "rule_key"],
+                condition=~Q(rule=""),
+                name="%(app_label)s_%(class)s_rule_once",
             ),
         ]
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from crm.errors import Conflict, InvalidInput, InvalidTransition, validation_errors
 from crm.services import lock_for_update, save_attributed
+from referrals import rules
 from referrals.choices import FollowUpStatus, ReferralAction, ReferralStatus
 from referrals.models import FollowUp, Organization, Practitioner, Referral, ReferralEvent
 from referrals.workflow import TRANSITIONS, allowed_actions
@@ -83,10 +84,27 @@ EDITABLE_AFTER_SEND = {
 }
 
 
+def _check_replaces(patient, replaces: Referral | None) -> None:
+    if replaces is None:
+        return
+    if replaces.patient_id != patient.pk:
+        raise InvalidInput(
+            "The replaced referral belongs to another patient.",
+            errors={"replaces": ["Belongs to another patient."]},
+        )
+    if replaces.status != ReferralStatus.DECLINED:
+        raise InvalidInput(
+            "Only a declined referral can be replaced by a new one.",
+            errors={"replaces": ["Is not declined."]},
+        )
+
+
 @transaction.atomic
 def referral_create(*, actor, patient, at: datetime | None = None, **fields) -> Referral:
-    """Create a draft referral; the coordinator defaults to the patient's."""
+    """Create a draft referral; the coordinator defaults to the patient's. Naming a
+    declined referral in ``replaces`` redirects it and resolves its find-provider task."""
     at = at or timezone.now()
+    _check_replaces(patient, fields.get("replaces"))
     fields.setdefault("coordinator", patient.care_coordinator)
     referral = Referral(
         patient=patient,
@@ -105,6 +123,7 @@ def referral_create(*, actor, patient, at: datetime | None = None, **fields) -> 
         actor=actor,
         occurred_at=at,
     )
+    rules.on_referral_change(referral, actor=actor, now=at)
     return referral
 
 
@@ -178,6 +197,7 @@ def _transition(
             if value not in (None, "")
         },
     )
+    rules.on_referral_change(referral, actor=actor, now=at)
     return referral
 
 
