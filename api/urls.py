@@ -4,6 +4,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from api.views.care import (
+    FollowUpWorklistView,
+    HandoffView,
+    ReferralMetricsView,
+    ReferralWorklistView,
+)
 from api.views.interactions import InteractionViewSet
 from api.views.patients import PatientViewSet
 from api.views.referrals import (
@@ -26,6 +32,10 @@ router.register("staff", StaffViewSet, basename="staff")
 
 urlpatterns = [
     path("", include(router.urls)),
+    path("worklists/referrals/", ReferralWorklistView.as_view(), name="worklist-referrals"),
+    path("worklists/follow-ups/", FollowUpWorklistView.as_view(), name="worklist-follow-ups"),
+    path("metrics/referrals/", ReferralMetricsView.as_view(), name="metrics-referrals"),
+    path("handoffs/", HandoffView.as_view(), name="handoffs"),
     path("auth/token/", obtain_auth_token, name="auth-token"),
     path("auth/", include("rest_framework.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

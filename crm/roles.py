@@ -3,6 +3,8 @@
 from django.db import models
 from rest_framework.permissions import BasePermission
 
+from crm.choices import Department
+
 
 class Role(models.TextChoices):
     COORDINATOR = "coordinator", "Care coordinator"
@@ -11,6 +13,16 @@ class Role(models.TextChoices):
     PHARMACY = "pharmacy", "Pharmacy"
     FRONT_DESK = "front_desk", "Front desk"
     ADMIN = "admin", "Administrator"
+
+
+# The department queue each role works from.
+ROLE_QUEUES = {
+    Role.COORDINATOR: Department.CARE_COORDINATION,
+    Role.CLINICIAN: Department.CLINICAL,
+    Role.BILLING: Department.BILLING,
+    Role.PHARMACY: Department.PHARMACY,
+    Role.FRONT_DESK: Department.FRONT_DESK,
+}
 
 
 def user_roles(user) -> frozenset[str]:
@@ -27,6 +39,29 @@ def user_roles(user) -> frozenset[str]:
 
 def has_role(user, *roles: str) -> bool:
     return bool(user_roles(user) & set(roles))
+
+
+def user_queues(user) -> list[str]:
+    """The department queues the user's roles work from."""
+    return sorted({ROLE_QUEUES[role] for role in user_roles(user) if role in ROLE_QUEUES})
+
+
+class HasRole(BasePermission):
+    """Allows the roles named by ``roles``; build one with :meth:`of`."""
+
+    roles: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, *roles: str) -> type["HasRole"]:
+        labels = ", ".join(Role(role).label.lower() for role in roles)
+        return type(
+            "HasRole",
+            (cls,),
+            {"roles": roles, "message": f"Only these roles may do this: {labels}."},
+        )
+
+    def has_permission(self, request, view) -> bool:
+        return has_role(request.user, *self.roles)
 
 
 class HasStaffRole(BasePermission):

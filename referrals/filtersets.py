@@ -53,7 +53,9 @@ class ReferralFilterSet(django_filters.FilterSet):
     priority = django_filters.MultipleChoiceFilter(choices=ReferralPriority.choices)
     receiving_organization = django_filters.ModelChoiceFilter(queryset=Organization.objects.all())
     receiving_practitioner = django_filters.ModelChoiceFilter(queryset=Practitioner.objects.all())
-    coordinator = django_filters.ModelChoiceFilter(queryset=User.objects.all())
+    coordinator = django_filters.ModelMultipleChoiceFilter(
+        queryset=User.objects.all(), label="One or more coordinators (repeat the parameter)."
+    )
     specialty = django_filters.CharFilter(lookup_expr="iexact", max_length=100)
     overdue = django_filters.BooleanFilter(
         method="filter_overdue", label="Current step past its service-level target."
@@ -76,7 +78,7 @@ class ReferralFilterSet(django_filters.FilterSet):
 
 class FollowUpFilterSet(django_filters.FilterSet):
     patient = django_filters.ModelChoiceFilter(queryset=Patient.objects.all())
-    assigned_to = django_filters.ModelChoiceFilter(queryset=User.objects.all())
+    assigned_to = django_filters.ModelMultipleChoiceFilter(queryset=User.objects.all())
     queue = django_filters.MultipleChoiceFilter(choices=Department.choices)
     status = django_filters.MultipleChoiceFilter(choices=FollowUpStatus.choices)
     kind = django_filters.MultipleChoiceFilter(choices=FollowUpKind.choices)

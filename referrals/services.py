@@ -10,12 +10,14 @@ from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from crm.errors import Conflict, InvalidInput, InvalidTransition, validation_errors
 from crm.services import lock_for_update, save_attributed
+from patients.models import Patient
 from referrals import rules
-from referrals.choices import FollowUpStatus, ReferralAction, ReferralStatus
+from referrals.choices import OPEN_STATUSES, FollowUpStatus, ReferralAction, ReferralStatus
 from referrals.models import FollowUp, Organization, Practitioner, Referral, ReferralEvent
 from referrals.workflow import TRANSITIONS, allowed_actions
 
@@ -446,3 +448,98 @@ def follow_up_cancel(*, follow_up, actor, reason: str, expected_version=None, at
         expected_version=expected_version,
         at=at,
     )
+
+
+# Handoffs --------------------------------------------------------------------------
+
+
+def _move(rows, *, actor, reason: str, **changes) -> int:
+    """Apply ``changes`` to each row with the actor and reason in its history."""
+    rows = list(rows)
+    for row in rows:
+        for name, value in changes.items():
+            setattr(row, name, value)
+        save_attributed(row, actor=actor, reason=reason)
+    return len(rows)
+
+
+@transaction.atomic
+def patient_reassign_coordinator(
+    *, patient, coordinator, actor, reason: str, expected_version=None
+) -> dict[str, int]:
+    """Give the patient a new coordinator, and with them the patient's open referrals and
+    the open follow-ups the previous coordinator held, in one step."""
+    if not reason.strip():
+        raise InvalidInput("A reason is required.", errors={"reason": ["This field is required."]})
+    patient = lock_for_update(patient, expected_version)
+    previous = patient.care_coordinator
+    note = f"handoff: {reason}"
+    referrals = patient.referrals.filter(status__in=OPEN_STATUSES).exclude(coordinator=coordinator)
+    if previous is not None:
+        referrals = referrals.filter(Q(coordinator=previous) | Q(coordinator__isnull=True))
+    moved = {
+        "patients": _move([patient], actor=actor, reason=note, care_coordinator=coordinator)
+        if previous != coordinator
+        else 0,
+        "referrals": _move(referrals, actor=actor, reason=note, coordinator=coordinator),
+        "follow_ups": _move(
+            patient.follow_ups.filter(status=FollowUpStatus.OPEN, assigned_to=previous)
+            if previous is not None
+            else [],
+            actor=actor,
+            reason=note,
+            assigned_to=coordinator,
+        ),
+    }
+    return moved
+
+
+@transaction.atomic
+def staff_handoff(
+    *, from_user, to_user=None, follow_ups_queue: str = "", actor, reason: str
+) -> dict[str, int]:
+    """Hand everything a departing staff member holds to another user: the patients they
+    coordinate, their open referrals and their open follow-ups (or send the follow-ups
+    to a department queue instead)."""
+    if not reason.strip():
+        raise InvalidInput("A reason is required.", errors={"reason": ["This field is required."]})
+    if to_user is None and not follow_ups_queue:
+        raise InvalidInput(
+            "Name the user or the queue that takes over.",
+            errors={"to_user_id": ["Give a user, or a queue for the follow-ups."]},
+        )
+    if to_user == from_user:
+        raise InvalidInput(
+            "Hand over to someone else.", errors={"to_user_id": ["Same as the departing user."]}
+        )
+    note = f"handoff: {reason}"
+    moved = {"patients": 0, "referrals": 0}
+    if to_user is not None:
+        moved["patients"] = _move(
+            Patient.objects.select_for_update().filter(care_coordinator=from_user),
+            actor=actor,
+            reason=note,
+            care_coordinator=to_user,
+        )
+        moved["referrals"] = _move(
+            Referral.objects.select_for_update().filter(
+                coordinator=from_user, status__in=OPEN_STATUSES
+            ),
+            actor=actor,
+            reason=note,
+            coordinator=to_user,
+        )
+    follow_up_owner = (
+        {"assigned_to": None, "queue": follow_ups_queue}
+        if follow_ups_queue
+        else {"assigned_to": to_user}
+    )
+    moved["follow_ups"] = _move(
+        FollowUp.objects.select_for_update().filter(
+            assigned_to=from_user, status=FollowUpStatus.OPEN
+        ),
+        actor=actor,
+        reason=note,
+        **follow_up_owner,
+    )
+    return moved

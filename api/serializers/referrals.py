@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.fields import ChoiceField, UserSummarySerializer
-from crm.choices import Department
+from crm.choices import Channel, Department
 from patients.models import Patient
 from patients.validators import normalize_language_tag
 from referrals import service_levels
@@ -137,6 +137,12 @@ class ReferralSerializer(serializers.ModelSerializer):
     coordinator_id = _write_id(
         User.objects.filter(is_active=True), "coordinator", required=False, allow_null=True
     )
+    replaces = serializers.PrimaryKeyRelatedField(
+        queryset=Referral.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="A declined referral this one redirects to another provider.",
+    )
     priority = ChoiceField(choices=ReferralPriority.choices, required=False)
     status = ChoiceField(choices=ReferralStatus.choices, read_only=True)
     next_step = serializers.SerializerMethodField()
@@ -161,6 +167,7 @@ class ReferralSerializer(serializers.ModelSerializer):
             "reason",
             "coordinator",
             "coordinator_id",
+            "replaces",
             "appointment_at",
             "report_received_on",
             "report_from",
@@ -186,6 +193,7 @@ class ReferralSerializer(serializers.ModelSerializer):
         fields = super().get_fields()
         if self.instance is not None and not isinstance(self.instance, list | tuple):
             fields["patient_id"].read_only = True
+            fields["replaces"].read_only = True
         return fields
 
     @extend_schema_field(NextStepSerializer(allow_null=True))
@@ -285,6 +293,7 @@ class FollowUpSerializer(serializers.ModelSerializer):
     queue = ChoiceField(choices=Department.choices, required=False, allow_blank=True)
     priority = ChoiceField(choices=FollowUpPriority.choices, required=False)
     status = ChoiceField(choices=FollowUpStatus.choices, read_only=True)
+    contact_channel = ChoiceField(choices=Channel.choices, required=False, allow_blank=True)
     completed_by = UserSummarySerializer(read_only=True)
     overdue = serializers.SerializerMethodField()
 
@@ -309,11 +318,14 @@ class FollowUpSerializer(serializers.ModelSerializer):
             "completed_by",
             "referral",
             "interaction",
+            "rule",
+            "contact_language",
+            "contact_channel",
             "version",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["outcome", "completed_at"]
+        read_only_fields = ["outcome", "completed_at", "rule"]
 
     def get_fields(self):
         fields = super().get_fields()

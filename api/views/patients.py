@@ -4,7 +4,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from api.mixins import IF_MATCH_PARAMETER, expected_version
 from api.pagination import keyset, paginated_list
+from api.serializers.care import MovedSerializer, ReassignCoordinatorSerializer
 from api.serializers.common import HistoryEntrySerializer
 from api.serializers.patients import (
     Patient360Serializer,
@@ -12,6 +14,7 @@ from api.serializers.patients import (
     PatientSerializer,
 )
 from api.views.base import WRITE_PARAMETERS, RecordViewSet
+from crm.roles import HasRole, HasStaffRole, Role
 from patients.filtersets import PatientFilterSet
 from patients.models import Patient
 from patients.selectors import (
@@ -21,6 +24,7 @@ from patients.selectors import (
     patient_list,
 )
 from patients.services import patient_create, patient_update
+from referrals.services import patient_reassign_coordinator
 
 
 @WRITE_PARAMETERS
@@ -59,6 +63,31 @@ class PatientViewSet(RecordViewSet):
             request.build_absolute_uri(f"/api/interactions/?patient={pk}") if more else None
         )
         return Response(Patient360Serializer(data, context=context).data)
+
+    @extend_schema(
+        request=ReassignCoordinatorSerializer,
+        responses=MovedSerializer,
+        parameters=[IF_MATCH_PARAMETER],
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="reassign-coordinator",
+        filter_backends=[],
+        permission_classes=[HasStaffRole, HasRole.of(Role.COORDINATOR, Role.ADMIN)],
+    )
+    def reassign_coordinator(self, request, pk=None):
+        """Give the patient a new coordinator, with their open referrals and the open
+        follow-ups the previous coordinator held, in one atomic step."""
+        data = ReassignCoordinatorSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        moved = patient_reassign_coordinator(
+            patient=self.get_object(),
+            actor=request.user,
+            expected_version=expected_version(request),
+            **data.validated_data,
+        )
+        return Response(MovedSerializer(moved).data)
 
     @extend_schema(responses=HistoryEntrySerializer(many=True))
     @action(detail=True, filter_backends=[], pagination_class=None)

@@ -32,7 +32,14 @@ from patients.choices import (
 from patients.models import Patient
 from patients.services import patient_create
 from referrals import services as referral_services
-from referrals.choices import FollowUpKind, FollowUpPriority, ReferralPriority, ReferralStatus
+from referrals.choices import (
+    FollowUpKind,
+    FollowUpPriority,
+    FollowUpStatus,
+    ReferralPriority,
+    ReferralStatus,
+)
+from referrals.models import FollowUp
 from referrals.validators import npi_check_digit
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -191,6 +198,7 @@ class Command(BaseCommand):
             for _ in range(rng.choice([0, 1, 1, 1, 2])):
                 self._create_referral(rng, patient, organizations, practitioners, staff, now)
             self._create_follow_ups(rng, patient, staff, now)
+        self._work_follow_ups(rng, now)
         self.stdout.write(f"Loaded {patient_count} synthetic patients.")
 
     def _load_directory(self, rng, fake, actor):
@@ -424,13 +432,31 @@ class Command(BaseCommand):
                 kwargs["report_recommendations"] = "Follow up with primary care in 3 months."
             referral = referral_services.TRANSITION_SERVICES[action](**kwargs)
 
+    def _work_follow_ups(self, rng, now):
+        """Staff have worked through most past-due follow-ups, some of them late."""
+        past_due = FollowUp.objects.filter(status=FollowUpStatus.OPEN, due_at__lt=now)
+        for follow_up in past_due.select_related("assigned_to"):
+            if rng.random() < 0.3:
+                continue
+            if rng.random() < 0.25:
+                done_at = follow_up.due_at + timedelta(hours=rng.uniform(1, 48))
+            else:
+                done_at = follow_up.due_at - timedelta(hours=rng.uniform(0, 20))
+            referral_services.follow_up_complete(
+                follow_up=follow_up,
+                actor=follow_up.assigned_to,
+                outcome="Reached the patient.",
+                at=min(max(done_at, follow_up.created_at), now),
+            )
+
     def _create_follow_ups(self, rng, patient, staff, now):
-        today_noon = timezone.make_aware(
-            datetime.combine(timezone.localdate(now), time(12)), timezone.get_current_timezone()
+        end_of_today = timezone.make_aware(
+            datetime.combine(timezone.localdate(now) + timedelta(days=1), time.min)
         )
+        later_today = now + (end_of_today - now) / 2
         for due in rng.sample(
             [
-                today_noon,
+                later_today,
                 now - timedelta(days=rng.randint(1, 10)),
                 now + timedelta(days=rng.randint(1, 14)),
             ],

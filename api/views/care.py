@@ -1,0 +1,145 @@
+"""Care-continuity endpoints: worklists, referral metrics, handoffs."""
+
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from api.serializers.care import (
+    FollowUpWorklistSerializer,
+    HandoffSerializer,
+    MetricsQuerySerializer,
+    MovedSerializer,
+    ReferralMetricsSerializer,
+    ReferralWorklistSerializer,
+    WorklistQuerySerializer,
+)
+from crm.roles import HasRole, HasStaffRole, Role, user_queues
+from referrals import selectors, service_levels
+from referrals.filtersets import FollowUpFilterSet, ReferralFilterSet
+from referrals.metrics import referral_metrics
+from referrals.services import staff_handoff
+from referrals.worklists import follow_up_worklist, referral_worklist
+
+COORDINATION = [HasStaffRole, HasRole.of(Role.COORDINATOR, Role.CLINICIAN, Role.ADMIN)]
+
+
+def _query(serializer_class, request):
+    query = serializer_class(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data
+
+
+class ReferralWorklistView(GenericAPIView):
+    """What needs me now: my open referrals by bucket, most urgent first.
+
+    Mine by default; `coordinator` (repeatable) for others, `team=true` for everyone.
+    Takes every filter of `/api/referrals/`."""
+
+    permission_classes = COORDINATION
+    filterset_class = ReferralFilterSet
+    serializer_class = ReferralWorklistSerializer
+
+    def get_queryset(self):
+        return selectors.referral_list()
+
+    @extend_schema(parameters=[WorklistQuerySerializer])
+    def get(self, request):
+        options = _query(WorklistQuerySerializer, request)
+        referrals = self.filter_queryset(self.get_queryset())
+        coordinators = [int(pk) for pk in request.query_params.getlist("coordinator")]
+        if options["team"]:
+            coordinators = None
+        elif not coordinators:
+            referrals = referrals.filter(coordinator=request.user)
+            coordinators = [request.user.pk]
+        now = timezone.now()
+        targets = service_levels.targets()
+        buckets = referral_worklist(referrals, targets=targets, now=now, limit=options["limit"])
+        context = {**self.get_serializer_context(), "now": now, "service_levels": targets}
+        data = {"coordinators": coordinators, "buckets": buckets}
+        return Response(ReferralWorklistSerializer(data, context=context).data)
+
+
+class FollowUpWorklistView(GenericAPIView):
+    """My follow-ups and my department queues' ones: overdue, due today, upcoming.
+
+    `assigned_to` or `queue` to look at others', `team=true` for everyone. Takes every
+    filter of `/api/follow-ups/`."""
+
+    filterset_class = FollowUpFilterSet
+    serializer_class = FollowUpWorklistSerializer
+
+    def get_queryset(self):
+        return selectors.follow_up_list()
+
+    @extend_schema(parameters=[WorklistQuerySerializer])
+    def get(self, request):
+        options = _query(WorklistQuerySerializer, request)
+        follow_ups = self.filter_queryset(self.get_queryset())
+        scoped = {"assigned_to", "queue"} & set(request.query_params)
+        if not options["team"] and not scoped:
+            follow_ups = follow_ups.filter(
+                Q(assigned_to=request.user) | Q(queue__in=user_queues(request.user))
+            )
+        now = timezone.now()
+        worklist = follow_up_worklist(
+            follow_ups,
+            now=now,
+            horizon=timedelta(days=options["horizon_days"]),
+            limit=options["limit"],
+        )
+        context = {**self.get_serializer_context(), "now": now}
+        return Response(FollowUpWorklistSerializer(worklist, context=context).data)
+
+
+class ReferralMetricsView(GenericAPIView):
+    """Loop closure, times between steps, overdue counts, no-shows, out-of-network share
+    and follow-ups on time for referrals sent from `start` to `end` (inclusive), as
+    DOMAIN.md section 5 defines them. Filters: priority, specialty,
+    receiving_organization, coordinator."""
+
+    permission_classes = COORDINATION
+    filterset_class = ReferralFilterSet
+    serializer_class = ReferralMetricsSerializer
+
+    def get_queryset(self):
+        return selectors.referral_list().order_by()
+
+    @extend_schema(parameters=[MetricsQuerySerializer])
+    def get(self, request):
+        period = _query(MetricsQuerySerializer, request)
+        referrals = self.filter_queryset(self.get_queryset())
+        follow_ups = selectors.follow_up_list().order_by()
+        params = request.query_params
+        if "coordinator" in params:
+            follow_ups = follow_ups.filter(assigned_to__in=params.getlist("coordinator"))
+        if {"priority", "specialty", "receiving_organization"} & set(params):
+            follow_ups = follow_ups.filter(referral__in=referrals)
+        figures = referral_metrics(
+            referrals,
+            follow_ups,
+            start=period["start"],
+            end=period["end"],
+            targets=service_levels.targets(),
+            now=timezone.now(),
+        )
+        return Response(ReferralMetricsSerializer(figures).data)
+
+
+class HandoffView(GenericAPIView):
+    """Hand everything a departing staff member holds to another user (or their
+    follow-ups to a queue), in one atomic step recorded in the change history."""
+
+    permission_classes = [HasStaffRole, HasRole.of(Role.COORDINATOR, Role.ADMIN)]
+    serializer_class = HandoffSerializer
+
+    @extend_schema(responses=MovedSerializer)
+    def post(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        moved = staff_handoff(actor=request.user, **serializer.validated_data)
+        return Response(MovedSerializer(moved).data)

@@ -1,0 +1,129 @@
+"""Referral metrics, as defined in DOMAIN.md section 5, computed by the database.
+
+The cohort is the referrals *sent* in the period (``sent_at`` from the start date to the
+end date, inclusive) that match the filters.
+
+- loop closure (CMS50 style): of the cohort, those whose report from the receiving
+  provider has been received (each referral counted once);
+- time to accept / schedule / close: median and 90th percentile of the days between
+  the first transition into each state, over cohort referrals that reached the later
+  state;
+- no-show rate: of the appointments in the cohort that came due and got an outcome,
+  the share recorded as a no-show (no_show events / (no_show + seen events));
+- out of network: cohort referrals whose receiving organization or practitioner is out
+  of network;
+- follow-ups on time: of the follow-ups due in the period and already due (not
+  cancelled), those completed by their due time.
+"""
+
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from crm.db import EpochSeconds, Percentile
+from referrals.choices import FollowUpStatus, ReferralAction
+from referrals.choices import ReferralStatus as S
+from referrals.models import FollowUp, Referral, ReferralEvent
+from referrals.worklists import bucket_counts, with_buckets
+
+DAY = 86400.0
+
+# interval name -> (from timestamp, to timestamp)
+INTERVALS = {
+    "sent_to_accepted": ("sent_at", "accepted_at"),
+    "accepted_to_scheduled": ("accepted_at", "scheduled_at"),
+    "seen_to_closed": ("seen_at", "closed_at"),
+    "sent_to_closed": ("sent_at", "closed_at"),
+}
+
+
+def _ratio(numerator: int, denominator: int) -> dict:
+    rate = round(numerator / denominator, 4) if denominator else None
+    return {"numerator": numerator, "denominator": denominator, "rate": rate}
+
+
+def _first_event(**condition) -> Subquery:
+    return Subquery(
+        ReferralEvent.objects.filter(referral=OuterRef("pk"), **condition)
+        .order_by("occurred_at", "id")
+        .values("occurred_at")[:1]
+    )
+
+
+def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """The period as [start of the start date, start of the day after the end date)."""
+    begin = timezone.make_aware(datetime.combine(start, time.min))
+    finish = timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min))
+    return begin, finish
+
+
+def referral_metrics(
+    referrals: QuerySet[Referral],
+    follow_ups: QuerySet[FollowUp],
+    *,
+    start: date,
+    end: date,
+    targets,
+    now: datetime,
+) -> dict:
+    begin, finish = period_bounds(start, end)
+    cohort = referrals.filter(sent_at__gte=begin, sent_at__lt=finish)
+
+    timed = cohort.annotate(
+        accepted_at=_first_event(to_status=S.ACCEPTED),
+        scheduled_at=_first_event(action=ReferralAction.SCHEDULE),
+        seen_at=_first_event(to_status=S.SEEN),
+        closed_at=_first_event(to_status=S.CLOSED),
+    )
+    aggregates = {
+        "sent": Count("pk"),
+        "closed": Count("pk", filter=Q(report_received_on__isnull=False)),
+        "out_of_network": Count(
+            "pk",
+            filter=Q(receiving_organization__in_network=False)
+            | Q(receiving_practitioner__in_network=False),
+        ),
+    }
+    for name, (since, until) in INTERVALS.items():
+        days = (EpochSeconds(F(until)) - EpochSeconds(F(since))) / DAY
+        aggregates[f"{name}_median"] = Percentile(days, 0.5)
+        aggregates[f"{name}_p90"] = Percentile(days, 0.9)
+        aggregates[f"{name}_n"] = Count(F(until))
+    figures = timed.aggregate(**aggregates)
+
+    outcomes = ReferralEvent.objects.filter(referral__in=cohort).aggregate(
+        no_show=Count("pk", filter=Q(action=ReferralAction.NO_SHOW)),
+        seen=Count("pk", filter=Q(action=ReferralAction.SEEN)),
+    )
+
+    due = follow_ups.filter(due_at__gte=begin, due_at__lt=min(finish, now)).exclude(
+        status=FollowUpStatus.CANCELLED
+    )
+    on_time = due.aggregate(
+        due=Count("pk"),
+        on_time=Count("pk", filter=Q(status=FollowUpStatus.DONE, completed_at__lte=F("due_at"))),
+    )
+
+    overdue_now = bucket_counts(with_buckets(referrals, targets, now))
+
+    def days(value):
+        return None if value is None else round(value, 2)
+
+    return {
+        "period": {"start": start, "end": end},
+        "sent": figures["sent"],
+        "loop_closure": _ratio(figures["closed"], figures["sent"]),
+        "days": {
+            name: {
+                "median": days(figures[f"{name}_median"]),
+                "p90": days(figures[f"{name}_p90"]),
+                "n": figures[f"{name}_n"],
+            }
+            for name in INTERVALS
+        },
+        "overdue_now": overdue_now,
+        "no_show": _ratio(outcomes["no_show"], outcomes["no_show"] + outcomes["seen"]),
+        "out_of_network": _ratio(figures["out_of_network"], figures["sent"]),
+        "follow_ups_on_time": _ratio(on_time["on_time"], on_time["due"]),
+    }

@@ -1,0 +1,178 @@
+"""Worklists: "what needs me now?" for coordinators (referrals) and for everyone
+(follow-ups). Each answers with bucket counts and the most urgent items per bucket in a
+fixed number of queries, whatever the size of the list."""
+
+from datetime import datetime, time, timedelta
+
+from django.db import models
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Value, When, Window
+from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
+
+from referrals import service_levels
+from referrals.choices import PRIORITY_RANK, FollowUpStatus
+from referrals.choices import ReferralStatus as S
+from referrals.models import Referral, ServiceLevelTarget
+
+
+class ReferralBucket(models.TextChoices):
+    AWAITING_RESPONSE = "awaiting_response", "Awaiting response past target"
+    ACCEPTED_NOT_SCHEDULED = "accepted_not_scheduled", "Accepted, not scheduled"
+    APPOINTMENT_PASSED = "appointment_passed", "Appointment passed without an outcome"
+    LOOP_OPEN = "loop_open", "Seen, report not back (loop open)"
+    DECLINED_NEEDS_PROVIDER = "declined_needs_provider", "Declined, needs a new provider"
+    NO_SHOW_REBOOK = "no_show_rebook", "No-show, needs rebooking"
+
+
+class FollowUpBucket(models.TextChoices):
+    OVERDUE = "overdue", "Overdue"
+    DUE_TODAY = "due_today", "Due today"
+    UPCOMING = "upcoming", "Upcoming"
+
+
+def referral_bucket(targets: dict[str, ServiceLevelTarget], now: datetime) -> Case:
+    """Which worklist bucket an open referral is in; None when it needs nothing now."""
+    replaced = Exists(Referral.objects.filter(replaces=OuterRef("pk")))
+    return Case(
+        When(
+            Q(status=S.SENT) & service_levels.overdue_q(targets, now),
+            then=Value(ReferralBucket.AWAITING_RESPONSE),
+        ),
+        When(status=S.ACCEPTED, then=Value(ReferralBucket.ACCEPTED_NOT_SCHEDULED)),
+        When(
+            status=S.SCHEDULED,
+            appointment_at__lt=now,
+            then=Value(ReferralBucket.APPOINTMENT_PASSED),
+        ),
+        When(status=S.SEEN, then=Value(ReferralBucket.LOOP_OPEN)),
+        When(Q(status=S.DECLINED) & ~replaced, then=Value(ReferralBucket.DECLINED_NEEDS_PROVIDER)),
+        When(status=S.NO_SHOW, then=Value(ReferralBucket.NO_SHOW_REBOOK)),
+        default=None,
+        output_field=models.CharField(),
+    )
+
+
+def _priority_rank() -> Case:
+    return Case(
+        *[When(priority=priority, then=Value(rank)) for priority, rank in PRIORITY_RANK.items()],
+        output_field=models.IntegerField(),
+    )
+
+
+def with_buckets(referrals: QuerySet, targets, now: datetime) -> QuerySet:
+    """Referrals that are in a bucket, with ``bucket``, ``due_at`` (their next step's due
+    time, else when they entered their state) and ``is_overdue``."""
+    due = Coalesce(service_levels.due_at_expression(targets), F("status_changed_at"))
+    return (
+        referrals.filter(
+            status__in=[S.SENT, S.ACCEPTED, S.SCHEDULED, S.SEEN, S.DECLINED, S.NO_SHOW]
+        )
+        .annotate(bucket=referral_bucket(targets, now), due_at=due)
+        .filter(bucket__isnull=False)
+        .annotate(is_overdue=Case(When(due_at__lt=now, then=True), default=False))
+    )
+
+
+def bucket_counts(bucketed: QuerySet) -> dict[str, dict[str, int]]:
+    rows = (
+        bucketed.order_by()
+        .values("bucket")
+        .annotate(count=Count("pk"), overdue=Count("pk", filter=Q(is_overdue=True)))
+    )
+    counts = {key: {"count": 0, "overdue": 0} for key in ReferralBucket.values}
+    for row in rows:
+        counts[row["bucket"]] = {"count": row["count"], "overdue": row["overdue"]}
+    return counts
+
+
+def referral_worklist(referrals: QuerySet, *, targets, now: datetime, limit: int) -> list[dict]:
+    """Bucket counts and the ``limit`` most urgent referrals of each bucket, most urgent
+    first: priority, then how long past due. Two queries."""
+    bucketed = with_buckets(referrals, targets, now)
+    counts = bucket_counts(bucketed)
+    ranked = bucketed.annotate(
+        rank=Window(
+            RowNumber(),
+            partition_by=[F("bucket")],
+            order_by=[_priority_rank().asc(), F("urgent_since").asc(), F("pk").asc()],
+        )
+    ).filter(rank__lte=limit)
+    items: dict[str, list] = {key: [] for key in ReferralBucket.values}
+    for referral in ranked.order_by("bucket", "rank"):
+        items[referral.bucket].append(referral)
+    return [
+        {"key": key, "label": label, **counts[key], "items": items[key]}
+        for key, label in ReferralBucket.choices
+    ]
+
+
+def follow_up_bucket(now: datetime) -> Case:
+    end_of_today = timezone.make_aware(
+        datetime.combine(timezone.localdate(now) + timedelta(days=1), time.min)
+    )
+    return Case(
+        When(due_at__lt=now, then=Value(FollowUpBucket.OVERDUE)),
+        When(due_at__lt=end_of_today, then=Value(FollowUpBucket.DUE_TODAY)),
+        default=Value(FollowUpBucket.UPCOMING),
+        output_field=models.CharField(),
+    )
+
+
+def _person(row: dict) -> dict | None:
+    if row["assigned_to"] is None:
+        return None
+    name = f"{row['assigned_to__first_name']} {row['assigned_to__last_name']}".strip()
+    return {"id": row["assigned_to"], "name": name or row["assigned_to__username"]}
+
+
+def follow_up_worklist(
+    follow_ups: QuerySet, *, now: datetime, horizon: timedelta, limit: int
+) -> dict:
+    """Open follow-ups due before ``now + horizon`` by bucket, with counts per owner (a
+    person or a department queue). Two queries."""
+    bucketed = follow_ups.filter(status=FollowUpStatus.OPEN, due_at__lt=now + horizon).annotate(
+        bucket=follow_up_bucket(now)
+    )
+    owners: dict[tuple, dict] = {}
+    counts = {key: 0 for key in FollowUpBucket.values}
+    rows = (
+        bucketed.order_by()
+        .values(
+            "assigned_to",
+            "assigned_to__first_name",
+            "assigned_to__last_name",
+            "assigned_to__username",
+            "queue",
+            "bucket",
+        )
+        .annotate(n=Count("pk"))
+    )
+    for row in rows:
+        counts[row["bucket"]] += row["n"]
+        owner = owners.setdefault(
+            (row["assigned_to"], row["queue"]),
+            {
+                "assigned_to": _person(row),
+                "queue": row["queue"] or None,
+                **{key: 0 for key in FollowUpBucket.values},
+            },
+        )
+        owner[row["bucket"]] += row["n"]
+    ranked = bucketed.annotate(
+        rank=Window(
+            RowNumber(), partition_by=[F("bucket")], order_by=[F("due_at").asc(), F("pk").asc()]
+        )
+    ).filter(rank__lte=limit)
+    items: dict[str, list] = {key: [] for key in FollowUpBucket.values}
+    for follow_up in ranked.order_by("bucket", "rank"):
+        items[follow_up.bucket].append(follow_up)
+    return {
+        "buckets": [
+            {"key": key, "label": label, "count": counts[key], "items": items[key]}
+            for key, label in FollowUpBucket.choices
+        ],
+        "owners": sorted(
+            owners.values(),
+            key=lambda o: (o["assigned_to"] is None, o["queue"] or "", str(o["assigned_to"])),
+        ),
+    }
