@@ -61,15 +61,23 @@ def _priority_rank() -> Case:
 
 def with_buckets(referrals: QuerySet, targets, now: datetime) -> QuerySet:
     """Referrals that are in a bucket, with ``bucket``, ``due_at`` (their next step's due
-    time, else when they entered their state) and ``is_overdue``."""
-    due = Coalesce(service_levels.due_at_expression(targets), F("status_changed_at"))
+    time; none where no target applies, as for a declined one), ``is_overdue``, and
+    ``urgent_since`` (the due time, else when they entered their state) for ordering."""
     return (
         referrals.filter(
             status__in=[S.SENT, S.ACCEPTED, S.SCHEDULED, S.SEEN, S.DECLINED, S.NO_SHOW]
         )
-        .annotate(bucket=referral_bucket(targets, now), due_at=due)
+        .annotate(bucket=referral_bucket(targets, now))
         .filter(bucket__isnull=False)
-        .annotate(is_overdue=Case(When(due_at__lt=now, then=True), default=False))
+        .annotate(
+            due_at=service_levels.due_at_expression(targets),
+            urgent_since=Coalesce("due_at", "status_changed_at"),
+            is_overdue=Case(
+                When(due_at__lt=now, then=True),
+                default=False,
+                output_field=models.BooleanField(),
+            ),
+        )
     )
 
 
