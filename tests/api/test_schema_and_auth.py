@@ -22,6 +22,11 @@ ENDPOINTS = [
     "/api/follow-ups/",
     "/api/follow-ups/{id}/complete/",
     "/api/follow-ups/{id}/cancel/",
+    "/api/worklists/referrals/",
+    "/api/worklists/follow-ups/",
+    "/api/metrics/referrals/",
+    "/api/handoffs/",
+    "/api/patients/{id}/reassign-coordinator/",
     "/api/auth/token/",
     *[
         f"/api/referrals/{{id}}/{a}/"
