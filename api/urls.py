@@ -10,6 +10,13 @@ from api.views.care import (
     ReferralMetricsView,
     ReferralWorklistView,
 )
+from api.views.experience import (
+    ComplaintViewSet,
+    ComplaintWorklistView,
+    ExperienceMetricsView,
+    SurveyInvitationViewSet,
+    SurveyResponseViewSet,
+)
 from api.views.interactions import InteractionViewSet
 from api.views.patients import PatientViewSet
 from api.views.referrals import (
@@ -29,12 +36,17 @@ router.register("interactions", InteractionViewSet, basename="interaction")
 router.register("referrals", ReferralViewSet, basename="referral")
 router.register("follow-ups", FollowUpViewSet, basename="follow-up")
 router.register("staff", StaffViewSet, basename="staff")
+router.register("complaints", ComplaintViewSet, basename="complaint")
+router.register("surveys/invitations", SurveyInvitationViewSet, basename="survey-invitation")
+router.register("surveys/responses", SurveyResponseViewSet, basename="survey-response")
 
 urlpatterns = [
     path("", include(router.urls)),
     path("worklists/referrals/", ReferralWorklistView.as_view(), name="worklist-referrals"),
     path("worklists/follow-ups/", FollowUpWorklistView.as_view(), name="worklist-follow-ups"),
     path("metrics/referrals/", ReferralMetricsView.as_view(), name="metrics-referrals"),
+    path("worklists/complaints/", ComplaintWorklistView.as_view(), name="worklist-complaints"),
+    path("metrics/experience/", ExperienceMetricsView.as_view(), name="metrics-experience"),
     path("handoffs/", HandoffView.as_view(), name="handoffs"),
     path("auth/token/", obtain_auth_token, name="auth-token"),
     path("auth/", include("rest_framework.urls")),

@@ -45,3 +45,85 @@ TOPIC_PRIORITY = {
     Topic.BILLING: InteractionPriority.MEDIUM,
     Topic.EDUCATION: InteractionPriority.MEDIUM,
 }
+
+
+class ComplaintCategory(models.TextChoices):
+    WAIT_TIME = "wait_time", "Wait time"
+    BILLING = "billing", "Billing"
+    STAFF_ATTITUDE = "staff_attitude", "Staff attitude"
+    COMMUNICATION = "communication", "Communication"
+    CLINICAL_CARE = "clinical_care", "Clinical care"
+    FACILITY = "facility", "Facility"
+    ACCESS_TO_INFORMATION = "access_to_information", "Access to information"
+    OTHER = "other", "Other"
+
+
+class ComplaintPriority(models.TextChoices):
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+COMPLAINT_PRIORITY_RANK = {
+    ComplaintPriority.URGENT: 0,
+    ComplaintPriority.HIGH: 1,
+    ComplaintPriority.MEDIUM: 2,
+}
+
+# DOMAIN.md section 3's priority by interaction type, read for each complaint category:
+# billing and insurance and patient education are MEDIUM, everything else HIGH.
+CATEGORY_DEFAULT_PRIORITY = {
+    ComplaintCategory.BILLING: ComplaintPriority.MEDIUM,
+    ComplaintCategory.ACCESS_TO_INFORMATION: ComplaintPriority.MEDIUM,
+}
+
+
+class ComplaintStatus(models.TextChoices):
+    NEW = "new", "New"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    INVESTIGATING = "investigating", "Investigating"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+COMPLAINT_OPEN_STATUSES = (
+    ComplaintStatus.NEW,
+    ComplaintStatus.ACKNOWLEDGED,
+    ComplaintStatus.INVESTIGATING,
+)
+
+
+class ComplaintAction(models.TextChoices):
+    CREATE = "create", "Create"
+    ACKNOWLEDGE = "acknowledge", "Acknowledge"
+    INVESTIGATE = "investigate", "Investigate"
+    RESOLVE = "resolve", "Resolve"
+    CLOSE = "close", "Close"
+    REOPEN = "reopen", "Reopen"
+
+
+# Complaint transitions: action -> (states it may start from, state it leads to).
+COMPLAINT_TRANSITIONS = {
+    ComplaintAction.ACKNOWLEDGE: ({ComplaintStatus.NEW}, ComplaintStatus.ACKNOWLEDGED),
+    ComplaintAction.INVESTIGATE: (
+        {ComplaintStatus.NEW, ComplaintStatus.ACKNOWLEDGED},
+        ComplaintStatus.INVESTIGATING,
+    ),
+    ComplaintAction.RESOLVE: (
+        {ComplaintStatus.ACKNOWLEDGED, ComplaintStatus.INVESTIGATING},
+        ComplaintStatus.RESOLVED,
+    ),
+    ComplaintAction.CLOSE: ({ComplaintStatus.RESOLVED}, ComplaintStatus.CLOSED),
+    ComplaintAction.REOPEN: (
+        {ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED},
+        ComplaintStatus.INVESTIGATING,
+    ),
+}
+
+
+class SurveyLanguage(models.TextChoices):
+    """Languages the survey page is written in."""
+
+    ENGLISH = "en", "English"
+    SPANISH = "es", "Español"
+    CHINESE = "zh-Hans", "中文"

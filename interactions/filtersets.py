@@ -1,9 +1,20 @@
 import django_filters
 from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils import timezone
 
 from crm.choices import Channel, Department
-from interactions.choices import Direction, Outcome, Sensitivity, Topic
-from interactions.models import Interaction
+from interactions import service_levels
+from interactions.choices import (
+    ComplaintCategory,
+    ComplaintPriority,
+    ComplaintStatus,
+    Direction,
+    Outcome,
+    Sensitivity,
+    Topic,
+)
+from interactions.models import Complaint, Interaction, SurveyInvitation, SurveyResponse
 from patients.models import Patient
 from referrals.models import Referral
 
@@ -24,4 +35,58 @@ class InteractionFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Interaction
+        fields = []
+
+
+class ComplaintFilterSet(django_filters.FilterSet):
+    patient = django_filters.ModelChoiceFilter(queryset=Patient.objects.all())
+    status = django_filters.MultipleChoiceFilter(choices=ComplaintStatus.choices)
+    category = django_filters.MultipleChoiceFilter(choices=ComplaintCategory.choices)
+    department = django_filters.MultipleChoiceFilter(choices=Department.choices)
+    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
+    priority = django_filters.MultipleChoiceFilter(choices=ComplaintPriority.choices)
+    owner = django_filters.ModelMultipleChoiceFilter(queryset=get_user_model().objects.all())
+    queue = django_filters.MultipleChoiceFilter(choices=Department.choices)
+    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue", label="Past its first-response or resolution target."
+    )
+
+    class Meta:
+        model = Complaint
+        fields = []
+
+    def filter_overdue(self, queryset, name, value):
+        condition = service_levels.overdue_q(service_levels.targets(), timezone.now())
+        return queryset.filter(condition) if value else queryset.exclude(condition)
+
+
+class SurveyResponseFilterSet(django_filters.FilterSet):
+    patient = django_filters.ModelChoiceFilter(queryset=Patient.objects.all())
+    department = django_filters.MultipleChoiceFilter(choices=Department.choices)
+    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
+    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    detractor = django_filters.BooleanFilter(method="filter_detractor")
+
+    class Meta:
+        model = SurveyResponse
+        fields = []
+
+    def filter_detractor(self, queryset, name, value):
+        condition = Q(nps_score__lte=6) | Q(csat_score__lte=2)
+        return queryset.filter(condition) if value else queryset.exclude(condition)
+
+
+class SurveyInvitationFilterSet(django_filters.FilterSet):
+    patient = django_filters.ModelChoiceFilter(queryset=Patient.objects.all())
+    department = django_filters.MultipleChoiceFilter(choices=Department.choices)
+    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
+    answered = django_filters.BooleanFilter(
+        field_name="used_at", lookup_expr="isnull", exclude=True
+    )
+
+    class Meta:
+        model = SurveyInvitation
         fields = []

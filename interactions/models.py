@@ -1,12 +1,27 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from crm.choices import Channel, Department
-from interactions.choices import Direction, Outcome, Sensitivity, Topic
+from interactions.choices import (
+    ComplaintAction,
+    ComplaintCategory,
+    ComplaintPriority,
+    ComplaintStatus,
+    Direction,
+    Outcome,
+    Sensitivity,
+    SurveyLanguage,
+    Topic,
+)
 from patients.validators import normalize_language_tag
+
+ZERO = timedelta(0)
 
 
 class Interaction(models.Model):
@@ -52,6 +67,13 @@ class Interaction(models.Model):
         on_delete=models.SET_NULL,
         related_name="interactions",
     )
+    complaint = models.ForeignKey(
+        "Complaint",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="interactions",
+    )
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -89,7 +111,7 @@ class Interaction(models.Model):
                     errors[field] = exc.messages
         if self.interpreter_language and not self.interpreter_used:
             errors["interpreter_language"] = "Set interpreter_used when naming its language."
-        for link in ("parent", "referral", "follow_up"):
+        for link in ("parent", "referral", "follow_up", "complaint"):
             linked = getattr(self, link)
             if linked is not None and linked.patient_id != self.patient_id:
                 errors[link] = f"The linked {link.replace('_', '-')} belongs to another patient."
@@ -97,3 +119,247 @@ class Interaction(models.Model):
             errors["parent"] = "An interaction cannot reply to itself."
         if errors:
             raise ValidationError(errors)
+
+
+class ComplaintServiceLevel(models.Model):
+    """How fast a complaint of each priority gets a first response and a resolution.
+    Edited in the admin; overdue is computed from these, never stored."""
+
+    priority = models.CharField(max_length=8, choices=ComplaintPriority, unique=True)
+    first_response_within = models.DurationField()
+    resolve_within = models.DurationField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["priority"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_response_within__gt=ZERO, resolve_within__gt=ZERO),
+                name="%(app_label)s_%(class)s_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.priority} complaint service levels"
+
+
+class Complaint(models.Model):
+    """A patient's complaint (a case), including negative public reviews, tracked from
+    receipt to resolution. Status changes go through services that write an event."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="complaints"
+    )
+    channel = models.CharField(max_length=16, choices=Channel)
+    category = models.CharField(max_length=32, choices=ComplaintCategory)
+    department = models.CharField(max_length=32, choices=Department)
+    priority = models.CharField(max_length=8, choices=ComplaintPriority)
+    status = models.CharField(max_length=16, choices=ComplaintStatus, default=ComplaintStatus.NEW)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="complaints",
+    )
+    queue = models.CharField(max_length=32, choices=Department, blank=True)
+    description = models.TextField(max_length=10000)
+    received_at = models.DateTimeField(default=timezone.now)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(max_length=10000, blank=True)
+    patient_informed = models.BooleanField(null=True, blank=True)
+    referral = models.ForeignKey(
+        "referrals.Referral",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="complaints",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "priority", "received_at"], name="complaint_sla_idx"),
+            models.Index(fields=["-received_at", "-id"], name="complaint_received_idx"),
+            models.Index(fields=["owner", "status"], name="complaint_owner_idx"),
+            models.Index(fields=["queue", "status"], name="complaint_queue_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(owner__isnull=False) | ~Q(queue=""),
+                name="%(app_label)s_%(class)s_has_owner",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["resolved", "closed"])
+                | (
+                    Q(resolved_at__isnull=False)
+                    & ~Q(resolution_note="")
+                    & Q(patient_informed__isnull=False)
+                ),
+                name="%(app_label)s_%(class)s_resolution_recorded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Complaint {self.pk} ({self.category}, {self.status})"
+
+    def clean(self) -> None:
+        if not self.owner_id and not self.queue:
+            raise ValidationError({"owner": "Give the complaint an owner or a team queue."})
+        if self.referral is not None and self.referral.patient_id != self.patient_id:
+            raise ValidationError({"referral": "The referral belongs to another patient."})
+
+
+class ComplaintEvent(models.Model):
+    """One status change of a complaint: who, when, from, to, why. Append-only."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=16, choices=ComplaintAction)
+    from_status = models.CharField(max_length=16, choices=ComplaintStatus, blank=True)
+    to_status = models.CharField(max_length=16, choices=ComplaintStatus)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    occurred_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(max_length=4000, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["complaint", "occurred_at"], name="complaintevent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.from_status or '-'} -> {self.to_status}"
+
+
+class SurveyInvitation(models.Model):
+    """A survey sent to a patient as a single-use link. Only the SHA-256 of the link's
+    token is stored, so the table alone cannot be used to answer."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="survey_invitations"
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    channel = models.CharField(max_length=16, choices=Channel)
+    language = models.CharField(
+        max_length=8, choices=SurveyLanguage, default=SurveyLanguage.ENGLISH
+    )
+    interaction = models.ForeignKey(
+        Interaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    referral = models.ForeignKey(
+        "referrals.Referral", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    department = models.CharField(max_length=32, choices=Department)
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    history = HistoricalRecords(excluded_fields=["token_hash"])
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        indexes = [models.Index(fields=["sent_at"], name="surveyinvitation_sent_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("sent_at")),
+                name="%(app_label)s_%(class)s_expires_after_sent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Survey for patient {self.patient_id} ({self.channel})"
+
+
+class SurveyResponse(models.Model):
+    """A patient's answer rating a touchpoint: an interaction, a referral's visit, or a
+    department. NPS is 0-10, CSAT 1-5; at least one is given."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="survey_responses"
+    )
+    invitation = models.OneToOneField(
+        SurveyInvitation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="response",
+    )
+    interaction = models.ForeignKey(
+        Interaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    referral = models.ForeignKey(
+        "referrals.Referral", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    department = models.CharField(max_length=32, choices=Department)
+    channel = models.CharField(max_length=16, choices=Channel)
+    nps_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    csat_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    comment = models.TextField(max_length=5000, blank=True)
+    language = models.CharField(max_length=35, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The staff member who took it by phone; empty when the patient answered.",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["received_at"], name="surveyresponse_received_idx"),
+            models.Index(fields=["department", "received_at"], name="surveyresponse_dept_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(nps_score__isnull=False) | Q(csat_score__isnull=False),
+                name="%(app_label)s_%(class)s_has_a_score",
+            ),
+            models.CheckConstraint(
+                condition=Q(nps_score__isnull=True) | Q(nps_score__lte=10),
+                name="%(app_label)s_%(class)s_nps_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(csat_score__isnull=True) | Q(csat_score__gte=1, csat_score__lte=5),
+                name="%(app_label)s_%(class)s_csat_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(interaction__isnull=True) | Q(referral__isnull=True),
+                name="%(app_label)s_%(class)s_one_touchpoint",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Survey response {self.pk}"
+
+    @property
+    def is_detractor(self) -> bool:
+        """NPS 0-6 or CSAT 1-2: the patient had a bad experience."""
+        return (self.nps_score is not None and self.nps_score <= 6) or (
+            self.csat_score is not None and self.csat_score <= 2
+        )

@@ -1,15 +1,37 @@
 """Writes for interactions. Outbound contact respects the patient's consent."""
 
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from crm.errors import Conflict, InvalidInput, validation_errors
+from crm.choices import Channel, Department
+from crm.errors import Conflict, InvalidInput, InvalidTransition, validation_errors
 from crm.services import lock_for_update, save_attributed
-from interactions.choices import Direction, Topic
-from interactions.models import Interaction
+from interactions.choices import (
+    CATEGORY_DEFAULT_PRIORITY,
+    COMPLAINT_PRIORITY_RANK,
+    COMPLAINT_TRANSITIONS,
+    ComplaintAction,
+    ComplaintPriority,
+    Direction,
+    SurveyLanguage,
+    Topic,
+)
+from interactions.models import (
+    Complaint,
+    ComplaintEvent,
+    Interaction,
+    SurveyInvitation,
+    SurveyResponse,
+)
 from patients.choices import ConsentPurpose, ConsentStatus, PatientStatus
-from patients.models import Patient
+from patients.models import PHONE_SYSTEMS, Patient
+from patients.validators import search_key
 from referrals import rules
 
 # Which consent purpose an outbound contact on a topic falls under.
@@ -52,6 +74,46 @@ def _full_clean(interaction: Interaction) -> None:
         raise InvalidInput("Some fields are not valid.", errors=validation_errors(exc)) from None
 
 
+def check_public_reply(*, patient: Patient, text: str) -> None:
+    """A reply posted publicly (social media, a review site) must not reveal who the
+    patient is or anything about their care: no name, MRN, phone number or birth date."""
+    folded = search_key(text)
+    digits = re.sub(r"\D", "", text)
+    revealed = [
+        label
+        for label, present in [
+            (
+                "a name",
+                any(
+                    len(name) > 1 and search_key(name) in folded
+                    for name in (patient.given_name, patient.family_name, patient.preferred_name)
+                    if name
+                ),
+            ),
+            ("the MRN", patient.mrn.casefold() in text.casefold()),
+            (
+                "a phone number",
+                any(
+                    point.value.lstrip("+")[-7:] in digits
+                    for point in patient.contact_points.all()
+                    if point.system in PHONE_SYSTEMS
+                ),
+            ),
+            (
+                "the birth date",
+                patient.birth_date.isoformat() in text
+                or patient.birth_date.strftime("%m/%d/%Y") in text,
+            ),
+        ]
+        if present
+    ]
+    if revealed:
+        raise InvalidInput(
+            "A public reply must not identify the patient.",
+            errors={"summary": [f"Remove {', '.join(revealed)} from the public reply."]},
+        )
+
+
 @transaction.atomic
 def interaction_create(*, actor, patient: Patient, **fields) -> Interaction:
     """Log a touchpoint; ``staff`` defaults to the acting user."""
@@ -59,6 +121,8 @@ def interaction_create(*, actor, patient: Patient, **fields) -> Interaction:
     fields.setdefault("occurred_at", timezone.now())
     interaction = Interaction(patient=patient, **fields)
     _full_clean(interaction)
+    if interaction.direction == Direction.OUTBOUND and interaction.channel == Channel.SOCIAL:
+        check_public_reply(patient=patient, text=interaction.summary)
     if interaction.direction == Direction.OUTBOUND and interaction.parent_id is None:
         check_outbound_contact_allowed(
             patient=patient, channel=interaction.channel, topic=interaction.topic
@@ -83,3 +147,371 @@ def interaction_update(
     if "outcome" in changed:
         rules.on_interaction_logged(interaction, actor=actor)
     return interaction
+
+
+# Complaints ------------------------------------------------------------------------
+
+
+def _priority_floor(category: str) -> str:
+    return CATEGORY_DEFAULT_PRIORITY.get(category, ComplaintPriority.HIGH)
+
+
+def _check_priority(category: str, priority: str) -> None:
+    floor = _priority_floor(category)
+    if COMPLAINT_PRIORITY_RANK[priority] > COMPLAINT_PRIORITY_RANK[floor]:
+        raise InvalidInput(
+            f"A {category.replace('_', ' ')} complaint is at least {floor} priority; "
+            "staff may raise it, not lower it.",
+            errors={"priority": [f"At least {floor}."]},
+        )
+
+
+def _clean_complaint(complaint: Complaint) -> None:
+    try:
+        complaint.full_clean()
+    except ValidationError as exc:
+        raise InvalidInput("Some fields are not valid.", errors=validation_errors(exc)) from None
+
+
+@transaction.atomic
+def complaint_create(*, actor, patient: Patient, at=None, **fields) -> Complaint:
+    """Open a complaint. Its priority defaults from the category (DOMAIN.md section 3)
+    and may be raised; with no owner it goes to its department's queue."""
+    at = at or fields.pop("received_at", None) or timezone.now()
+    fields.setdefault("priority", _priority_floor(fields.get("category", "")))
+    if not fields.get("owner") and not fields.get("queue"):
+        fields["queue"] = fields.get("department", "")
+    complaint = Complaint(patient=patient, received_at=at, created_by=actor, **fields)
+    _clean_complaint(complaint)
+    _check_priority(complaint.category, complaint.priority)
+    save_attributed(complaint, actor=actor, reason="created")
+    ComplaintEvent.objects.create(
+        complaint=complaint,
+        action=ComplaintAction.CREATE,
+        to_status=complaint.status,
+        actor=actor,
+        occurred_at=at,
+    )
+    return complaint
+
+
+@transaction.atomic
+def complaint_update(*, complaint: Complaint, actor, expected_version=None, **fields) -> Complaint:
+    complaint = lock_for_update(complaint, expected_version)
+    changed = [name for name, value in fields.items() if getattr(complaint, name) != value]
+    for name in changed:
+        setattr(complaint, name, fields[name])
+    _clean_complaint(complaint)
+    _check_priority(complaint.category, complaint.priority)
+    if changed:
+        save_attributed(complaint, actor=actor)
+    return complaint
+
+
+def _complaint_transition(
+    complaint: Complaint,
+    action: str,
+    *,
+    actor,
+    expected_version: int | None,
+    at,
+    reason: str = "",
+    changes: dict | None = None,
+) -> Complaint:
+    sources, target = COMPLAINT_TRANSITIONS[action]
+    complaint = lock_for_update(complaint, expected_version)
+    if complaint.status not in sources:
+        allowed = [a for a, (s, _) in COMPLAINT_TRANSITIONS.items() if complaint.status in s]
+        raise InvalidTransition(
+            f"A complaint that is {complaint.status} cannot be {action}d; "
+            f"allowed now: {', '.join(allowed) or 'none'}.",
+            current_status=complaint.status,
+            allowed_actions=allowed,
+        )
+    at = at or timezone.now()
+    from_status = complaint.status
+    complaint.status = target
+    if complaint.first_response_at is None:
+        complaint.first_response_at = at
+    for name, value in (changes or {}).items():
+        setattr(complaint, name, value)
+    _clean_complaint(complaint)
+    save_attributed(complaint, actor=actor, reason=f"{action}: {reason}" if reason else action)
+    ComplaintEvent.objects.create(
+        complaint=complaint,
+        action=action,
+        from_status=from_status,
+        to_status=target,
+        actor=actor,
+        occurred_at=at,
+        reason=reason,
+    )
+    return complaint
+
+
+@transaction.atomic
+def complaint_acknowledge(*, complaint, actor, reason: str = "", expected_version=None, at=None):
+    """The first response to the patient: the complaint was received and is owned."""
+    return _complaint_transition(
+        complaint,
+        ComplaintAction.ACKNOWLEDGE,
+        actor=actor,
+        reason=reason,
+        expected_version=expected_version,
+        at=at,
+    )
+
+
+@transaction.atomic
+def complaint_investigate(*, complaint, actor, reason: str = "", expected_version=None, at=None):
+    return _complaint_transition(
+        complaint,
+        ComplaintAction.INVESTIGATE,
+        actor=actor,
+        reason=reason,
+        expected_version=expected_version,
+        at=at,
+    )
+
+
+@transaction.atomic
+def complaint_resolve(
+    *,
+    complaint,
+    actor,
+    resolution_note: str,
+    patient_informed: bool,
+    expected_version=None,
+    at=None,
+):
+    """Resolve with what was done and whether the patient was told."""
+    if not resolution_note.strip():
+        raise InvalidInput(
+            "Say how the complaint was resolved.",
+            errors={"resolution_note": ["This field is required."]},
+        )
+    at = at or timezone.now()
+    return _complaint_transition(
+        complaint,
+        ComplaintAction.RESOLVE,
+        actor=actor,
+        expected_version=expected_version,
+        at=at,
+        changes={
+            "resolution_note": resolution_note,
+            "patient_informed": patient_informed,
+            "resolved_at": at,
+        },
+    )
+
+
+@transaction.atomic
+def complaint_close(*, complaint, actor, reason: str = "", expected_version=None, at=None):
+    return _complaint_transition(
+        complaint,
+        ComplaintAction.CLOSE,
+        actor=actor,
+        reason=reason,
+        expected_version=expected_version,
+        at=at,
+    )
+
+
+@transaction.atomic
+def complaint_reopen(*, complaint, actor, reason: str, expected_version=None, at=None):
+    if not reason.strip():
+        raise InvalidInput("A reason is required.", errors={"reason": ["This field is required."]})
+    return _complaint_transition(
+        complaint,
+        ComplaintAction.REOPEN,
+        actor=actor,
+        reason=reason,
+        expected_version=expected_version,
+        at=at,
+        changes={"resolved_at": None},
+    )
+
+
+COMPLAINT_TRANSITION_SERVICES = {
+    ComplaintAction.ACKNOWLEDGE: complaint_acknowledge,
+    ComplaintAction.INVESTIGATE: complaint_investigate,
+    ComplaintAction.RESOLVE: complaint_resolve,
+    ComplaintAction.CLOSE: complaint_close,
+    ComplaintAction.REOPEN: complaint_reopen,
+}
+
+
+# Surveys ---------------------------------------------------------------------------
+
+SURVEY_LINK_LIFETIME = timedelta(days=14)
+
+
+class SurveyLinkRefused(Exception):
+    """The link is unknown, expired or used; ``reason`` says which, and ``language`` is
+    the invitation's when the link was a real one."""
+
+    def __init__(self, reason: str, language: str = SurveyLanguage.ENGLISH):
+        super().__init__(reason)
+        self.reason = reason
+        self.language = language
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def survey_language_for(patient: Patient) -> str:
+    """The patient's preferred language if the survey page is written in it."""
+    for language in patient.languages.order_by("-preferred", "rank"):
+        base = language.language.split("-")[0]
+        if base == "zh":
+            return SurveyLanguage.CHINESE
+        if base in ("en", "es"):
+            return base
+    return SurveyLanguage.ENGLISH
+
+
+def _touchpoint_department(interaction, referral, department: str) -> str:
+    if department:
+        return department
+    if interaction is not None:
+        return interaction.department
+    if referral is not None:
+        return Department.CARE_COORDINATION
+    raise InvalidInput(
+        "Say what the survey rates: an interaction, a referral's visit or a department.",
+        errors={"department": ["Required when no interaction or referral is named."]},
+    )
+
+
+def _check_touchpoint(patient, interaction, referral) -> None:
+    if interaction is not None and referral is not None:
+        raise InvalidInput(
+            "A survey rates one touchpoint.",
+            errors={"referral": ["Give an interaction or a referral, not both."]},
+        )
+    for name, linked in (("interaction", interaction), ("referral", referral)):
+        if linked is not None and linked.patient_id != patient.pk:
+            raise InvalidInput(
+                f"The {name} belongs to another patient.",
+                errors={name: ["Belongs to another patient."]},
+            )
+
+
+@transaction.atomic
+def survey_invite(
+    *,
+    actor,
+    patient: Patient,
+    channel: str,
+    language: str = "",
+    interaction=None,
+    referral=None,
+    department: str = "",
+    at=None,
+) -> tuple[SurveyInvitation, str]:
+    """Send a survey as a single-use link. Returns the invitation and the token, which
+    is shown this once and stored only as a hash."""
+    _check_touchpoint(patient, interaction, referral)
+    at = at or timezone.now()
+    token = secrets.token_urlsafe(32)
+    invitation = SurveyInvitation(
+        patient=patient,
+        token_hash=token_hash(token),
+        channel=channel,
+        language=language or survey_language_for(patient),
+        interaction=interaction,
+        referral=referral,
+        department=_touchpoint_department(interaction, referral, department),
+        sent_at=at,
+        expires_at=at + SURVEY_LINK_LIFETIME,
+        created_by=actor,
+    )
+    save_attributed(invitation, actor=actor, reason="survey sent")
+    return invitation, token
+
+
+def survey_invitation_for(token: str, *, now=None) -> SurveyInvitation:
+    """The invitation a link's token opens, or SurveyLinkRefused."""
+    now = now or timezone.now()
+    if not token or len(token) > 100:
+        raise SurveyLinkRefused("unknown")
+    invitation = (
+        SurveyInvitation.objects.select_related("patient")
+        .filter(token_hash=token_hash(token))
+        .first()
+    )
+    if invitation is None:
+        raise SurveyLinkRefused("unknown")
+    if invitation.used_at is not None:
+        raise SurveyLinkRefused("used", invitation.language)
+    if invitation.expires_at <= now:
+        raise SurveyLinkRefused("expired", invitation.language)
+    return invitation
+
+
+def _save_response(response: SurveyResponse, *, actor) -> SurveyResponse:
+    try:
+        response.full_clean()
+    except ValidationError as exc:
+        raise InvalidInput("Some fields are not valid.", errors=validation_errors(exc)) from None
+    save_attributed(response, actor=actor, reason="survey response")
+    rules.on_survey_response(response, actor=actor)
+    return response
+
+
+@transaction.atomic
+def survey_answer(
+    *,
+    token: str,
+    nps_score: int | None,
+    csat_score: int | None,
+    comment: str = "",
+    now=None,
+) -> SurveyResponse:
+    """Store the patient's answer and spend the link. The conditional update makes the
+    link single-use even when the form is sent twice at once."""
+    now = now or timezone.now()
+    invitation = survey_invitation_for(token, now=now)
+    spent = SurveyInvitation.objects.filter(pk=invitation.pk, used_at__isnull=True).update(
+        used_at=now
+    )
+    if not spent:
+        raise SurveyLinkRefused("used", invitation.language)
+    response = SurveyResponse(
+        patient=invitation.patient,
+        invitation=invitation,
+        interaction=invitation.interaction,
+        referral=invitation.referral,
+        department=invitation.department,
+        channel=invitation.channel,
+        nps_score=nps_score,
+        csat_score=csat_score,
+        comment=comment,
+        language=invitation.language,
+        received_at=now,
+    )
+    return _save_response(response, actor=None)
+
+
+@transaction.atomic
+def survey_response_record(
+    *,
+    actor,
+    patient: Patient,
+    interaction=None,
+    referral=None,
+    department: str = "",
+    **fields,
+) -> SurveyResponse:
+    """A response staff took down (by phone, in person)."""
+    _check_touchpoint(patient, interaction, referral)
+    response = SurveyResponse(
+        patient=patient,
+        interaction=interaction,
+        referral=referral,
+        department=_touchpoint_department(interaction, referral, department),
+        recorded_by=actor,
+        **fields,
+    )
+    return _save_response(response, actor=actor)

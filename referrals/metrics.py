@@ -22,10 +22,11 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from crm.db import EpochSeconds, Percentile
+from crm.worklists import bucket_counts
 from referrals.choices import FollowUpStatus, ReferralAction
 from referrals.choices import ReferralStatus as S
 from referrals.models import FollowUp, Referral, ReferralEvent
-from referrals.worklists import bucket_counts, with_buckets
+from referrals.worklists import ReferralBucket, with_buckets
 
 DAY = 86400.0
 
@@ -105,7 +106,7 @@ def referral_metrics(
         on_time=Count("pk", filter=Q(status=FollowUpStatus.DONE, completed_at__lte=F("due_at"))),
     )
 
-    overdue_now = bucket_counts(with_buckets(referrals, targets, now))
+    overdue_now = bucket_counts(with_buckets(referrals, targets, now), ReferralBucket.values)
 
     def days(value):
         return None if value is None else round(value, 2)

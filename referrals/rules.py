@@ -7,15 +7,17 @@ Rule (follow-up kind)   fires when                                   due
 - find_provider         a referral is declined                       next business day
 - callback              an interaction's outcome: follow-up needed   next business day
 - post_visit_check_in   a referral is closed                         next business day
+- service_recovery      a survey response is a detractor             next business day
 (*) time-based: run by ``manage.py run_care_rules``; the others run in the transition.
 
 Referral rules go to the referral's coordinator (else the patient's, else the
 care-coordination queue); a callback to whoever logged the interaction, else its
-department queue. Each follow-up records its ``rule`` and a ``rule_key`` naming the
-occasion; a database constraint makes (rule, rule_key) unique, so running a rule twice,
-or twice at once, never creates a second follow-up. When a referral moves on, open rule follow-ups
-that no longer apply (a reminder for a visit that was rescheduled, a report request
-once the report is in) are resolved automatically.
+department queue; service recovery to the rated department's queue. Each follow-up
+records its ``rule`` and a ``rule_key`` naming the occasion; a database constraint makes
+(rule, rule_key) unique, so running a rule twice, or twice at once, never creates a
+second follow-up. When a referral moves on, open rule follow-ups that no longer apply
+(a reminder for a visit that was rescheduled, a report request once the report is in)
+are resolved automatically.
 """
 
 from collections.abc import Iterable
@@ -42,6 +44,7 @@ REQUEST_REPORT = FollowUpKind.REPORT_REQUEST
 FIND_PROVIDER = FollowUpKind.FIND_PROVIDER
 CALLBACK = FollowUpKind.CALLBACK
 CHECK_IN = FollowUpKind.POST_VISIT_CHECK_IN
+SERVICE_RECOVERY = FollowUpKind.SERVICE_RECOVERY
 
 REMIND_BEFORE = timedelta(days=2)
 END_OF_BUSINESS_DAY = time(17)
@@ -322,3 +325,33 @@ def run_time_based_rules(*, now: datetime | None = None, actor=None) -> dict[str
     ):
         created[REQUEST_REPORT] += bool(create_once(report_request(referral, now), actor=actor))
     return created
+
+
+def service_recovery(response) -> Need:
+    scores = ", ".join(
+        f"{name} {score}"
+        for name, score in (("NPS", response.nps_score), ("CSAT", response.csat_score))
+        if score is not None
+    )
+    contact, note = contact_plan(response.patient, ConsentPurpose.CARE_COORDINATION)
+    comment = f' Comment: "{response.comment[:300]}"' if response.comment else ""
+    return Need(
+        rule=SERVICE_RECOVERY,
+        key=str(response.pk),
+        patient=response.patient,
+        title=f"Service-recovery call after a low rating ({scores})",
+        due_at=next_business_day(response.received_at),
+        queue=response.department,
+        priority=FollowUpPriority.HIGH,
+        interaction=response.interaction,
+        referral=response.referral,
+        contact=contact,
+        note=(note + comment).strip(),
+    )
+
+
+def on_survey_response(response, *, actor) -> None:
+    """A detractor (NPS 0-6 or CSAT 1-2) gets a service-recovery call from the
+    responsible department."""
+    if response.is_detractor:
+        create_once(service_recovery(response), actor=actor)

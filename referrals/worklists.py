@@ -9,6 +9,7 @@ from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Valu
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
+from crm.worklists import ranked_buckets
 from referrals import service_levels
 from referrals.choices import PRIORITY_RANK, FollowUpStatus
 from referrals.choices import ReferralStatus as S
@@ -81,37 +82,15 @@ def with_buckets(referrals: QuerySet, targets, now: datetime) -> QuerySet:
     )
 
 
-def bucket_counts(bucketed: QuerySet) -> dict[str, dict[str, int]]:
-    rows = (
-        bucketed.order_by()
-        .values("bucket")
-        .annotate(count=Count("pk"), overdue=Count("pk", filter=Q(is_overdue=True)))
-    )
-    counts = {key: {"count": 0, "overdue": 0} for key in ReferralBucket.values}
-    for row in rows:
-        counts[row["bucket"]] = {"count": row["count"], "overdue": row["overdue"]}
-    return counts
-
-
 def referral_worklist(referrals: QuerySet, *, targets, now: datetime, limit: int) -> list[dict]:
     """Bucket counts and the ``limit`` most urgent referrals of each bucket, most urgent
     first: priority, then how long past due. Two queries."""
-    bucketed = with_buckets(referrals, targets, now)
-    counts = bucket_counts(bucketed)
-    ranked = bucketed.annotate(
-        rank=Window(
-            RowNumber(),
-            partition_by=[F("bucket")],
-            order_by=[_priority_rank().asc(), F("urgent_since").asc(), F("pk").asc()],
-        )
-    ).filter(rank__lte=limit)
-    items: dict[str, list] = {key: [] for key in ReferralBucket.values}
-    for referral in ranked.order_by("bucket", "rank"):
-        items[referral.bucket].append(referral)
-    return [
-        {"key": key, "label": label, **counts[key], "items": items[key]}
-        for key, label in ReferralBucket.choices
-    ]
+    return ranked_buckets(
+        with_buckets(referrals, targets, now),
+        ReferralBucket.choices,
+        order_by=[_priority_rank().asc(), F("urgent_since").asc(), F("pk").asc()],
+        limit=limit,
+    )
 
 
 def follow_up_bucket(now: datetime) -> Case:

@@ -5,7 +5,8 @@ from rest_framework import serializers
 
 from api.fields import UserSummarySerializer
 from api.serializers.referrals import FollowUpSerializer, ReferralSerializer
-from crm.choices import Department
+from crm.choices import Channel, Department
+from interactions.choices import ComplaintCategory
 
 User = get_user_model()
 
@@ -141,3 +142,15 @@ class MovedSerializer(serializers.Serializer):
     patients = serializers.IntegerField()
     referrals = serializers.IntegerField()
     follow_ups = serializers.IntegerField()
+
+
+class ExperienceFilterSerializer(serializers.Serializer):
+    department = serializers.ListField(
+        child=serializers.ChoiceField(choices=Department.choices), required=False
+    )
+    channel = serializers.ListField(
+        child=serializers.ChoiceField(choices=Channel.choices), required=False
+    )
+    category = serializers.ListField(
+        child=serializers.ChoiceField(choices=ComplaintCategory.choices), required=False
+    )

@@ -49,6 +49,7 @@ class InteractionSerializer(serializers.ModelSerializer):
             "parent",
             "referral",
             "follow_up",
+            "complaint",
             "version",
             "created_at",
             "updated_at",

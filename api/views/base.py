@@ -1,6 +1,8 @@
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from api.mixins import (
     IDEMPOTENCY_KEY_PARAMETER,
@@ -49,3 +51,34 @@ class RecordViewSet(
         serializer.instance = type(self).update_service(
             actor=self.request.user, **kwargs, **serializer.validated_data
         )
+
+
+def transition_action(
+    name: str, *, inputs: dict, services: dict, response_serializer, conflict_serializer
+):
+    """A ``POST /<records>/{id}/<name>/`` action: validate the action's input, run its
+    service (which locks the row and refuses a transition not allowed now with 409),
+    and answer with the record as the view serializes it."""
+
+    def handler(self, request, pk=None):
+        record = self.get_object()
+        data = inputs[name](data=request.data)
+        data.is_valid(raise_exception=True)
+        services[name](
+            **{self.instance_name: record},
+            actor=request.user,
+            expected_version=expected_version(request),
+            **data.validated_data,
+        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=record.pk)).data)
+
+    handler.__name__ = name
+    handler.__doc__ = f"Transition: {name.replace('_', '-')}. Refused with 409 when not allowed."
+    handler = action(
+        detail=True, methods=["post"], url_path=name.replace("_", "-"), filter_backends=[]
+    )(handler)
+    return extend_schema(
+        request=inputs[name],
+        responses={200: response_serializer, 409: conflict_serializer},
+        parameters=[IF_MATCH_PARAMETER],
+    )(handler)

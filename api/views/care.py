@@ -27,7 +27,7 @@ from referrals.worklists import follow_up_worklist, referral_worklist
 COORDINATION = [HasStaffRole, HasRole.of(Role.COORDINATOR, Role.CLINICIAN, Role.ADMIN)]
 
 
-def _query(serializer_class, request):
+def query_params(serializer_class, request):
     query = serializer_class(data=request.query_params)
     query.is_valid(raise_exception=True)
     return query.validated_data
@@ -48,7 +48,7 @@ class ReferralWorklistView(GenericAPIView):
 
     @extend_schema(parameters=[WorklistQuerySerializer])
     def get(self, request):
-        options = _query(WorklistQuerySerializer, request)
+        options = query_params(WorklistQuerySerializer, request)
         referrals = self.filter_queryset(self.get_queryset())
         coordinators = [int(pk) for pk in request.query_params.getlist("coordinator")]
         if options["team"]:
@@ -78,7 +78,7 @@ class FollowUpWorklistView(GenericAPIView):
 
     @extend_schema(parameters=[WorklistQuerySerializer])
     def get(self, request):
-        options = _query(WorklistQuerySerializer, request)
+        options = query_params(WorklistQuerySerializer, request)
         follow_ups = self.filter_queryset(self.get_queryset())
         scoped = {"assigned_to", "queue"} & set(request.query_params)
         if not options["team"] and not scoped:
@@ -111,7 +111,7 @@ class ReferralMetricsView(GenericAPIView):
 
     @extend_schema(parameters=[MetricsQuerySerializer])
     def get(self, request):
-        period = _query(MetricsQuerySerializer, request)
+        period = query_params(MetricsQuerySerializer, request)
         referrals = self.filter_queryset(self.get_queryset())
         follow_ups = selectors.follow_up_list().order_by()
         params = request.query_params

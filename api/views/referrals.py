@@ -15,7 +15,7 @@ from api.serializers.referrals import (
     ReferralEventSerializer,
     ReferralSerializer,
 )
-from api.views.base import WRITE_PARAMETERS, RecordViewSet
+from api.views.base import WRITE_PARAMETERS, RecordViewSet, transition_action
 from crm.history import change_log
 from referrals import selectors, service_levels, services
 from referrals.filtersets import (
@@ -53,31 +53,13 @@ class PractitionerViewSet(RecordViewSet):
 
 
 def _transition_action(name: str):
-    """A ``POST /api/referrals/{id}/<name>/`` action that runs one transition service."""
-
-    def handler(self, request, pk=None):
-        referral = self.get_object()
-        data = TRANSITION_INPUTS[name](data=request.data)
-        data.is_valid(raise_exception=True)
-        TRANSITION_SERVICES[name](
-            referral=referral,
-            actor=request.user,
-            expected_version=expected_version(request),
-            **data.validated_data,
-        )
-        refreshed = self.get_queryset().get(pk=referral.pk)
-        return Response(self.get_serializer(refreshed).data)
-
-    handler.__name__ = name
-    handler.__doc__ = f"Transition: {name.replace('_', '-')}. Refused with 409 when not allowed."
-    handler = action(
-        detail=True, methods=["post"], url_path=name.replace("_", "-"), filter_backends=[]
-    )(handler)
-    return extend_schema(
-        request=TRANSITION_INPUTS[name],
-        responses={200: ReferralSerializer, 409: InvalidTransitionSerializer},
-        parameters=[IF_MATCH_PARAMETER],
-    )(handler)
+    return transition_action(
+        name,
+        inputs=TRANSITION_INPUTS,
+        services=TRANSITION_SERVICES,
+        response_serializer=ReferralSerializer,
+        conflict_serializer=InvalidTransitionSerializer,
+    )
 
 
 @WRITE_PARAMETERS

@@ -1,0 +1,334 @@
+"""Complaints, surveys and the experience metrics."""
+
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from api.fields import ChoiceField, UserSummarySerializer
+from api.serializers.care import PeriodSerializer, RatioSerializer
+from api.serializers.referrals import PatientSummarySerializer
+from crm.choices import Channel, Department
+from interactions import service_levels
+from interactions.choices import (
+    COMPLAINT_TRANSITIONS,
+    ComplaintAction,
+    ComplaintCategory,
+    ComplaintPriority,
+    ComplaintStatus,
+    SurveyLanguage,
+)
+from interactions.models import (
+    Complaint,
+    ComplaintEvent,
+    Interaction,
+    SurveyInvitation,
+    SurveyResponse,
+)
+from patients.models import Patient
+from referrals.models import Referral
+
+User = get_user_model()
+
+
+class ComplaintDueSerializer(serializers.Serializer):
+    first_response_due = serializers.DateTimeField(allow_null=True)
+    resolve_due = serializers.DateTimeField(allow_null=True)
+    overdue = serializers.BooleanField()
+
+
+class ComplaintSerializer(serializers.ModelSerializer):
+    """A complaint; its status changes through the actions. Needs ``complaint_targets``
+    and ``now`` in the context for ``due``."""
+
+    patient = PatientSummarySerializer(read_only=True)
+    patient_id = serializers.PrimaryKeyRelatedField(
+        queryset=Patient.objects.all(), source="patient", write_only=True
+    )
+    channel = ChoiceField(choices=Channel.choices)
+    category = ChoiceField(choices=ComplaintCategory.choices)
+    department = ChoiceField(choices=Department.choices)
+    priority = ChoiceField(
+        choices=ComplaintPriority.choices,
+        required=False,
+        help_text="Defaults from the category; may be raised, not lowered.",
+    )
+    status = ChoiceField(choices=ComplaintStatus.choices, read_only=True)
+    owner = UserSummarySerializer(read_only=True)
+    owner_id = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        source="owner",
+        write_only=True,
+        required=False,
+        allow_null=True,
+    )
+    queue = ChoiceField(choices=Department.choices, required=False, allow_blank=True)
+    due = serializers.SerializerMethodField()
+    allowed_actions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Complaint
+        fields = [
+            "id",
+            "patient",
+            "patient_id",
+            "channel",
+            "category",
+            "department",
+            "priority",
+            "status",
+            "owner",
+            "owner_id",
+            "queue",
+            "description",
+            "received_at",
+            "first_response_at",
+            "resolved_at",
+            "resolution_note",
+            "patient_informed",
+            "referral",
+            "due",
+            "allowed_actions",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "first_response_at",
+            "resolved_at",
+            "resolution_note",
+            "patient_informed",
+        ]
+        extra_kwargs = {"received_at": {"required": False}}
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            for name in ("patient_id", "received_at", "channel"):
+                fields[name].read_only = True
+        return fields
+
+    def validate_received_at(self, value):
+        if value > timezone.now() + timedelta(minutes=5):
+            raise serializers.ValidationError("Cannot be in the future.")
+        return value
+
+    @extend_schema_field(ComplaintDueSerializer)
+    def get_due(self, complaint):
+        due = service_levels.due(complaint, self.context["complaint_targets"], self.context["now"])
+        return {
+            "first_response_due": due.first_response_due,
+            "resolve_due": due.resolve_due,
+            "overdue": due.overdue,
+        }
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_allowed_actions(self, complaint) -> list[str]:
+        return [
+            a for a, (sources, _) in COMPLAINT_TRANSITIONS.items() if complaint.status in sources
+        ]
+
+
+class ComplaintEventSerializer(serializers.ModelSerializer):
+    action = ChoiceField(choices=ComplaintAction.choices)
+    from_status = ChoiceField(choices=ComplaintStatus.choices, allow_blank=True)
+    to_status = ChoiceField(choices=ComplaintStatus.choices)
+    actor = UserSummarySerializer()
+
+    class Meta:
+        model = ComplaintEvent
+        fields = ["id", "action", "from_status", "to_status", "actor", "occurred_at", "reason"]
+
+
+class ComplaintNoteInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+
+
+class ComplaintReasonInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=4000)
+
+
+class ComplaintResolveInputSerializer(serializers.Serializer):
+    resolution_note = serializers.CharField(max_length=10000)
+    patient_informed = serializers.BooleanField(
+        help_text="Whether the patient was told of the resolution."
+    )
+
+
+COMPLAINT_INPUTS = {
+    ComplaintAction.ACKNOWLEDGE: ComplaintNoteInputSerializer,
+    ComplaintAction.INVESTIGATE: ComplaintNoteInputSerializer,
+    ComplaintAction.RESOLVE: ComplaintResolveInputSerializer,
+    ComplaintAction.CLOSE: ComplaintNoteInputSerializer,
+    ComplaintAction.REOPEN: ComplaintReasonInputSerializer,
+}
+
+
+class SurveyInvitationSerializer(serializers.ModelSerializer):
+    """A survey sent as a single-use link. The link is returned once, when created."""
+
+    patient = PatientSummarySerializer(read_only=True)
+    patient_id = serializers.PrimaryKeyRelatedField(
+        queryset=Patient.objects.all(), source="patient", write_only=True
+    )
+    channel = ChoiceField(choices=Channel.choices)
+    language = ChoiceField(
+        choices=SurveyLanguage.choices,
+        required=False,
+        help_text="Defaults to the patient's preferred language when the page has it.",
+    )
+    department = ChoiceField(choices=Department.choices, required=False, allow_blank=True)
+    interaction = serializers.PrimaryKeyRelatedField(
+        queryset=Interaction.objects.all(), required=False, allow_null=True
+    )
+    referral = serializers.PrimaryKeyRelatedField(
+        queryset=Referral.objects.all(), required=False, allow_null=True
+    )
+    answered = serializers.SerializerMethodField()
+    link = serializers.SerializerMethodField(help_text="Only in the answer to the create call.")
+
+    class Meta:
+        model = SurveyInvitation
+        fields = [
+            "id",
+            "patient",
+            "patient_id",
+            "channel",
+            "language",
+            "interaction",
+            "referral",
+            "department",
+            "sent_at",
+            "expires_at",
+            "used_at",
+            "answered",
+            "link",
+        ]
+        read_only_fields = ["sent_at", "expires_at", "used_at"]
+
+    def get_answered(self, invitation) -> bool:
+        return invitation.used_at is not None
+
+    def get_link(self, invitation) -> str | None:
+        token = getattr(invitation, "token", None)
+        request = self.context.get("request")
+        if token is None or request is None:
+            return None
+        return request.build_absolute_uri(f"/feedback/{token}/")
+
+
+class SurveyResponseSerializer(serializers.ModelSerializer):
+    """A survey answer; staff record one taken by phone or in person here."""
+
+    patient = PatientSummarySerializer(read_only=True)
+    patient_id = serializers.PrimaryKeyRelatedField(
+        queryset=Patient.objects.all(), source="patient", write_only=True
+    )
+    channel = ChoiceField(choices=Channel.choices)
+    department = ChoiceField(choices=Department.choices, required=False, allow_blank=True)
+    interaction = serializers.PrimaryKeyRelatedField(
+        queryset=Interaction.objects.all(), required=False, allow_null=True
+    )
+    referral = serializers.PrimaryKeyRelatedField(
+        queryset=Referral.objects.all(), required=False, allow_null=True
+    )
+    recorded_by = UserSummarySerializer(read_only=True)
+    detractor = serializers.BooleanField(source="is_detractor", read_only=True)
+
+    class Meta:
+        model = SurveyResponse
+        fields = [
+            "id",
+            "patient",
+            "patient_id",
+            "interaction",
+            "referral",
+            "department",
+            "channel",
+            "nps_score",
+            "csat_score",
+            "comment",
+            "language",
+            "received_at",
+            "recorded_by",
+            "detractor",
+        ]
+        extra_kwargs = {
+            "nps_score": {"min_value": 0, "max_value": 10},
+            "csat_score": {"min_value": 1, "max_value": 5},
+            "received_at": {"required": False},
+        }
+
+    def validate(self, data):
+        if data.get("nps_score") is None and data.get("csat_score") is None:
+            raise serializers.ValidationError(
+                {"nps_score": ["Give an NPS score, a CSAT score or both."]}
+            )
+        return data
+
+
+class ComplaintBucketSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+    items = ComplaintSerializer(many=True)
+
+
+class ComplaintWorklistSerializer(serializers.Serializer):
+    buckets = ComplaintBucketSerializer(many=True)
+
+
+class ScoreSerializer(serializers.Serializer):
+    score = serializers.FloatField(allow_null=True)
+    n = serializers.IntegerField()
+
+
+class NpsSerializer(ScoreSerializer):
+    promoters = serializers.IntegerField()
+    passives = serializers.IntegerField()
+    detractors = serializers.IntegerField()
+
+
+class CsatSerializer(ScoreSerializer):
+    satisfied = serializers.IntegerField()
+
+
+class HoursSerializer(serializers.Serializer):
+    median = serializers.FloatField(allow_null=True)
+    p90 = serializers.FloatField(allow_null=True)
+    n = serializers.IntegerField()
+
+
+class PercentSerializer(serializers.Serializer):
+    numerator = serializers.IntegerField()
+    denominator = serializers.IntegerField()
+    percent = serializers.FloatField(allow_null=True)
+
+
+class ComplaintFiguresSerializer(serializers.Serializer):
+    received = serializers.IntegerField()
+    by_category = serializers.DictField(child=serializers.IntegerField())
+    by_status = serializers.DictField(child=serializers.IntegerField())
+    hours_to_first_response = HoursSerializer()
+    hours_to_resolution = HoursSerializer()
+    resolved_within_target = PercentSerializer()
+
+
+class ChannelResponseSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    inbound = serializers.IntegerField()
+    answered = serializers.IntegerField()
+    median = serializers.FloatField(allow_null=True)
+    p90 = serializers.FloatField(allow_null=True)
+
+
+class ExperienceMetricsSerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    nps = NpsSerializer()
+    csat = CsatSerializer()
+    survey_response_rate = RatioSerializer()
+    complaints = ComplaintFiguresSerializer()
+    first_response_hours_by_channel = ChannelResponseSerializer(many=True)

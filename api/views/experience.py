@@ -1,0 +1,194 @@
+"""Patient-experience endpoints: complaints, surveys, the complaints worklist, metrics."""
+
+from django.db.models import Q
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from api.pagination import keyset
+from api.serializers.care import (
+    ExperienceFilterSerializer,
+    MetricsQuerySerializer,
+    WorklistQuerySerializer,
+)
+from api.serializers.common import InvalidTransitionSerializer
+from api.serializers.experience import (
+    COMPLAINT_INPUTS,
+    ComplaintEventSerializer,
+    ComplaintSerializer,
+    ComplaintWorklistSerializer,
+    ExperienceMetricsSerializer,
+    SurveyInvitationSerializer,
+    SurveyResponseSerializer,
+)
+from api.views.base import WRITE_PARAMETERS, RecordViewSet, transition_action
+from api.views.care import query_params
+from crm.roles import user_queues
+from interactions import service_levels
+from interactions.filtersets import (
+    ComplaintFilterSet,
+    SurveyInvitationFilterSet,
+    SurveyResponseFilterSet,
+)
+from interactions.metrics import experience_metrics
+from interactions.models import Interaction, SurveyInvitation, SurveyResponse
+from interactions.selectors import complaint_list, complaint_worklist, visible_interactions_q
+from interactions.services import (
+    COMPLAINT_TRANSITION_SERVICES,
+    complaint_create,
+    complaint_update,
+    survey_invite,
+    survey_response_record,
+)
+
+
+def _complaint_action(name: str):
+    return transition_action(
+        name,
+        inputs=COMPLAINT_INPUTS,
+        services=COMPLAINT_TRANSITION_SERVICES,
+        response_serializer=ComplaintSerializer,
+        conflict_serializer=InvalidTransitionSerializer,
+    )
+
+
+class ComplaintContextMixin:
+    def get_serializer_context(self):
+        if not hasattr(self, "_complaint_targets"):
+            self._complaint_targets = service_levels.targets()
+        return {
+            **super().get_serializer_context(),
+            "now": timezone.now(),
+            "complaint_targets": self._complaint_targets,
+        }
+
+
+@WRITE_PARAMETERS
+class ComplaintViewSet(ComplaintContextMixin, RecordViewSet):
+    """Complaints (cases), negative public reviews included, with service levels."""
+
+    serializer_class = ComplaintSerializer
+    filterset_class = ComplaintFilterSet
+    pagination_class = keyset("-received_at", "-id")
+    create_service = complaint_create
+    update_service = complaint_update
+    instance_name = "complaint"
+
+    def get_queryset(self):
+        return complaint_list()
+
+    acknowledge = _complaint_action("acknowledge")
+    investigate = _complaint_action("investigate")
+    resolve = _complaint_action("resolve")
+    close = _complaint_action("close")
+    reopen = _complaint_action("reopen")
+
+    @extend_schema(responses=ComplaintEventSerializer(many=True))
+    @action(detail=True, filter_backends=[], pagination_class=None)
+    def events(self, request, pk=None):
+        """Every status change: who, when, from, to and why, oldest first."""
+        events = self.get_object().events.select_related("actor").order_by("occurred_at", "id")
+        return Response(ComplaintEventSerializer(events, many=True).data)
+
+
+class SurveyInvitationViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Surveys sent as single-use links. The link is in the create answer only, and is
+    not kept (no Idempotency-Key replay), since it lets anyone holding it answer."""
+
+    serializer_class = SurveyInvitationSerializer
+    filterset_class = SurveyInvitationFilterSet
+    pagination_class = keyset("-sent_at", "-id")
+    queryset = SurveyInvitation.objects.select_related("patient")
+
+    def perform_create(self, serializer):
+        invitation, token = survey_invite(actor=self.request.user, **serializer.validated_data)
+        invitation.token = token
+        serializer.instance = invitation
+
+
+class SurveyResponseViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Survey answers; staff record those taken by phone or in person. A detractor
+    opens a service-recovery follow-up for the rated department."""
+
+    serializer_class = SurveyResponseSerializer
+    filterset_class = SurveyResponseFilterSet
+    pagination_class = keyset("-received_at", "-id")
+    queryset = SurveyResponse.objects.select_related("patient", "recorded_by")
+
+    def perform_create(self, serializer):
+        serializer.instance = survey_response_record(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+
+class ComplaintWorklistView(ComplaintContextMixin, GenericAPIView):
+    """Open complaints I own or my department queues hold, by bucket, most urgent first.
+    `owner` or `queue` for others', `team=true` for everyone; every complaint filter
+    applies."""
+
+    filterset_class = ComplaintFilterSet
+    serializer_class = ComplaintWorklistSerializer
+
+    def get_queryset(self):
+        return complaint_list()
+
+    @extend_schema(parameters=[WorklistQuerySerializer])
+    def get(self, request):
+        options = query_params(WorklistQuerySerializer, request)
+        complaints = self.filter_queryset(self.get_queryset())
+        if not options["team"] and not {"owner", "queue"} & set(request.query_params):
+            complaints = complaints.filter(
+                Q(owner=request.user) | Q(queue__in=user_queues(request.user))
+            )
+        context = self.get_serializer_context()
+        buckets = complaint_worklist(
+            complaints,
+            targets=context["complaint_targets"],
+            now=context["now"],
+            limit=options["limit"],
+        )
+        return Response(ComplaintWorklistSerializer({"buckets": buckets}, context=context).data)
+
+
+class ExperienceMetricsView(GenericAPIView):
+    """NPS, CSAT, survey response rate, complaints by category and status with their
+    response and resolution times, and first-response time per channel, from `start`
+    to `end` (inclusive). Filters: department, channel, category (complaints)."""
+
+    serializer_class = ExperienceMetricsSerializer
+
+    @extend_schema(parameters=[MetricsQuerySerializer, ExperienceFilterSerializer])
+    def get(self, request):
+        period = query_params(MetricsQuerySerializer, request)
+        filters = query_params(ExperienceFilterSerializer, request)
+        scope = {}
+        if filters.get("department"):
+            scope["department__in"] = filters["department"]
+        if filters.get("channel"):
+            scope["channel__in"] = filters["channel"]
+        complaint_scope = dict(scope)
+        if filters.get("category"):
+            complaint_scope["category__in"] = filters["category"]
+        figures = experience_metrics(
+            responses=SurveyResponse.objects.filter(**scope),
+            invitations=SurveyInvitation.objects.filter(**scope),
+            complaints=complaint_list().filter(**complaint_scope),
+            interactions=Interaction.objects.filter(visible_interactions_q(request.user), **scope),
+            start=period["start"],
+            end=period["end"],
+            complaint_targets=service_levels.targets(),
+        )
+        return Response(ExperienceMetricsSerializer(figures).data)

@@ -1,0 +1,33 @@
+"""Worklists share one shape: a queryset annotated with ``bucket`` and ``is_overdue``
+becomes, in two queries, the count and overdue count of every bucket and the most
+urgent items of each (a window function ranks them inside their bucket)."""
+
+from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
+
+
+def bucket_counts(bucketed: QuerySet, keys) -> dict[str, dict[str, int]]:
+    counts = {key: {"count": 0, "overdue": 0} for key in keys}
+    rows = (
+        bucketed.order_by()
+        .values("bucket")
+        .annotate(count=Count("pk"), overdue=Count("pk", filter=Q(is_overdue=True)))
+    )
+    for row in rows:
+        counts[row["bucket"]] = {"count": row["count"], "overdue": row["overdue"]}
+    return counts
+
+
+def ranked_buckets(bucketed: QuerySet, choices, *, order_by: list, limit: int) -> list[dict]:
+    """``[{key, label, count, overdue, items}]`` in the order of ``choices``; items are
+    the first ``limit`` of each bucket in ``order_by`` order."""
+    counts = bucket_counts(bucketed, [key for key, _ in choices])
+    ranked = bucketed.annotate(
+        rank=Window(RowNumber(), partition_by=[F("bucket")], order_by=order_by)
+    ).filter(rank__lte=limit)
+    items: dict[str, list] = {key: [] for key, _ in choices}
+    for row in ranked.order_by("bucket", "rank"):
+        items[row.bucket].append(row)
+    return [
+        {"key": key, "label": label, **counts[key], "items": items[key]} for key, label in choices
+    ]
