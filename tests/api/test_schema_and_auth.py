@@ -27,6 +27,13 @@ ENDPOINTS = [
     "/api/metrics/referrals/",
     "/api/handoffs/",
     "/api/patients/{id}/reassign-coordinator/",
+    "/api/complaints/",
+    "/api/complaints/{id}/resolve/",
+    "/api/complaints/{id}/events/",
+    "/api/worklists/complaints/",
+    "/api/surveys/invitations/",
+    "/api/surveys/responses/",
+    "/api/metrics/experience/",
     "/api/auth/token/",
     *[
         f"/api/referrals/{{id}}/{a}/"

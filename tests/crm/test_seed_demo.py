@@ -55,3 +55,11 @@ def test_it_creates_one_login_per_role(seeded, django_user_model):
     users = django_user_model.objects.annotate(n=Count("groups")).filter(n__gt=0)
     roles = set(users.values_list("groups__name", flat=True))
     assert roles == {"coordinator", "clinician", "billing", "pharmacy", "front_desk", "admin"}
+
+
+def test_it_has_complaints_and_survey_answers(seeded):
+    from interactions.models import Complaint, SurveyInvitation, SurveyResponse
+
+    assert Complaint.objects.values("status").distinct().count() >= 3
+    assert SurveyResponse.objects.filter(invitation__isnull=False).exists()
+    assert SurveyInvitation.objects.filter(used_at__isnull=True).exists()

@@ -29,6 +29,11 @@ SCENARIOS = {
     "follow-ups overdue": (lambda p: "/api/follow-ups/?status=open&overdue=true", 150),
     "referral worklist (team)": (lambda p: "/api/worklists/referrals/?team=true", 250),
     "follow-up worklist (team)": (lambda p: "/api/worklists/follow-ups/?team=true", 250),
+    "complaints worklist (team)": (lambda p: "/api/worklists/complaints/?team=true", 250),
+    "experience metrics, one year": (
+        lambda p: "/api/metrics/experience/?start=2026-01-01&end=2026-12-31",
+        250,
+    ),
     "referral metrics, one year": (
         lambda p: "/api/metrics/referrals/?start=2026-01-01&end=2026-12-31",
         250,

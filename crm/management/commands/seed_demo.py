@@ -16,7 +16,8 @@ from faker import Faker
 from crm.choices import Channel, Department
 from crm.errors import Conflict
 from crm.roles import Role
-from interactions.choices import Direction, Outcome, Sensitivity, Topic
+from interactions import services as experience
+from interactions.choices import ComplaintCategory, Direction, Outcome, Sensitivity, Topic
 from interactions.services import interaction_create
 from patients.choices import (
     AccessibilityNeed,
@@ -198,6 +199,7 @@ class Command(BaseCommand):
             for _ in range(rng.choice([0, 1, 1, 1, 2])):
                 self._create_referral(rng, patient, organizations, practitioners, staff, now)
             self._create_follow_ups(rng, patient, staff, now)
+            self._create_experience(rng, patient, staff, now)
         self._work_follow_ups(rng, now)
         self.stdout.write(f"Loaded {patient_count} synthetic patients.")
 
@@ -431,6 +433,78 @@ class Command(BaseCommand):
                 kwargs["report_summary"] = "Consult completed; findings reviewed with patient."
                 kwargs["report_recommendations"] = "Follow up with primary care in 3 months."
             referral = referral_services.TRANSITION_SERVICES[action](**kwargs)
+
+    def _create_experience(self, rng, patient, staff, now):
+        """Survey links (most answered), and now and then a complaint or a bad review."""
+        actor = staff["frontdesk"]
+        for _ in range(rng.choice([0, 1, 1, 2])):
+            sent = now - timedelta(days=rng.uniform(1, 120))
+            _, token = experience.survey_invite(
+                actor=actor,
+                patient=patient,
+                channel=rng.choice([Channel.SMS, Channel.EMAIL, Channel.PORTAL]),
+                department=rng.choice(list(TOPIC_DEPARTMENT.values())),
+                at=sent,
+            )
+            if rng.random() < 0.6:
+                nps = rng.choices(range(11), weights=[1, 1, 1, 1, 2, 2, 3, 6, 10, 14, 16])[0]
+                experience.survey_answer(
+                    token=token,
+                    nps_score=nps,
+                    csat_score=rng.choice([None, max(1, min(5, round(nps / 2)))]),
+                    comment=rng.choice(["", "", "Friendly staff.", "Long wait on the phone."]),
+                    now=min(sent + timedelta(hours=rng.uniform(1, 72)), now),
+                )
+        if rng.random() < 0.15:
+            self._create_complaint(rng, patient, staff, now)
+
+    def _create_complaint(self, rng, patient, staff, now):
+        received = now - timedelta(days=rng.uniform(0.2, 90))
+        channel = rng.choice([Channel.PHONE, Channel.PORTAL, Channel.EMAIL, Channel.SOCIAL])
+        category = rng.choice(list(ComplaintCategory))
+        owner = staff["coordinator"] if rng.random() < 0.3 else None
+        complaint = experience.complaint_create(
+            actor=staff["frontdesk"],
+            patient=patient,
+            channel=channel,
+            category=category,
+            department=rng.choice(list(TOPIC_DEPARTMENT.values())),
+            owner=owner,
+            description=f"Patient unhappy about {ComplaintCategory(category).label.lower()}.",
+            at=received,
+        )
+        clock = received
+        steps = rng.choice(
+            [
+                [],
+                ["acknowledge"],
+                ["acknowledge", "investigate"],
+                ["acknowledge", "resolve"],
+                ["investigate", "resolve", "close"],
+            ]
+        )
+        for step in steps:
+            clock = min(clock + timedelta(hours=rng.uniform(1, 120)), now)
+            extra = (
+                {"resolution_note": "Apologised and fixed the cause.", "patient_informed": True}
+                if step == "resolve"
+                else {}
+            )
+            complaint = experience.COMPLAINT_TRANSITION_SERVICES[step](
+                complaint=complaint, actor=staff["coordinator"], at=clock, **extra
+            )
+        if channel == Channel.SOCIAL:
+            experience.interaction_create(
+                actor=staff["frontdesk"],
+                patient=patient,
+                channel=Channel.SOCIAL,
+                direction=Direction.OUTBOUND,
+                department=Department.CONTACT_CENTER,
+                topic=Topic.COMPLAINT,
+                complaint=complaint,
+                occurred_at=min(received + timedelta(hours=3), now),
+                summary="We are sorry to read this. Please call our patient line so we can help.",
+            )
 
     def _work_follow_ups(self, rng, now):
         """Staff have worked through most past-due follow-ups, some of them late."""
