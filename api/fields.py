@@ -5,6 +5,8 @@ from drf_spectacular.plumbing import build_basic_type, build_choice_field, build
 from drf_spectacular.types import OpenApiTypes
 from rest_framework import serializers
 
+from crm.access import can, require
+
 
 class ChoiceField(serializers.ChoiceField):
     """Reads as ``{"value": "sent", "label": "Sent"}``; writes the plain value (or the
@@ -42,3 +44,35 @@ class UserSummarySerializer(serializers.Serializer):
 
     def get_name(self, user) -> str:
         return user.get_full_name() or user.get_username()
+
+
+class SectionFieldsMixin:
+    """Drops the fields of record sections the user may not read, and refuses (403,
+    naming the section) input to sections the user may not change.
+
+    ``section_fields`` maps a section to its field names. Needs ``request`` in the
+    serializer context; without one (internal use) every field is kept."""
+
+    section_fields: dict[str, list[str]] = {}
+
+    def _user(self):
+        request = self.context.get("request")
+        return getattr(request, "user", None)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        user = self._user()
+        if user is not None:
+            for section, names in self.section_fields.items():
+                if not can(user, section):
+                    for name in names:
+                        fields.pop(name, None)
+        return fields
+
+    def to_internal_value(self, data):
+        user = self._user()
+        if user is not None and hasattr(data, "keys"):
+            for section, names in self.section_fields.items():
+                if any(name in data for name in names):
+                    require(user, section, "write")
+        return super().to_internal_value(data)

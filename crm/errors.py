@@ -16,15 +16,22 @@ from django.core.exceptions import (
 )
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, connections
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
 logger = logging.getLogger(__name__)
 
 NON_FIELD_KEY = "non_field_errors"
+
+
+def set_rollback() -> None:
+    """Roll back the request's transaction, where requests run in one (as DRF does;
+    imported from DRF it would load the API settings before they can be)."""
+    for db in connections.all():
+        if db.settings_dict.get("ATOMIC_REQUESTS") and db.in_atomic_block:
+            db.set_rollback(True)
 
 
 class ApplicationError(Exception):

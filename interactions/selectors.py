@@ -6,21 +6,22 @@ from django.db import models
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
-from crm.roles import Role, user_roles
+from crm.access import Section, can, rows_q
 from crm.worklists import ranked_buckets
 from interactions.choices import COMPLAINT_PRIORITY_RANK, ComplaintStatus, Sensitivity
 from interactions.models import Complaint, Interaction
 
 
 def visible_interactions_q(user) -> Q:
-    """Restricted interactions are for clinicians and the patient's assigned coordinator
-    only; billing, pharmacy, front desk and admin see normal ones."""
-    roles = user_roles(user)
-    if Role.CLINICIAN in roles:
-        return Q()
-    if Role.COORDINATOR in roles:
-        return Q(sensitivity=Sensitivity.NORMAL) | Q(patient__care_coordinator=user)
-    return Q(sensitivity=Sensitivity.NORMAL)
+    """Normal interactions for every role that reads interactions; restricted ones for
+    clinicians and, for their own patients, the assigned coordinator."""
+    condition = Q(pk__in=[])
+    if can(user, Section.INTERACTIONS):
+        condition |= Q(sensitivity=Sensitivity.NORMAL)
+    restricted = rows_q(user, Section.RESTRICTED)
+    if restricted != Q(pk__in=[]):
+        condition |= Q(sensitivity=Sensitivity.RESTRICTED) & restricted
+    return condition
 
 
 def interaction_list(*, user) -> QuerySet[Interaction]:

@@ -6,6 +6,7 @@ from datetime import datetime
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from crm.access import Section, can, rows_q
 from crm.history import merged_change_log
 from interactions.models import Interaction
 from interactions.selectors import interaction_list, visible_interactions_q
@@ -81,13 +82,16 @@ def patient_360(*, patient_id: int, user, now: datetime) -> dict:
     )
     timeline = list(interaction_list(user=user).filter(patient=patient)[: TIMELINE_SIZE + 1])
     # Through the related managers, each row's ``patient`` is already this patient.
-    referrals = list(
-        patient.referrals.filter(status__in=OPEN_STATUSES)
-        .select_related(*REFERRAL_RELATED)
-        .order_by("-created_at", "-id")
-    )
+    referrals = []
+    if can(user, Section.REFERRALS):
+        referrals = list(
+            patient.referrals.filter(status__in=OPEN_STATUSES)
+            .select_related(*REFERRAL_RELATED)
+            .order_by("-created_at", "-id")
+        )
     follow_ups = list(
         patient.follow_ups.filter(status=FollowUpStatus.OPEN)
+        .filter(rows_q(user, Section.FOLLOW_UPS))
         .select_related("assigned_to")
         .order_by("due_at", "id")
     )
@@ -100,7 +104,7 @@ def patient_360(*, patient_id: int, user, now: datetime) -> dict:
         "service_levels": service_levels.targets(),
         "counts": {
             "interactions": patient.interactions_total,
-            "referrals": patient.referrals_total,
+            "referrals": patient.referrals_total if can(user, Section.REFERRALS) else 0,
             "open_referrals": len(referrals),
             "open_follow_ups": len(follow_ups),
             "overdue_follow_ups": sum(1 for f in follow_ups if f.due_at < now),

@@ -3,13 +3,14 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import ChoiceField, UserSummarySerializer
+from api.fields import ChoiceField, SectionFieldsMixin, UserSummarySerializer
 from api.serializers.interactions import InteractionSerializer
 from api.serializers.referrals import (
     FollowUpSerializer,
     PractitionerSummarySerializer,
     ReferralSerializer,
 )
+from crm.access import Section
 from crm.choices import Channel
 from patients.choices import (
     AccessibilityNeed,
@@ -125,7 +126,7 @@ class PatientListSerializer(serializers.ModelSerializer):
         return LanguageSerializer(language).data if language else None
 
 
-class PatientSerializer(serializers.ModelSerializer):
+class PatientSerializer(SectionFieldsMixin, serializers.ModelSerializer):
     """The patient's record with identifiers, contact points, languages and consents.
 
     On update, a child list that is sent replaces the stored one (rows are matched by
@@ -200,13 +201,48 @@ class PatientSerializer(serializers.ModelSerializer):
         ]
         extra_kwargs = {"mrn": {"required": False}}
 
+    section_fields = {
+        Section.IDENTITY: [
+            "mrn",
+            "family_name",
+            "given_name",
+            "middle_name",
+            "preferred_name",
+            "birth_date",
+            "age",
+            "administrative_sex",
+            "status",
+            "merged_into",
+            "identifiers",
+            "contact_points",
+        ],
+        Section.PREFERENCES: [
+            "interpreter_needed",
+            "accessibility_needs",
+            "accessibility_notes",
+            "preferred_channel",
+            "contact_window_start",
+            "contact_window_end",
+            "time_zone",
+            "do_not_contact",
+            "languages",
+            "consents",
+        ],
+        Section.CARE_TEAM: [
+            "care_coordinator",
+            "care_coordinator_id",
+            "primary_care_practitioner",
+            "primary_care_practitioner_id",
+        ],
+    }
+
     def get_age(self, patient) -> int:
         today = timezone.localdate()
         born = patient.birth_date
         return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-class Patient360Serializer(serializers.Serializer):
+class Patient360Serializer(SectionFieldsMixin, serializers.Serializer):
     """The 360-degree view: the record, recent contacts, open work, counts."""
 
     patient = PatientSerializer()
@@ -217,3 +253,9 @@ class Patient360Serializer(serializers.Serializer):
     open_referrals = ReferralSerializer(many=True)
     open_follow_ups = FollowUpSerializer(many=True)
     counts = serializers.DictField(child=serializers.IntegerField())
+
+    section_fields = {
+        Section.REFERRALS: ["open_referrals"],
+        Section.FOLLOW_UPS: ["open_follow_ups"],
+        Section.INTERACTIONS: ["interactions", "interactions_next"],
+    }

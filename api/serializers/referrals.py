@@ -3,7 +3,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import ChoiceField, UserSummarySerializer
+from api.fields import ChoiceField, SectionFieldsMixin, UserSummarySerializer
+from crm.access import Section
 from crm.choices import Channel, Department
 from patients.models import Patient
 from patients.validators import normalize_language_tag
@@ -113,7 +114,7 @@ class NextStepSerializer(serializers.Serializer):
     overdue = serializers.BooleanField()
 
 
-class ReferralSerializer(serializers.ModelSerializer):
+class ReferralSerializer(SectionFieldsMixin, serializers.ModelSerializer):
     """A referral; its status changes only through the transition actions.
 
     Needs ``service_levels`` and ``now`` in the serializer context for ``next_step``.
@@ -188,6 +189,15 @@ class ReferralSerializer(serializers.ModelSerializer):
             "sent_at",
             "status_changed_at",
         ]
+
+    section_fields = {
+        Section.REFERRAL_CLINICAL: [
+            "reason",
+            "report_from",
+            "report_summary",
+            "report_recommendations",
+        ],
+    }
 
     def get_fields(self):
         fields = super().get_fields()

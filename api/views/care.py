@@ -17,14 +17,13 @@ from api.serializers.care import (
     ReferralWorklistSerializer,
     WorklistQuerySerializer,
 )
-from crm.roles import HasRole, HasStaffRole, Role, user_queues
+from crm.access import Scope, Section, rows_q
+from crm.roles import user_queues
 from referrals import selectors, service_levels
 from referrals.filtersets import FollowUpFilterSet, ReferralFilterSet
 from referrals.metrics import referral_metrics
 from referrals.services import staff_handoff
 from referrals.worklists import follow_up_worklist, referral_worklist
-
-COORDINATION = [HasStaffRole, HasRole.of(Role.COORDINATOR, Role.CLINICIAN, Role.ADMIN)]
 
 
 def query_params(serializer_class, request):
@@ -39,7 +38,7 @@ class ReferralWorklistView(GenericAPIView):
     Mine by default; `coordinator` (repeatable) for others, `team=true` for everyone.
     Takes every filter of `/api/referrals/`."""
 
-    permission_classes = COORDINATION
+    section = Section.REFERRALS
     filterset_class = ReferralFilterSet
     serializer_class = ReferralWorklistSerializer
 
@@ -70,11 +69,12 @@ class FollowUpWorklistView(GenericAPIView):
     `assigned_to` or `queue` to look at others', `team=true` for everyone. Takes every
     filter of `/api/follow-ups/`."""
 
+    section = Section.FOLLOW_UPS
     filterset_class = FollowUpFilterSet
     serializer_class = FollowUpWorklistSerializer
 
     def get_queryset(self):
-        return selectors.follow_up_list()
+        return selectors.follow_up_list().filter(rows_q(self.request.user, Section.FOLLOW_UPS))
 
     @extend_schema(parameters=[WorklistQuerySerializer])
     def get(self, request):
@@ -102,7 +102,8 @@ class ReferralMetricsView(GenericAPIView):
     DOMAIN.md section 5 defines them. Filters: priority, specialty,
     receiving_organization, coordinator."""
 
-    permission_classes = COORDINATION
+    section = Section.REFERRALS
+    minimum_scope = Scope.ALL
     filterset_class = ReferralFilterSet
     serializer_class = ReferralMetricsSerializer
 
@@ -134,7 +135,7 @@ class HandoffView(GenericAPIView):
     """Hand everything a departing staff member holds to another user (or their
     follow-ups to a queue), in one atomic step recorded in the change history."""
 
-    permission_classes = [HasStaffRole, HasRole.of(Role.COORDINATOR, Role.ADMIN)]
+    section = Section.CARE_TEAM
     serializer_class = HandoffSerializer
 
     @extend_schema(responses=MovedSerializer)

@@ -26,6 +26,7 @@ from api.serializers.experience import (
 )
 from api.views.base import WRITE_PARAMETERS, RecordViewSet, transition_action
 from api.views.care import query_params
+from crm.access import Scope, Section, rows_q
 from crm.roles import user_queues
 from interactions import service_levels
 from interactions.filtersets import (
@@ -73,12 +74,13 @@ class ComplaintViewSet(ComplaintContextMixin, RecordViewSet):
     serializer_class = ComplaintSerializer
     filterset_class = ComplaintFilterSet
     pagination_class = keyset("-received_at", "-id")
+    section = Section.FEEDBACK
     create_service = complaint_create
     update_service = complaint_update
     instance_name = "complaint"
 
     def get_queryset(self):
-        return complaint_list()
+        return complaint_list().filter(rows_q(self.request.user, Section.FEEDBACK))
 
     acknowledge = _complaint_action("acknowledge")
     investigate = _complaint_action("investigate")
@@ -106,7 +108,12 @@ class SurveyInvitationViewSet(
     serializer_class = SurveyInvitationSerializer
     filterset_class = SurveyInvitationFilterSet
     pagination_class = keyset("-sent_at", "-id")
-    queryset = SurveyInvitation.objects.select_related("patient")
+    section = Section.FEEDBACK
+
+    def get_queryset(self):
+        return SurveyInvitation.objects.select_related("patient").filter(
+            rows_q(self.request.user, Section.FEEDBACK)
+        )
 
     def perform_create(self, serializer):
         invitation, token = survey_invite(actor=self.request.user, **serializer.validated_data)
@@ -126,7 +133,12 @@ class SurveyResponseViewSet(
     serializer_class = SurveyResponseSerializer
     filterset_class = SurveyResponseFilterSet
     pagination_class = keyset("-received_at", "-id")
-    queryset = SurveyResponse.objects.select_related("patient", "recorded_by")
+    section = Section.FEEDBACK
+
+    def get_queryset(self):
+        return SurveyResponse.objects.select_related("patient", "recorded_by").filter(
+            rows_q(self.request.user, Section.FEEDBACK)
+        )
 
     def perform_create(self, serializer):
         serializer.instance = survey_response_record(
@@ -141,9 +153,10 @@ class ComplaintWorklistView(ComplaintContextMixin, GenericAPIView):
 
     filterset_class = ComplaintFilterSet
     serializer_class = ComplaintWorklistSerializer
+    section = Section.FEEDBACK
 
     def get_queryset(self):
-        return complaint_list()
+        return complaint_list().filter(rows_q(self.request.user, Section.FEEDBACK))
 
     @extend_schema(parameters=[WorklistQuerySerializer])
     def get(self, request):
@@ -169,6 +182,8 @@ class ExperienceMetricsView(GenericAPIView):
     to `end` (inclusive). Filters: department, channel, category (complaints)."""
 
     serializer_class = ExperienceMetricsSerializer
+    section = Section.FEEDBACK
+    minimum_scope = Scope.ALL
 
     @extend_schema(parameters=[MetricsQuerySerializer, ExperienceFilterSerializer])
     def get(self, request):

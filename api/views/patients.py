@@ -14,7 +14,7 @@ from api.serializers.patients import (
     PatientSerializer,
 )
 from api.views.base import WRITE_PARAMETERS, RecordViewSet
-from crm.roles import HasRole, HasStaffRole, Role
+from crm.access import Section
 from patients.filtersets import PatientFilterSet
 from patients.models import Patient
 from patients.selectors import (
@@ -33,6 +33,14 @@ class PatientViewSet(RecordViewSet):
 
     filterset_class = PatientFilterSet
     pagination_class = keyset("family_name", "given_name", "id")
+    section = Section.IDENTITY
+    # Updates are checked field by field (each field's section); see PatientSerializer.
+    section_by_action = {
+        "update": (Section.IDENTITY, "read"),
+        "partial_update": (Section.IDENTITY, "read"),
+        "history": [(Section.HISTORY, "read"), (Section.IDENTITY, "read")],
+        "reassign_coordinator": (Section.CARE_TEAM, "write"),
+    }
     create_service = patient_create
     update_service = patient_update
     instance_name = "patient"
@@ -74,7 +82,6 @@ class PatientViewSet(RecordViewSet):
         methods=["post"],
         url_path="reassign-coordinator",
         filter_backends=[],
-        permission_classes=[HasStaffRole, HasRole.of(Role.COORDINATOR, Role.ADMIN)],
     )
     def reassign_coordinator(self, request, pk=None):
         """Give the patient a new coordinator, with their open referrals and the open

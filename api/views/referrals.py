@@ -1,5 +1,6 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
 from api.mixins import IF_MATCH_PARAMETER, expected_version
@@ -16,7 +17,9 @@ from api.serializers.referrals import (
     ReferralSerializer,
 )
 from api.views.base import WRITE_PARAMETERS, RecordViewSet, transition_action
+from crm.access import Section, require_row, rows_q
 from crm.history import change_log
+from crm.roles import HasStaffRole, Role, has_role
 from referrals import selectors, service_levels, services
 from referrals.filtersets import (
     FollowUpFilterSet,
@@ -24,8 +27,23 @@ from referrals.filtersets import (
     PractitionerFilterSet,
     ReferralFilterSet,
 )
-from referrals.models import Referral
+from referrals.models import FollowUp, Referral
 from referrals.services import TRANSITION_SERVICES
+
+
+class DirectoryWrite(BasePermission):
+    """Every staff member reads the provider directory; coordinators, clinicians and
+    administrators maintain it."""
+
+    message = "Only coordinators, clinicians and administrators change the directory."
+
+    def has_permission(self, request, view) -> bool:
+        return request.method in SAFE_METHODS or has_role(
+            request.user, Role.COORDINATOR, Role.CLINICIAN, Role.ADMIN
+        )
+
+
+DIRECTORY = [HasStaffRole, DirectoryWrite]
 
 
 @WRITE_PARAMETERS
@@ -34,6 +52,7 @@ class OrganizationViewSet(RecordViewSet):
 
     queryset = selectors.organization_list()
     serializer_class = OrganizationSerializer
+    permission_classes = DIRECTORY
     filterset_class = OrganizationFilterSet
     create_service = services.organization_create
     update_service = services.organization_update
@@ -46,6 +65,7 @@ class PractitionerViewSet(RecordViewSet):
 
     queryset = selectors.practitioner_list()
     serializer_class = PractitionerSerializer
+    permission_classes = DIRECTORY
     filterset_class = PractitionerFilterSet
     create_service = services.practitioner_create
     update_service = services.practitioner_update
@@ -69,6 +89,8 @@ class ReferralViewSet(RecordViewSet):
     serializer_class = ReferralSerializer
     filterset_class = ReferralFilterSet
     pagination_class = keyset("-created_at", "-id")
+    section = Section.REFERRALS
+    section_by_action = {"history": [(Section.REFERRALS, "read"), (Section.HISTORY, "read")]}
     create_service = services.referral_create
     update_service = services.referral_update
     instance_name = "referral"
@@ -115,15 +137,32 @@ class FollowUpViewSet(RecordViewSet):
     serializer_class = FollowUpSerializer
     filterset_class = FollowUpFilterSet
     pagination_class = keyset("due_at", "id")
+    section = Section.FOLLOW_UPS
     create_service = services.follow_up_create
     update_service = services.follow_up_update
     instance_name = "follow_up"
 
     def get_queryset(self):
-        return selectors.follow_up_list()
+        return selectors.follow_up_list().filter(rows_q(self.request.user, Section.FOLLOW_UPS))
+
+    def perform_create(self, serializer):
+        require_row(self.request.user, Section.FOLLOW_UPS, FollowUp(**serializer.validated_data))
+        super().perform_create(serializer)
+
+    def perform_update(self, serializer):
+        require_row(self.request.user, Section.FOLLOW_UPS, serializer.instance)
+        moved = FollowUp(
+            assigned_to=serializer.validated_data.get(
+                "assigned_to", serializer.instance.assigned_to
+            ),
+            queue=serializer.validated_data.get("queue", serializer.instance.queue),
+        )
+        require_row(self.request.user, Section.FOLLOW_UPS, moved)
+        super().perform_update(serializer)
 
     def _finish(self, request, service, input_serializer):
         follow_up = self.get_object()
+        require_row(request.user, Section.FOLLOW_UPS, follow_up)
         data = input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         service(
