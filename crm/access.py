@@ -152,10 +152,11 @@ def departments(user) -> list[str]:
     return sorted({ROLE_DEPARTMENT[r] for r in user_roles(user) if r in ROLE_DEPARTMENT})
 
 
-def can(user, section: str, mode: str = "read", scope: Scope = Scope.ALL) -> bool:
-    """Whether the user's grant on ``section`` for ``mode`` covers ``scope``."""
+def can(user, section: str, mode: str = "read", scope: Scope | None = None) -> bool:
+    """Whether the user has any access to ``section`` for ``mode`` (rows are narrowed by
+    :func:`rows_q`), or, given ``scope``, access covering at least that scope."""
     held = getattr(grant(user, section), mode)
-    return held >= scope
+    return held > Scope.NONE if scope is None else held >= scope
 
 
 def require(user, section: str, mode: str = "read", scope: Scope = Scope.NONE) -> Scope:
