@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from api.views.audit import AccessRecordViewSet
 from api.views.care import (
     FollowUpWorklistView,
     HandoffView,
@@ -39,6 +40,7 @@ router.register("staff", StaffViewSet, basename="staff")
 router.register("complaints", ComplaintViewSet, basename="complaint")
 router.register("surveys/invitations", SurveyInvitationViewSet, basename="survey-invitation")
 router.register("surveys/responses", SurveyResponseViewSet, basename="survey-response")
+router.register("audit/access", AccessRecordViewSet, basename="access-record")
 
 urlpatterns = [
     path("", include(router.urls)),

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class IdempotencyKey(models.Model):
@@ -23,3 +24,66 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class AccessRecordQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("Access records cannot be changed.")
+
+    def delete(self):
+        raise PermissionError("Access records cannot be deleted.")
+
+
+class AccessRecord(models.Model):
+    """Who read or changed which patients' data, when, from where, how it went, and
+    why. Append-only: the application has no path to change or delete a record, and on
+    PostgreSQL a trigger refuses UPDATE and DELETE too."""
+
+    class Outcome(models.TextChoices):
+        ALLOWED = "allowed", "Allowed"
+        DENIED = "denied", "Denied"
+        FAILED = "failed", "Failed (bad request or not found)"
+
+    class Purpose(models.TextChoices):
+        TREATMENT = "treatment", "Treatment"
+        PAYMENT = "payment", "Payment"
+        OPERATIONS = "operations", "Operations"
+        BREAK_GLASS = "break_glass", "Break-the-glass emergency access"
+
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Plain columns, not a foreign key: deleting a user must not touch the log.
+    user_id = models.BigIntegerField(null=True, db_index=True)
+    username = models.CharField(max_length=150, blank=True)
+    auth_method = models.CharField(max_length=16, blank=True)
+    patient_ids = models.TextField(
+        blank=True, help_text="Patients involved, as ',12,40,' (searchable everywhere)."
+    )
+    action = models.CharField(max_length=64)
+    method = models.CharField(max_length=8)
+    endpoint = models.CharField(max_length=300)
+    status_code = models.PositiveSmallIntegerField()
+    outcome = models.CharField(max_length=8, choices=Outcome)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64)
+    purpose = models.CharField(max_length=16, choices=Purpose)
+
+    objects = AccessRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["-occurred_at", "-id"], name="accessrecord_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.username} {self.method} {self.endpoint}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("Access records cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Access records cannot be deleted.")
+
+    @property
+    def patients(self) -> list[int]:
+        return [int(pk) for pk in self.patient_ids.strip(",").split(",") if pk]

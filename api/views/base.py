@@ -4,6 +4,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from api.audit import AuditedMixin
 from api.mixins import (
     IDEMPOTENCY_KEY_PARAMETER,
     IF_MATCH_PARAMETER,
@@ -21,6 +22,7 @@ WRITE_PARAMETERS = extend_schema_view(
 
 
 class RecordViewSet(
+    AuditedMixin,
     IdempotentCreateMixin,
     VersionedMixin,
     mixins.CreateModelMixin,

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from api.audit import AuditedMixin
 from api.serializers.care import (
     FollowUpWorklistSerializer,
     HandoffSerializer,
@@ -32,7 +33,7 @@ def query_params(serializer_class, request):
     return query.validated_data
 
 
-class ReferralWorklistView(GenericAPIView):
+class ReferralWorklistView(AuditedMixin, GenericAPIView):
     """What needs me now: my open referrals by bucket, most urgent first.
 
     Mine by default; `coordinator` (repeatable) for others, `team=true` for everyone.
@@ -63,7 +64,7 @@ class ReferralWorklistView(GenericAPIView):
         return Response(ReferralWorklistSerializer(data, context=context).data)
 
 
-class FollowUpWorklistView(GenericAPIView):
+class FollowUpWorklistView(AuditedMixin, GenericAPIView):
     """My follow-ups and my department queues' ones: overdue, due today, upcoming.
 
     `assigned_to` or `queue` to look at others', `team=true` for everyone. Takes every
@@ -131,7 +132,7 @@ class ReferralMetricsView(GenericAPIView):
         return Response(ReferralMetricsSerializer(figures).data)
 
 
-class HandoffView(GenericAPIView):
+class HandoffView(AuditedMixin, GenericAPIView):
     """Hand everything a departing staff member holds to another user (or their
     follow-ups to a queue), in one atomic step recorded in the change history."""
 

@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from api.audit import AuditedMixin
 from api.pagination import keyset
 from api.serializers.care import (
     ExperienceFilterSerializer,
@@ -97,6 +98,7 @@ class ComplaintViewSet(ComplaintContextMixin, RecordViewSet):
 
 
 class SurveyInvitationViewSet(
+    AuditedMixin,
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -122,6 +124,7 @@ class SurveyInvitationViewSet(
 
 
 class SurveyResponseViewSet(
+    AuditedMixin,
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -146,7 +149,7 @@ class SurveyResponseViewSet(
         )
 
 
-class ComplaintWorklistView(ComplaintContextMixin, GenericAPIView):
+class ComplaintWorklistView(AuditedMixin, ComplaintContextMixin, GenericAPIView):
     """Open complaints I own or my department queues hold, by bucket, most urgent first.
     `owner` or `queue` for others', `team=true` for everyone; every complaint filter
     applies."""

@@ -34,6 +34,7 @@ class PatientViewSet(RecordViewSet):
     filterset_class = PatientFilterSet
     pagination_class = keyset("family_name", "given_name", "id")
     section = Section.IDENTITY
+    audit_patients = True
     # Updates are checked field by field (each field's section); see PatientSerializer.
     section_by_action = {
         "update": (Section.IDENTITY, "read"),

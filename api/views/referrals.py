@@ -53,6 +53,7 @@ class OrganizationViewSet(RecordViewSet):
     queryset = selectors.organization_list()
     serializer_class = OrganizationSerializer
     permission_classes = DIRECTORY
+    audit = False  # the directory holds no patient data
     filterset_class = OrganizationFilterSet
     create_service = services.organization_create
     update_service = services.organization_update
@@ -66,6 +67,7 @@ class PractitionerViewSet(RecordViewSet):
     queryset = selectors.practitioner_list()
     serializer_class = PractitionerSerializer
     permission_classes = DIRECTORY
+    audit = False
     filterset_class = PractitionerFilterSet
     create_service = services.practitioner_create
     update_service = services.practitioner_update

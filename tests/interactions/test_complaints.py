@@ -178,7 +178,7 @@ def test_the_complaints_worklist_query_count_is_constant(
         for _ in range(size):
             complaint_in("new", coordinator, owner=coordinator)
         coordinator.__dict__.pop("_crm_roles", None)
-        with django_assert_num_queries(4):  # roles, targets, counts, ranked items
+        with django_assert_num_queries(5):  # roles, targets, counts, items, access record
             assert api.get("/api/worklists/complaints/").status_code == 200
 
 

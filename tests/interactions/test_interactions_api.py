@@ -181,7 +181,7 @@ def test_the_timeline_uses_keyset_pages_and_a_constant_query_count(api, django_a
     now = timezone.now()
     for n in range(7):
         InteractionFactory(patient=patient, occurred_at=now - datetime.timedelta(minutes=n))
-    with django_assert_num_queries(3):  # roles, the patient filter's lookup, the page
+    with django_assert_num_queries(4):  # roles, patient filter, page, access record
         first = api.get("/api/interactions/", {"patient": patient.pk, "page_size": 5}).json()
     rest = api.get(first["next"]).json()
     seen = [row["id"] for row in first["results"] + rest["results"]]

@@ -82,8 +82,8 @@ def test_search_results_show_the_preferred_language(api):
 def test_the_list_uses_keyset_pages_with_a_constant_query_count(api, django_assert_num_queries):
     for n in range(7):
         LanguageFactory(patient=PatientFactory(family_name=f"Family{n}"))
-    # roles, patients page, languages prefetch
-    with django_assert_num_queries(3):
+    # roles, patients page, languages prefetch, access record
+    with django_assert_num_queries(4):
         first = api.get("/api/patients/", {"page_size": 5}).json()
     second = api.get(first["next"]).json()
     names = [r["family_name"] for r in first["results"] + second["results"]]

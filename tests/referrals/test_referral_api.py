@@ -146,8 +146,8 @@ def test_a_scheduled_referral_is_overdue_once_the_appointment_passed(api, coordi
 def test_the_list_has_a_constant_query_count(api, coordinator, django_assert_num_queries):
     for _ in range(5):
         referral_in("scheduled", coordinator)
-    # roles, service levels, page of referrals with their joins
-    with django_assert_num_queries(3):
+    # roles, service levels, page of referrals with their joins, access record
+    with django_assert_num_queries(4):
         response = api.get("/api/referrals/")
     assert len(response.json()["results"]) == 5
 

@@ -153,8 +153,8 @@ def test_the_referral_worklist_query_count_is_constant(
     for size in (1, 10):
         add(size)
         coordinator.__dict__.pop("_crm_roles", None)
-        # roles, service levels, bucket counts, ranked items with their joins
-        with django_assert_num_queries(4):
+        # roles, service levels, bucket counts, ranked items, access record
+        with django_assert_num_queries(5):
             worklist(api)
 
 
@@ -207,5 +207,5 @@ def test_the_follow_up_worklist_query_count_is_constant(
             for n in range(size):
                 FollowUpFactory(assigned_to=coordinator, queue="", due_at=at(11, 10 + n % 10))
         coordinator.__dict__.pop("_crm_roles", None)
-        with django_assert_num_queries(3):  # roles, counts by owner and bucket, items
+        with django_assert_num_queries(4):  # roles, counts by owner/bucket, items, record
             follow_up_worklist(api)

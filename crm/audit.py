@@ -1,0 +1,118 @@
+"""The access log: one :class:`AccessRecord` per API request that reads or changes
+patient data, written by a middleware with a single INSERT.
+
+The patients involved are read from what the response returned (for lists and
+searches, the ids on the page), or from the URL when access was refused.
+"""
+
+import re
+import uuid
+
+from crm.models import AccessRecord
+from crm.roles import Role, user_roles
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+PURPOSES = {choice for choice in AccessRecord.Purpose.values if choice != "break_glass"}
+# Purpose of use when the client states none, by role.
+ROLE_PURPOSE = {
+    Role.BILLING: AccessRecord.Purpose.PAYMENT,
+    Role.COORDINATOR: AccessRecord.Purpose.TREATMENT,
+    Role.CLINICIAN: AccessRecord.Purpose.TREATMENT,
+    Role.PHARMACY: AccessRecord.Purpose.TREATMENT,
+}
+MAX_PATIENTS = 500
+
+
+def _patient_ids(data, *, is_patient_resource: bool) -> set[int]:
+    """Every patient id in a response body: ``patient`` fields anywhere, and the
+    records' own ids when the resource is the patient."""
+    found: set[int] = set()
+
+    def walk(node, depth=0):
+        if depth > 6 or len(found) >= MAX_PATIENTS:
+            return
+        if isinstance(node, dict):
+            patient = node.get("patient")
+            if isinstance(patient, int):
+                found.add(patient)
+            elif isinstance(patient, dict) and isinstance(patient.get("id"), int):
+                found.add(patient["id"])
+            for value in node.values():
+                if isinstance(value, dict | list):
+                    walk(value, depth + 1)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, depth + 1)
+
+    if is_patient_resource and isinstance(data, dict):
+        rows = data.get("results", [data])
+        found.update(r["id"] for r in rows if isinstance(r, dict) and isinstance(r.get("id"), int))
+    walk(data)
+    return found
+
+
+def _view_class(request):
+    match = getattr(request, "resolver_match", None)
+    func = getattr(match, "func", None)
+    return getattr(func, "cls", None) or getattr(func, "view_class", None)
+
+
+class AccessLogMiddleware:
+    """Writes the access record of each audited API request, and gives every request a
+    request id (from ``X-Request-ID`` when well-formed) echoed in the response."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        given = request.headers.get("X-Request-ID", "")
+        request.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id
+        view = _view_class(request)
+        if request.path.startswith("/api/") and getattr(view, "audit", False):
+            self._record(request, response, view)
+        return response
+
+    def _record(self, request, response, view) -> None:
+        user = getattr(request, "user", None)
+        authenticated = bool(user and user.is_authenticated)
+        data = getattr(response, "data", None)
+        patients = _patient_ids(data, is_patient_resource=getattr(view, "audit_patients", False))
+        pk = str(request.resolver_match.kwargs.get("pk", ""))
+        if not patients and getattr(view, "audit_patients", False) and pk.isdigit():
+            patients = {int(pk[:18])}
+        status = response.status_code
+        outcome = (
+            AccessRecord.Outcome.ALLOWED
+            if status < 400
+            else AccessRecord.Outcome.DENIED
+            if status in (401, 403)
+            else AccessRecord.Outcome.FAILED
+        )
+        AccessRecord.objects.create(
+            user_id=user.pk if authenticated else None,
+            username=user.get_username() if authenticated else "",
+            auth_method=getattr(request, "auth_method", ""),
+            patient_ids="," + ",".join(str(pk) for pk in sorted(patients)) + ","
+            if patients
+            else "",
+            action=getattr(request, "audit_action", "") or request.method.lower(),
+            method=request.method,
+            endpoint=request.path[:300],
+            status_code=status,
+            outcome=outcome,
+            client_address=request.META.get("REMOTE_ADDR") or None,
+            request_id=request.request_id,
+            purpose=getattr(request, "audit_purpose", None) or self._purpose(request, user),
+        )
+
+    @staticmethod
+    def _purpose(request, user) -> str:
+        stated = request.headers.get("X-Purpose-Of-Use", "").strip().lower()
+        if stated in PURPOSES:
+            return stated
+        for role in sorted(user_roles(user)) if user is not None else []:
+            if role in ROLE_PURPOSE:
+                return ROLE_PURPOSE[role]
+        return AccessRecord.Purpose.OPERATIONS

@@ -1,0 +1,21 @@
+import django_filters
+
+from crm.models import AccessRecord
+
+
+class AccessRecordFilterSet(django_filters.FilterSet):
+    patient = django_filters.NumberFilter(
+        method="filter_patient", min_value=1, label="Records that involved this patient."
+    )
+    user = django_filters.NumberFilter(field_name="user_id", min_value=1)
+    after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    outcome = django_filters.MultipleChoiceFilter(choices=AccessRecord.Outcome.choices)
+    purpose = django_filters.MultipleChoiceFilter(choices=AccessRecord.Purpose.choices)
+
+    class Meta:
+        model = AccessRecord
+        fields = []
+
+    def filter_patient(self, queryset, name, value):
+        return queryset.filter(patient_ids__contains=f",{int(value)},")
