@@ -1,6 +1,6 @@
 """Marks API views whose requests go to the access log (``crm.audit``)."""
 
-from rest_framework.authentication import TokenAuthentication
+from crm.authentication import ApiTokenAuthentication
 
 
 class AuditedMixin:
@@ -18,5 +18,5 @@ class AuditedMixin:
     def perform_authentication(self, request):
         super().perform_authentication(request)
         if request.user.is_authenticated:
-            token = isinstance(request.successful_authenticator, TokenAuthentication)
+            token = isinstance(request.successful_authenticator, ApiTokenAuthentication)
             request._request.auth_method = "token" if token else "session"

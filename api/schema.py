@@ -1,6 +1,8 @@
 """Schema generation: every operation documents the error bodies it can return."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 
 from api.serializers.common import ErrorSerializer, StaleUpdateSerializer
 
@@ -22,3 +24,15 @@ class AutoSchema(SpectacularAutoSchema):
                     serializer, code, direction=direction
                 )
         return responses
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """Documents ``Authorization: Token <key>`` for the named API tokens."""
+
+    target_class = "crm.authentication.ApiTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix="Token"
+        )

@@ -1,10 +1,10 @@
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from api.views.audit import AccessRecordViewSet
+from api.views.auth import ApiTokenViewSet, sign_out_everywhere_view, token_create
 from api.views.care import (
     FollowUpWorklistView,
     HandoffView,
@@ -41,6 +41,7 @@ router.register("complaints", ComplaintViewSet, basename="complaint")
 router.register("surveys/invitations", SurveyInvitationViewSet, basename="survey-invitation")
 router.register("surveys/responses", SurveyResponseViewSet, basename="survey-response")
 router.register("audit/access", AccessRecordViewSet, basename="access-record")
+router.register("auth/tokens", ApiTokenViewSet, basename="api-token")
 
 urlpatterns = [
     path("", include(router.urls)),
@@ -50,7 +51,8 @@ urlpatterns = [
     path("worklists/complaints/", ComplaintWorklistView.as_view(), name="worklist-complaints"),
     path("metrics/experience/", ExperienceMetricsView.as_view(), name="metrics-experience"),
     path("handoffs/", HandoffView.as_view(), name="handoffs"),
-    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("auth/token/", token_create, name="auth-token"),
+    path("auth/sign-out-everywhere/", sign_out_everywhere_view, name="sign-out-everywhere"),
     path("auth/", include("rest_framework.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The docs page sends a signed-out browser to the sign-in page first.

@@ -87,3 +87,25 @@ class AccessRecord(models.Model):
     @property
     def patients(self) -> list[int]:
         return [int(pk) for pk in self.patient_ids.strip(",").split(",") if pk]
+
+
+class ApiToken(models.Model):
+    """A named token a script signs in with. Only the SHA-256 of the key is stored; the
+    key is shown once, when the token is made. Listed and revoked by its owner (or an
+    administrator); "sign out everywhere" revokes them all."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=8, help_text="First characters, to tell keys apart.")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}...)"

@@ -1,7 +1,15 @@
+import datetime as dt
+
 import pytest
+import time_machine
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
+from crm.authentication import api_token_create
+from crm.models import ApiToken
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +96,7 @@ def test_schema_and_docs_need_a_signed_in_staff_member(client):
 
 def test_schema_and_docs_are_served_without_a_cdn(client):
     UserFactory(username="casey", password="long-and-unique-9", roles=["coordinator"])
-    client.login(username="casey", password="long-and-unique-9")
+    client.force_login(User.objects.get(username="casey"))
     assert client.get("/api/schema/").status_code == 200
     page = client.get("/api/docs/")
     assert page.status_code == 200
@@ -101,13 +109,25 @@ def test_a_script_gets_a_token_and_uses_it(client):
     UserFactory(username="robot", password="long-and-unique-9", roles=["coordinator"])
     response = client.post(
         "/api/auth/token/",
-        {"username": "robot", "password": "long-and-unique-9"},
+        {"username": "robot", "password": "long-and-unique-9", "name": "nightly export"},
         content_type="application/json",
     )
-    assert response.status_code == 200
-    token = response.json()["token"]
-    listed = client.get("/api/patients/", HTTP_AUTHORIZATION=f"Token {token}")
+    assert response.status_code == 201
+    key = response.json()["key"]
+    assert ApiToken.objects.get().key_hash != key  # only a hash is kept
+    listed = client.get("/api/patients/", HTTP_AUTHORIZATION=f"Token {key}")
     assert listed.status_code == 200
+    mine = client.get("/api/auth/tokens/", HTTP_AUTHORIZATION=f"Token {key}").json()
+    assert [(t["name"], t["key"]) for t in mine["results"]] == [("nightly export", None)]
+
+
+def test_a_revoked_token_stops_working(client):
+    user = UserFactory(roles=["coordinator"])
+    token, key = api_token_create(user=user, name="old")
+    auth = {"HTTP_AUTHORIZATION": f"Token {key}"}
+    assert client.delete(f"/api/auth/tokens/{token.pk}/", **auth).status_code == 204
+    assert client.get("/api/patients/", **auth).status_code == 401
+    assert ApiToken.objects.get().revoked_at is not None
 
 
 def test_wrong_credentials_get_the_error_body(client):
@@ -120,7 +140,42 @@ def test_wrong_credentials_get_the_error_body(client):
     assert response.json()["code"] == "invalid"
 
 
-def test_the_browser_session_works_after_signing_in(client):
+def test_repeated_failures_lock_the_account_until_an_admin_unlocks_it(client, settings):
     UserFactory(username="casey", password="long-and-unique-9", roles=["coordinator"])
-    assert client.login(username="casey", password="long-and-unique-9")
+
+    def sign_in(password):
+        return client.post(
+            "/api/auth/token/",
+            {"username": "casey", "password": password},
+            content_type="application/json",
+        )
+
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert sign_in("wrong").status_code == 400
+    locked = sign_in("wrong")
+    assert locked.status_code == 429 and locked.json()["code"] == "locked_out"
+    assert "administrator" in locked.json()["message"]
+    assert sign_in("long-and-unique-9").status_code == 429  # the right password too
+    call_command("axes_reset_username", "casey", verbosity=0)
+    assert sign_in("long-and-unique-9").status_code == 201
+
+
+def test_the_browser_signs_in_with_the_form_and_times_out_when_idle(client, settings):
+    UserFactory(username="casey", password="long-and-unique-9", roles=["coordinator"])
+    page = client.post("/api/auth/login/", {"username": "casey", "password": "long-and-unique-9"})
+    assert page.status_code == 302
     assert client.get("/api/patients/").status_code == 200
+    assert client.session.get_expiry_age() == settings.SESSION_COOKIE_AGE == 15 * 60
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=16)):
+        assert client.get("/api/patients/").status_code == 401  # the session has ended
+
+
+def test_sign_out_everywhere_ends_sessions_and_tokens(client):
+    user = UserFactory(username="casey", password="long-and-unique-9", roles=["coordinator"])
+    client.post("/api/auth/login/", {"username": "casey", "password": "long-and-unique-9"})
+    _, key = api_token_create(user=user, name="laptop")
+    response = client.post("/api/auth/sign-out-everywhere/", {}, content_type="application/json")
+    assert response.status_code == 200
+    assert response.json() == {"tokens": 1, "sessions": 1}
+    assert client.get("/api/patients/").status_code in (401, 403)
+    assert client.get("/api/patients/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 401

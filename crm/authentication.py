@@ -1,0 +1,113 @@
+"""Authentication for scripts (named API tokens) and idle timeout for browser sessions."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.db import transaction
+from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from crm.models import ApiToken
+
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
+    """A new token for ``user``; the key is returned this once and stored only hashed."""
+    key = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name, key_hash=hash_key(key), prefix=key[:8])
+    return token, key
+
+
+def api_token_revoke(token: ApiToken) -> None:
+    if token.revoked_at is None:
+        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+
+
+@transaction.atomic
+def sign_out_everywhere(user) -> dict[str, int]:
+    """Revoke every token of the user and end every browser session they have."""
+    tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get("_auth_user_id") == str(user.pk):
+            session.delete()
+            ended += 1
+    return {"tokens": tokens, "sessions": ended}
+
+
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Token <key>`` with a named, revocable :class:`ApiToken`."""
+
+    keyword = "Token"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Send the header as: Token <key>.")
+        try:
+            key = header[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed("The token is not valid.") from None
+        token = (
+            ApiToken.objects.select_related("user")
+            .filter(key_hash=hash_key(key), revoked_at__isnull=True)
+            .first()
+        )
+        if token is None or not token.user.is_active:
+            raise exceptions.AuthenticationFailed("The token is not valid or was revoked.")
+        now = timezone.now()
+        if token.last_used_at is None or token.last_used_at < now - LAST_USED_PRECISION:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+class IdleTimeoutMiddleware:
+    """Ends a browser session after ``SESSION_IDLE_MINUTES`` without a request. The
+    expiry slides with use but is saved at most once a minute, not on every request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and session.get("_auth_user_id"):
+            now = int(timezone.now().timestamp())
+            if now - session.get("_touched", 0) >= 60:
+                session["_touched"] = now
+                session.set_expiry(settings.SESSION_COOKIE_AGE)
+        return response
+
+
+LOCKED_OUT_MESSAGE = (
+    "Too many failed sign-ins: this account is locked for a while. An administrator can "
+    "unlock it sooner."
+)
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """What a locked-out sign-in gets (django-axes): the API's error body, or a plain
+    page for the browser form."""
+    if request.path.startswith("/api/") and not request.path.startswith("/api/auth/login/"):
+        return JsonResponse(
+            {"message": LOCKED_OUT_MESSAGE, "code": "locked_out", "errors": {}}, status=429
+        )
+    return HttpResponse(LOCKED_OUT_MESSAGE, status=429, content_type="text/plain; charset=utf-8")
