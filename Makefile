@@ -41,7 +41,7 @@ seed: $(VENV)/.installed
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
 
 # Tests run with production-like settings (DEBUG off); DATABASE_URL picks the database.
-TEST_ENV := DEBUG=false SECRET_KEY=test-only-not-a-secret
+TEST_ENV := DEBUG=false SECRET_KEY=test-only-not-a-secret SECURE_SSL_REDIRECT=false
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

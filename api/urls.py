@@ -1,6 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from api.views.audit import AccessRecordViewSet
@@ -58,7 +58,7 @@ urlpatterns = [
     # The docs page sends a signed-out browser to the sign-in page first.
     path(
         "docs/",
-        login_required(SpectacularSwaggerView.as_view(url_name="schema")),
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="schema")),
         name="docs",
     ),
     re_path(r"^.*$", not_found),
