@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from api.views.audit import AccessRecordViewSet
+from api.views.audit import AccessRecordViewSet, EmergencyAccessViewSet
 from api.views.auth import ApiTokenViewSet, sign_out_everywhere_view, token_create
 from api.views.care import (
     FollowUpWorklistView,
@@ -41,6 +41,7 @@ router.register("complaints", ComplaintViewSet, basename="complaint")
 router.register("surveys/invitations", SurveyInvitationViewSet, basename="survey-invitation")
 router.register("surveys/responses", SurveyResponseViewSet, basename="survey-response")
 router.register("audit/access", AccessRecordViewSet, basename="access-record")
+router.register("audit/break-glass", EmergencyAccessViewSet, basename="emergency-access")
 router.register("auth/tokens", ApiTokenViewSet, basename="api-token")
 
 urlpatterns = [

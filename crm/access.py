@@ -129,6 +129,9 @@ POLICY: dict[str, dict[str, Grant]] = {
     },
 }
 
+# Who may break the glass for a patient's restricted items (clinicians see them anyway).
+EMERGENCY_ACCESS_ROLES = (Role.COORDINATOR, Role.CLINICIAN)
+
 # The department whose rows a role's "own department" scope covers.
 ROLE_DEPARTMENT = {
     Role.COORDINATOR: Department.CARE_COORDINATION,

@@ -80,6 +80,9 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 30, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
 AXES_RESET_ON_SUCCESS = True
+
+# Break the glass: how long emergency access to a patient's restricted items lasts.
+EMERGENCY_ACCESS_DURATION = timedelta(minutes=env_int("EMERGENCY_ACCESS_MINUTES", 60, minimum=1))
 AXES_LOCKOUT_CALLABLE = "crm.authentication.lockout_response"
 
 ROOT_URLCONF = "crm.urls"

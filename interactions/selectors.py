@@ -3,13 +3,15 @@
 from datetime import datetime
 
 from django.db import models
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from crm.access import Section, can, rows_q
 from crm.worklists import ranked_buckets
 from interactions.choices import COMPLAINT_PRIORITY_RANK, ComplaintStatus, Sensitivity
 from interactions.models import Complaint, Interaction
+from patients.models import EmergencyAccess
 
 
 def visible_interactions_q(user) -> Q:
@@ -21,6 +23,12 @@ def visible_interactions_q(user) -> Q:
     restricted = rows_q(user, Section.RESTRICTED)
     if restricted != Q(pk__in=[]):
         condition |= Q(sensitivity=Sensitivity.RESTRICTED) & restricted
+    if getattr(user, "is_authenticated", False):
+        # Broken glass: this user's unexpired emergency access to the patient.
+        emergency = EmergencyAccess.objects.filter(
+            user=user, patient=OuterRef("patient"), expires_at__gt=timezone.now()
+        )
+        condition |= Q(sensitivity=Sensitivity.RESTRICTED) & Q(Exists(emergency))
     return condition
 
 

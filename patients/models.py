@@ -292,3 +292,47 @@ class CommunicationConsent(models.Model):
         return (self.effective_from is None or self.effective_from <= on) and (
             self.effective_to is None or on <= self.effective_to
         )
+
+
+class EmergencyAccess(models.Model):
+    """Break the glass: a staff member states why they need a patient's restricted items
+    now and gets them for a limited time. Every grant is flagged for the privacy officer
+    until reviewed."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="emergency_accesses"
+    )
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="emergency_accesses"
+    )
+    reason = models.TextField(max_length=2000)
+    granted_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    review_note = models.TextField(max_length=2000, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-granted_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["user", "patient", "expires_at"], name="emergencyaccess_active_idx"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("granted_at")),
+                name="%(app_label)s_%(class)s_expires_after_granted",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Emergency access by {self.user_id} to patient {self.patient_id}"

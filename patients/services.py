@@ -3,14 +3,17 @@
 import secrets
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils import timezone
 
 from crm.errors import InvalidInput, validation_errors
 from crm.services import lock_for_update, save_attributed
 from patients.models import (
     CommunicationConsent,
     ContactPoint,
+    EmergencyAccess,
     Patient,
     PatientIdentifier,
     PatientLanguage,
@@ -188,3 +191,33 @@ def patient_update(
     if changed or children_changed:
         save_attributed(patient, actor=actor)
     return patient
+
+
+@transaction.atomic
+def emergency_access_grant(*, actor, patient: Patient, reason: str) -> EmergencyAccess:
+    """Break the glass: time-limited access to one patient's restricted items."""
+    if len(reason.strip()) < 10:
+        raise InvalidInput(
+            "Say why emergency access is needed (at least 10 characters).",
+            errors={"reason": ["Give the reason in a sentence."]},
+        )
+    now = timezone.now()
+    grant = EmergencyAccess(
+        user=actor,
+        patient=patient,
+        reason=reason.strip(),
+        granted_at=now,
+        expires_at=now + settings.EMERGENCY_ACCESS_DURATION,
+    )
+    save_attributed(grant, actor=actor, reason="break the glass")
+    return grant
+
+
+@transaction.atomic
+def emergency_access_review(*, grant: EmergencyAccess, actor, note: str) -> EmergencyAccess:
+    grant = EmergencyAccess.objects.select_for_update().get(pk=grant.pk)
+    grant.reviewed_at = timezone.now()
+    grant.reviewed_by = actor
+    grant.review_note = note
+    save_attributed(grant, actor=actor, reason="reviewed")
+    return grant

@@ -27,6 +27,7 @@ from patients.choices import (
 from patients.models import (
     CommunicationConsent,
     ContactPoint,
+    EmergencyAccess,
     Patient,
     PatientIdentifier,
     PatientLanguage,
@@ -97,6 +98,36 @@ def _preferred_language(patient: Patient) -> PatientLanguage | None:
     languages = list(patient.languages.all())
     preferred = [language for language in languages if language.preferred]
     return min(preferred or languages, key=lambda language: language.rank, default=None)
+
+
+class EmergencyAccessSerializer(serializers.ModelSerializer):
+    user = UserSummarySerializer(read_only=True)
+    reviewed_by = UserSummarySerializer(read_only=True)
+
+    class Meta:
+        model = EmergencyAccess
+        fields = [
+            "id",
+            "user",
+            "patient",
+            "reason",
+            "granted_at",
+            "expires_at",
+            "reviewed_at",
+            "reviewed_by",
+            "review_note",
+        ]
+        read_only_fields = [
+            "patient",
+            "granted_at",
+            "expires_at",
+            "reviewed_at",
+            "review_note",
+        ]
+
+
+class EmergencyAccessReviewSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000)
 
 
 class PatientListSerializer(serializers.ModelSerializer):

@@ -1,11 +1,16 @@
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from api.audit import AuditedMixin
 from api.pagination import keyset
+from api.serializers.patients import EmergencyAccessReviewSerializer, EmergencyAccessSerializer
 from crm.filtersets import AccessRecordFilterSet
 from crm.models import AccessRecord
 from crm.roles import HasRole, HasStaffRole, Role
+from patients.models import EmergencyAccess
+from patients.services import emergency_access_review
 
 
 class AccessRecordSerializer(serializers.ModelSerializer):
@@ -44,3 +49,31 @@ class AccessRecordViewSet(AuditedMixin, mixins.ListModelMixin, viewsets.GenericV
     filterset_class = AccessRecordFilterSet
     pagination_class = keyset("-occurred_at", "-id")
     queryset = AccessRecord.objects.all()
+
+
+class EmergencyAccessViewSet(AuditedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Broken-glass grants for the privacy officer to review; `reviewed=false` lists
+    the flagged ones."""
+
+    permission_classes = [HasStaffRole, HasRole.of(Role.ADMIN)]
+    serializer_class = EmergencyAccessSerializer
+    filterset_fields = {"reviewed_at": ["isnull"], "patient": ["exact"], "user": ["exact"]}
+    pagination_class = keyset("-granted_at", "-id")
+    queryset = EmergencyAccess.objects.select_related("user", "reviewed_by")
+
+    def filter_queryset(self, queryset):
+        reviewed = self.request.query_params.get("reviewed")
+        if reviewed in ("true", "false"):
+            queryset = queryset.filter(reviewed_at__isnull=reviewed == "false")
+        return super().filter_queryset(queryset)
+
+    @extend_schema(request=EmergencyAccessReviewSerializer, responses=EmergencyAccessSerializer)
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def review(self, request, pk=None):
+        """Mark a grant reviewed, with the privacy officer's note."""
+        data = EmergencyAccessReviewSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        grant = emergency_access_review(
+            grant=self.get_object(), actor=request.user, note=data.validated_data["note"]
+        )
+        return Response(EmergencyAccessSerializer(grant).data)

@@ -6,15 +6,19 @@ from rest_framework.response import Response
 
 from api.mixins import IF_MATCH_PARAMETER, expected_version
 from api.pagination import keyset, paginated_list
+from api.permissions import SectionPermission
 from api.serializers.care import MovedSerializer, ReassignCoordinatorSerializer
 from api.serializers.common import HistoryEntrySerializer
 from api.serializers.patients import (
+    EmergencyAccessSerializer,
     Patient360Serializer,
     PatientListSerializer,
     PatientSerializer,
 )
 from api.views.base import WRITE_PARAMETERS, RecordViewSet
-from crm.access import Section
+from crm.access import EMERGENCY_ACCESS_ROLES, Section
+from crm.models import AccessRecord
+from crm.roles import HasRole, HasStaffRole
 from patients.filtersets import PatientFilterSet
 from patients.models import Patient
 from patients.selectors import (
@@ -23,7 +27,7 @@ from patients.selectors import (
     patient_history,
     patient_list,
 )
-from patients.services import patient_create, patient_update
+from patients.services import emergency_access_grant, patient_create, patient_update
 from referrals.services import patient_reassign_coordinator
 
 
@@ -41,6 +45,7 @@ class PatientViewSet(RecordViewSet):
         "partial_update": (Section.IDENTITY, "read"),
         "history": [(Section.HISTORY, "read"), (Section.IDENTITY, "read")],
         "reassign_coordinator": (Section.CARE_TEAM, "write"),
+        "break_glass": (Section.IDENTITY, "read"),
     }
     create_service = patient_create
     update_service = patient_update
@@ -96,6 +101,26 @@ class PatientViewSet(RecordViewSet):
             **data.validated_data,
         )
         return Response(MovedSerializer(moved).data)
+
+    @extend_schema(request=EmergencyAccessSerializer, responses={201: EmergencyAccessSerializer})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="break-glass",
+        filter_backends=[],
+        permission_classes=[HasStaffRole, HasRole.of(*EMERGENCY_ACCESS_ROLES), SectionPermission],
+    )
+    def break_glass(self, request, pk=None):
+        """Emergency access to this patient's restricted items for a limited time, with a
+        stated reason; logged with purpose break_glass and flagged for the privacy
+        officer."""
+        request._request.audit_purpose = AccessRecord.Purpose.BREAK_GLASS
+        data = EmergencyAccessSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        grant = emergency_access_grant(
+            actor=request.user, patient=self.get_object(), reason=data.validated_data["reason"]
+        )
+        return Response(EmergencyAccessSerializer(grant).data, status=201)
 
     @extend_schema(responses=HistoryEntrySerializer(many=True))
     @action(detail=True, filter_backends=[], pagination_class=None)

@@ -1,0 +1,92 @@
+import datetime as dt
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from crm.models import AccessRecord
+from patients.models import EmergencyAccess
+from tests.conftest import client_for
+from tests.factories import InteractionFactory, PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def restricted(other_coordinator):
+    patient = PatientFactory(care_coordinator=other_coordinator)
+    return InteractionFactory(patient=patient, sensitivity="restricted", department="clinical")
+
+
+def visible(client, interaction) -> bool:
+    return client.get(f"/api/interactions/{interaction.pk}/").status_code == 200
+
+
+def test_breaking_the_glass_opens_one_patients_restricted_items_for_a_while(
+    coordinator, restricted
+):
+    client = client_for(coordinator)
+    elsewhere = InteractionFactory(sensitivity="restricted")
+    assert not visible(client, restricted)
+
+    response = client.post(
+        f"/api/patients/{restricted.patient_id}/break-glass/",
+        {"reason": "Patient in the ED, covering for the assigned coordinator"},
+        "json",
+    )
+
+    assert response.status_code == 201, response.json()
+    assert visible(client, restricted)
+    assert not visible(client, elsewhere)
+    view = client.get(f"/api/patients/{restricted.patient_id}/360/").json()
+    assert [i["id"] for i in view["interactions"]] == [restricted.pk]
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=61)):
+        assert not visible(client, restricted)
+
+
+def test_the_grant_is_logged_as_break_glass_and_flagged_for_review(
+    coordinator, admin_user, restricted
+):
+    client_for(coordinator).post(
+        f"/api/patients/{restricted.patient_id}/break-glass/",
+        {"reason": "Urgent medication question from the ED"},
+        "json",
+    )
+    record = AccessRecord.objects.get(endpoint__endswith="/break-glass/")
+    assert (record.purpose, record.patients) == ("break_glass", [restricted.patient_id])
+
+    officer = client_for(admin_user)
+    flagged = officer.get("/api/audit/break-glass/", {"reviewed": "false"}).json()["results"]
+    assert [(g["user"]["id"], g["patient"]) for g in flagged] == [
+        (coordinator.pk, restricted.patient_id)
+    ]
+    reviewed = officer.post(
+        f"/api/audit/break-glass/{flagged[0]['id']}/review/", {"note": "Justified"}, "json"
+    )
+    assert reviewed.status_code == 200
+    assert officer.get("/api/audit/break-glass/", {"reviewed": "false"}).json()["results"] == []
+    assert EmergencyAccess.objects.get().reviewed_by == admin_user
+
+
+def test_a_reason_is_required(coordinator, restricted):
+    response = client_for(coordinator).post(
+        f"/api/patients/{restricted.patient_id}/break-glass/", {"reason": "need"}, "json"
+    )
+    assert response.status_code == 400 and "reason" in response.json()["errors"]
+    assert not EmergencyAccess.objects.exists()
+
+
+@pytest.mark.parametrize("persona", ["billing", "pharmacist", "front_desk", "admin_user"])
+def test_roles_without_a_clinical_need_cannot_break_the_glass(request, persona, restricted):
+    client = client_for(request.getfixturevalue(persona))
+    response = client.post(
+        f"/api/patients/{restricted.patient_id}/break-glass/",
+        {"reason": "I would like to see everything"},
+        "json",
+    )
+    assert response.status_code == 403
+    assert not visible(client, restricted)
+
+
+def test_only_the_privacy_officer_reviews_grants(coordinator):
+    assert client_for(coordinator).get("/api/audit/break-glass/").status_code == 403
