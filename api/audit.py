@@ -2,6 +2,8 @@
 
 from crm.authentication import ApiTokenAuthentication
 
+RECORD_ACTIONS = {"list", "retrieve", "create", "update", "partial_update"}
+
 
 class AuditedMixin:
     """Requests to this view are written to the access log. DRF authenticates inside
@@ -12,7 +14,10 @@ class AuditedMixin:
     audit_patients = False  # the view's records are patients themselves
 
     def initial(self, request, *args, **kwargs):
-        request._request.audit_action = getattr(self, "action", None) or request.method.lower()
+        action = getattr(self, "action", None)
+        request._request.audit_action = action or request.method.lower()
+        # The body's own ids are patients only where the body is a patient record.
+        request._request.audit_body_is_patient = self.audit_patients and action in RECORD_ACTIONS
         super().initial(request, *args, **kwargs)
 
     def perform_authentication(self, request):

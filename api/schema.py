@@ -10,9 +10,8 @@ from api.serializers.common import ErrorSerializer, StaleUpdateSerializer
 class AutoSchema(SpectacularAutoSchema):
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        errors = {"400": ErrorSerializer, "401": ErrorSerializer, "403": ErrorSerializer}
-        if "{" in self.path:
-            errors["404"] = ErrorSerializer
+        # 404 anywhere: unknown records, and unknown pages or cursors of a list.
+        errors = {code: ErrorSerializer for code in ("400", "401", "403", "404")}
         if self.method in ("POST", "PUT", "PATCH"):
             errors["409"] = ErrorSerializer
             errors["413"] = ErrorSerializer

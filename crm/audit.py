@@ -78,7 +78,9 @@ class AccessLogMiddleware:
         user = getattr(request, "user", None)
         authenticated = bool(user and user.is_authenticated)
         data = getattr(response, "data", None)
-        patients = _patient_ids(data, is_patient_resource=getattr(view, "audit_patients", False))
+        patients = _patient_ids(
+            data, is_patient_resource=getattr(request, "audit_body_is_patient", False)
+        )
         pk = str(request.resolver_match.kwargs.get("pk", ""))
         if not patients and getattr(view, "audit_patients", False) and pk.isdigit():
             patients = {int(pk[:18])}

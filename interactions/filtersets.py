@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from crm.choices import Channel, Department
+from crm.filters import ModelMultipleChoiceFilter
 from interactions import service_levels
 from interactions.choices import (
     ComplaintCategory,
@@ -45,7 +46,7 @@ class ComplaintFilterSet(django_filters.FilterSet):
     department = django_filters.MultipleChoiceFilter(choices=Department.choices)
     channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
     priority = django_filters.MultipleChoiceFilter(choices=ComplaintPriority.choices)
-    owner = django_filters.ModelMultipleChoiceFilter(queryset=get_user_model().objects.all())
+    owner = ModelMultipleChoiceFilter(queryset=get_user_model().objects.all())
     queue = django_filters.MultipleChoiceFilter(choices=Department.choices)
     received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
     received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from crm.choices import Department
+from crm.filters import ModelMultipleChoiceFilter
 from patients.models import Patient
 from patients.selectors import patients_speaking_q
 from referrals import service_levels
@@ -53,7 +54,7 @@ class ReferralFilterSet(django_filters.FilterSet):
     priority = django_filters.MultipleChoiceFilter(choices=ReferralPriority.choices)
     receiving_organization = django_filters.ModelChoiceFilter(queryset=Organization.objects.all())
     receiving_practitioner = django_filters.ModelChoiceFilter(queryset=Practitioner.objects.all())
-    coordinator = django_filters.ModelMultipleChoiceFilter(
+    coordinator = ModelMultipleChoiceFilter(
         queryset=User.objects.all(), label="One or more coordinators (repeat the parameter)."
     )
     specialty = django_filters.CharFilter(lookup_expr="iexact", max_length=100)
@@ -78,7 +79,7 @@ class ReferralFilterSet(django_filters.FilterSet):
 
 class FollowUpFilterSet(django_filters.FilterSet):
     patient = django_filters.ModelChoiceFilter(queryset=Patient.objects.all())
-    assigned_to = django_filters.ModelMultipleChoiceFilter(queryset=User.objects.all())
+    assigned_to = ModelMultipleChoiceFilter(queryset=User.objects.all())
     queue = django_filters.MultipleChoiceFilter(choices=Department.choices)
     status = django_filters.MultipleChoiceFilter(choices=FollowUpStatus.choices)
     kind = django_filters.MultipleChoiceFilter(choices=FollowUpKind.choices)

@@ -7,15 +7,21 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
+from api.serializers.common import ErrorSerializer
 from crm.authentication import (
     LOCKED_OUT_MESSAGE,
     api_token_create,
     api_token_revoke,
     sign_out_everywhere,
 )
-from crm.errors import ApplicationError, InvalidInput, NotAllowed
+from crm.errors import ApplicationError, NotAllowed
 from crm.models import ApiToken
 from crm.roles import Role, has_role
+
+
+class InvalidCredentials(ApplicationError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_code = "invalid_credentials"
 
 
 class LockedOut(ApplicationError):
@@ -50,7 +56,10 @@ class ApiTokenSerializer(serializers.ModelSerializer):
         return getattr(token, "key", None)
 
 
-@extend_schema(request=TokenRequestSerializer, responses={201: ApiTokenSerializer})
+@extend_schema(
+    request=TokenRequestSerializer,
+    responses={201: ApiTokenSerializer, 401: ErrorSerializer, 429: ErrorSerializer},
+)
 @api_view(["POST"])
 @permission_classes([AllowAny])
 def token_create(request):
@@ -66,10 +75,7 @@ def token_create(request):
     if getattr(request._request, "axes_locked_out", False):
         raise LockedOut(LOCKED_OUT_MESSAGE)
     if user is None or not user.is_active:
-        raise InvalidInput(
-            "The username or password is not right.",
-            errors={"non_field_errors": ["Unable to sign in with these credentials."]},
-        )
+        raise InvalidCredentials("The username or password is not right.")
     token, key = api_token_create(user=user, name=data.validated_data["name"])
     token.key = key
     return Response(ApiTokenSerializer(token).data, status=status.HTTP_201_CREATED)

@@ -136,8 +136,8 @@ def test_wrong_credentials_get_the_error_body(client):
         {"username": "nobody", "password": "x"},
         content_type="application/json",
     )
-    assert response.status_code == 400
-    assert response.json()["code"] == "invalid"
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_credentials"
 
 
 def test_repeated_failures_lock_the_account_until_an_admin_unlocks_it(client, settings):
@@ -151,7 +151,7 @@ def test_repeated_failures_lock_the_account_until_an_admin_unlocks_it(client, se
         )
 
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
-        assert sign_in("wrong").status_code == 400
+        assert sign_in("wrong").status_code == 401
     locked = sign_in("wrong")
     assert locked.status_code == 429 and locked.json()["code"] == "locked_out"
     assert "administrator" in locked.json()["message"]
