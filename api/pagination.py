@@ -3,17 +3,35 @@ directories. Cursor pages stay fast at any depth and stable while writers commit
 
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 
+from crm.errors import InvalidInput
 
-class StandardPagination(PageNumberPagination):
+
+class StrictPageSize:
+    """A page_size that is not a whole number from 1 to the maximum is refused (400),
+    not silently replaced by the default."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
+            raise InvalidInput(
+                f"page_size must be a whole number from 1 to {self.max_page_size}.",
+                errors={"page_size": [f"A whole number from 1 to {self.max_page_size}."]},
+            )
+        return int(raw)
 
-class KeysetPagination(CursorPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
+
+class StandardPagination(StrictPageSize, PageNumberPagination):
+    pass
+
+
+class KeysetPagination(StrictPageSize, CursorPagination):
+    pass
 
 
 def keyset(*ordering: str) -> type[KeysetPagination]:

@@ -1,5 +1,7 @@
 """Filter classes shared by every filterset."""
 
+import re
+
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
@@ -30,3 +32,65 @@ class ModelMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
     """One or more records by id (repeat the parameter)."""
 
     field_class = _IdsField
+
+
+def _absent(value) -> bool:
+    """A parameter left out arrives as None; one sent empty is refused, as the schema
+    allows no empty value."""
+    if value == "":
+        raise ValidationError("Give a value, or leave the parameter out.", code="invalid")
+    return value is None
+
+
+class _StrictBooleanField(forms.Field):
+    def to_python(self, value):
+        if _absent(value):
+            return None
+        lowered = str(value).lower()
+        if lowered not in ("true", "false"):
+            raise ValidationError("Use true or false.", code="invalid")
+        return lowered == "true"
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    """true or false; anything else is a field error, never silently ignored."""
+
+    field_class = _StrictBooleanField
+
+
+RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+class _StrictDateTimeField(forms.DateTimeField):
+    def to_python(self, value):
+        if _absent(value):
+            return None
+        if not isinstance(value, str) or not RFC3339.match(value):
+            raise ValidationError(
+                "Use a full date and time with its offset, e.g. 2026-11-15T09:30:00Z.",
+                code="invalid",
+            )
+        return super().to_python(value.replace("z", "Z"))
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An RFC 3339 date-time with offset, as the schema says."""
+
+    field_class = _StrictDateTimeField
+
+
+class _StrictDateField(forms.DateField):
+    input_formats = ["%Y-%m-%d"]
+
+    def to_python(self, value):
+        if _absent(value):
+            return None
+        return super().to_python(value)
+
+
+class DateFilter(django_filters.DateFilter):
+    """A date as YYYY-MM-DD only."""
+
+    field_class = _StrictDateField

@@ -1,5 +1,6 @@
 import django_filters
 
+from crm.filters import IsoDateTimeFilter
 from crm.models import AccessRecord
 
 
@@ -8,8 +9,8 @@ class AccessRecordFilterSet(django_filters.FilterSet):
         method="filter_patient", min_value=1, label="Records that involved this patient."
     )
     user = django_filters.NumberFilter(field_name="user_id", min_value=1)
-    after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    after = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    before = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
     outcome = django_filters.MultipleChoiceFilter(choices=AccessRecord.Outcome.choices)
     purpose = django_filters.MultipleChoiceFilter(choices=AccessRecord.Purpose.choices)
 

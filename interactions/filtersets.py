@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from crm.choices import Channel, Department
-from crm.filters import ModelMultipleChoiceFilter
+from crm.filters import BooleanFilter, IsoDateTimeFilter, ModelMultipleChoiceFilter
 from interactions import service_levels
 from interactions.choices import (
     ComplaintCategory,
@@ -28,8 +28,8 @@ class InteractionFilterSet(django_filters.FilterSet):
     topic = django_filters.MultipleChoiceFilter(choices=Topic.choices)
     outcome = django_filters.MultipleChoiceFilter(choices=Outcome.choices)
     sensitivity = django_filters.ChoiceFilter(choices=Sensitivity.choices)
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
     staff = django_filters.ModelChoiceFilter(queryset=get_user_model().objects.all())
     referral = django_filters.ModelChoiceFilter(queryset=Referral.objects.all())
     parent = django_filters.ModelChoiceFilter(queryset=Interaction.objects.all())
@@ -48,9 +48,9 @@ class ComplaintFilterSet(django_filters.FilterSet):
     priority = django_filters.MultipleChoiceFilter(choices=ComplaintPriority.choices)
     owner = ModelMultipleChoiceFilter(queryset=get_user_model().objects.all())
     queue = django_filters.MultipleChoiceFilter(choices=Department.choices)
-    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
-    overdue = django_filters.BooleanFilter(
+    received_after = IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    overdue = BooleanFilter(
         method="filter_overdue", label="Past its first-response or resolution target."
     )
 
@@ -67,9 +67,9 @@ class SurveyResponseFilterSet(django_filters.FilterSet):
     patient = django_filters.ModelChoiceFilter(queryset=Patient.objects.all())
     department = django_filters.MultipleChoiceFilter(choices=Department.choices)
     channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
-    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
-    detractor = django_filters.BooleanFilter(method="filter_detractor")
+    received_after = IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    detractor = BooleanFilter(method="filter_detractor")
 
     class Meta:
         model = SurveyResponse
@@ -84,9 +84,7 @@ class SurveyInvitationFilterSet(django_filters.FilterSet):
     patient = django_filters.ModelChoiceFilter(queryset=Patient.objects.all())
     department = django_filters.MultipleChoiceFilter(choices=Department.choices)
     channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
-    answered = django_filters.BooleanFilter(
-        field_name="used_at", lookup_expr="isnull", exclude=True
-    )
+    answered = BooleanFilter(field_name="used_at", lookup_expr="isnull", exclude=True)
 
     class Meta:
         model = SurveyInvitation

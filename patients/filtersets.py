@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from crm.errors import InvalidInput
+from crm.filters import DateFilter
 from patients.choices import InterpreterNeeded, PatientStatus
 from patients.models import Patient, PatientIdentifier
 from patients.selectors import patients_speaking_q, patients_with_phone_q
@@ -29,7 +30,7 @@ class PatientFilterSet(django_filters.FilterSet):
     )
     name = django_filters.CharFilter(method="filter_name", max_length=200)
     mrn = django_filters.CharFilter(field_name="mrn", lookup_expr="iexact", max_length=32)
-    birth_date = django_filters.DateFilter()
+    birth_date = DateFilter()
     phone = django_filters.CharFilter(method="filter_phone", max_length=40, label="Any format.")
     language = django_filters.CharFilter(
         method="filter_language", max_length=35, label="BCP-47 tag; zh also finds zh-Hans."

@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from crm.choices import Department
-from crm.filters import ModelMultipleChoiceFilter
+from crm.filters import BooleanFilter, IsoDateTimeFilter, ModelMultipleChoiceFilter
 from patients.models import Patient
 from patients.selectors import patients_speaking_q
 from referrals import service_levels
@@ -18,10 +18,13 @@ class OrganizationFilterSet(django_filters.FilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains", max_length=200)
     npi = django_filters.CharFilter(max_length=10)
     specialty = django_filters.CharFilter(lookup_expr="iexact", max_length=100)
+    in_network = BooleanFilter()
+    accepting_new_patients = BooleanFilter()
+    active = BooleanFilter()
 
     class Meta:
         model = Organization
-        fields = ["in_network", "accepting_new_patients", "active"]
+        fields = []
 
 
 class PractitionerFilterSet(django_filters.FilterSet):
@@ -32,9 +35,14 @@ class PractitionerFilterSet(django_filters.FilterSet):
         method="filter_language", max_length=35, label="BCP-47 tag spoken."
     )
 
+    organization = django_filters.ModelChoiceFilter(queryset=Organization.objects.all())
+    in_network = BooleanFilter()
+    accepting_new_patients = BooleanFilter()
+    active = BooleanFilter()
+
     class Meta:
         model = Practitioner
-        fields = ["organization", "in_network", "accepting_new_patients", "active"]
+        fields = []
 
     def filter_name(self, queryset, name, value):
         for word in value.split():
@@ -58,11 +66,11 @@ class ReferralFilterSet(django_filters.FilterSet):
         queryset=User.objects.all(), label="One or more coordinators (repeat the parameter)."
     )
     specialty = django_filters.CharFilter(lookup_expr="iexact", max_length=100)
-    overdue = django_filters.BooleanFilter(
+    overdue = BooleanFilter(
         method="filter_overdue", label="Current step past its service-level target."
     )
-    sent_after = django_filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="gte")
-    sent_before = django_filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="lt")
+    sent_after = IsoDateTimeFilter(field_name="sent_at", lookup_expr="gte")
+    sent_before = IsoDateTimeFilter(field_name="sent_at", lookup_expr="lt")
     patient_language = django_filters.CharFilter(method="filter_patient_language", max_length=35)
 
     class Meta:
@@ -84,9 +92,9 @@ class FollowUpFilterSet(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=FollowUpStatus.choices)
     kind = django_filters.MultipleChoiceFilter(choices=FollowUpKind.choices)
     referral = django_filters.ModelChoiceFilter(queryset=Referral.objects.all())
-    due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
-    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
-    overdue = django_filters.BooleanFilter(method="filter_overdue", label="Open and past due.")
+    due_after = IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    overdue = BooleanFilter(method="filter_overdue", label="Open and past due.")
 
     class Meta:
         model = FollowUp
