@@ -1,8 +1,9 @@
 """Helpers every write service shares: optimistic locking and attribution."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
-from crm.errors import StaleUpdate
+from crm.errors import InvalidInput, StaleUpdate, validation_errors
 
 
 def lock_for_update(instance: models.Model, expected_version: int | None) -> models.Model:
@@ -33,3 +34,16 @@ def save_attributed(
         if update_fields is not None:
             update_fields = [*update_fields, "version"]
     instance.save(update_fields=update_fields)
+
+
+def full_clean(instance: models.Model, exclude=()) -> None:
+    """Model validation, raised as the API's 400 with field errors."""
+    try:
+        instance.full_clean(exclude=list(exclude))
+    except ValidationError as exc:
+        raise InvalidInput("Some fields are not valid.", errors=validation_errors(exc)) from None
+
+
+def require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise InvalidInput("A reason is required.", errors={"reason": ["This field is required."]})

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from crm.choices import Channel, Department
 from crm.errors import Conflict, InvalidInput, InvalidTransition, validation_errors
-from crm.services import lock_for_update, save_attributed
+from crm.services import full_clean, lock_for_update, require_reason, save_attributed
 from interactions.choices import (
     CATEGORY_DEFAULT_PRIORITY,
     COMPLAINT_PRIORITY_RANK,
@@ -67,13 +67,6 @@ def check_outbound_contact_allowed(*, patient: Patient, channel: str, topic: str
             )
 
 
-def _full_clean(interaction: Interaction) -> None:
-    try:
-        interaction.full_clean()
-    except ValidationError as exc:
-        raise InvalidInput("Some fields are not valid.", errors=validation_errors(exc)) from None
-
-
 def check_public_reply(*, patient: Patient, text: str) -> None:
     """A reply posted publicly (social media, a review site) must not reveal who the
     patient is or anything about their care: no name, MRN, phone number or birth date."""
@@ -120,7 +113,7 @@ def interaction_create(*, actor, patient: Patient, **fields) -> Interaction:
     fields.setdefault("staff", actor)
     fields.setdefault("occurred_at", timezone.now())
     interaction = Interaction(patient=patient, **fields)
-    _full_clean(interaction)
+    full_clean(interaction)
     if interaction.direction == Direction.OUTBOUND and interaction.channel == Channel.SOCIAL:
         check_public_reply(patient=patient, text=interaction.summary)
     if interaction.direction == Direction.OUTBOUND and interaction.parent_id is None:
@@ -141,7 +134,7 @@ def interaction_update(
     changed = [name for name, value in fields.items() if getattr(interaction, name) != value]
     for name in changed:
         setattr(interaction, name, fields[name])
-    _full_clean(interaction)
+    full_clean(interaction)
     if changed:
         save_attributed(interaction, actor=actor)
     if "outcome" in changed:
@@ -166,13 +159,6 @@ def _check_priority(category: str, priority: str) -> None:
         )
 
 
-def _clean_complaint(complaint: Complaint) -> None:
-    try:
-        complaint.full_clean()
-    except ValidationError as exc:
-        raise InvalidInput("Some fields are not valid.", errors=validation_errors(exc)) from None
-
-
 @transaction.atomic
 def complaint_create(*, actor, patient: Patient, at=None, **fields) -> Complaint:
     """Open a complaint. Its priority defaults from the category (DOMAIN.md section 3)
@@ -182,7 +168,7 @@ def complaint_create(*, actor, patient: Patient, at=None, **fields) -> Complaint
     if not fields.get("owner") and not fields.get("queue"):
         fields["queue"] = fields.get("department", "")
     complaint = Complaint(patient=patient, received_at=at, created_by=actor, **fields)
-    _clean_complaint(complaint)
+    full_clean(complaint)
     _check_priority(complaint.category, complaint.priority)
     save_attributed(complaint, actor=actor, reason="created")
     ComplaintEvent.objects.create(
@@ -201,7 +187,7 @@ def complaint_update(*, complaint: Complaint, actor, expected_version=None, **fi
     changed = [name for name, value in fields.items() if getattr(complaint, name) != value]
     for name in changed:
         setattr(complaint, name, fields[name])
-    _clean_complaint(complaint)
+    full_clean(complaint)
     _check_priority(complaint.category, complaint.priority)
     if changed:
         save_attributed(complaint, actor=actor)
@@ -235,7 +221,7 @@ def _complaint_transition(
         complaint.first_response_at = at
     for name, value in (changes or {}).items():
         setattr(complaint, name, value)
-    _clean_complaint(complaint)
+    full_clean(complaint)
     save_attributed(complaint, actor=actor, reason=f"{action}: {reason}" if reason else action)
     ComplaintEvent.objects.create(
         complaint=complaint,
@@ -319,8 +305,7 @@ def complaint_close(*, complaint, actor, reason: str = "", expected_version=None
 
 @transaction.atomic
 def complaint_reopen(*, complaint, actor, reason: str, expected_version=None, at=None):
-    if not reason.strip():
-        raise InvalidInput("A reason is required.", errors={"reason": ["This field is required."]})
+    require_reason(reason)
     return _complaint_transition(
         complaint,
         ComplaintAction.REOPEN,

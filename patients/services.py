@@ -9,7 +9,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from crm.errors import InvalidInput, validation_errors
-from crm.services import lock_for_update, save_attributed
+from crm.services import full_clean, lock_for_update, save_attributed
 from patients.models import (
     CommunicationConsent,
     ContactPoint,
@@ -33,13 +33,6 @@ def _new_mrn() -> str:
         mrn = f"M{secrets.randbelow(10**9):09d}"
         if not Patient.objects.filter(mrn=mrn).exists():
             return mrn
-
-
-def _clean_patient(patient: Patient) -> None:
-    try:
-        patient.full_clean(exclude=["name_search"])
-    except ValidationError as exc:
-        raise InvalidInput("Some fields are not valid.", errors=validation_errors(exc)) from None
 
 
 def _build_children(
@@ -144,7 +137,7 @@ def patient_create(
     patient = Patient(**fields)
     if not patient.mrn:
         patient.mrn = _new_mrn()
-    _clean_patient(patient)
+    full_clean(patient, exclude=["name_search"])
     save_attributed(patient, actor=actor, reason="created")
     _write_children(
         patient,
@@ -176,7 +169,7 @@ def patient_update(
     changed = [name for name, value in fields.items() if getattr(patient, name) != value]
     for name in changed:
         setattr(patient, name, fields[name])
-    _clean_patient(patient)
+    full_clean(patient, exclude=["name_search"])
     children_changed = _write_children(
         patient,
         {

@@ -8,13 +8,12 @@ and writes one ReferralEvent, all in one transaction.
 from collections.abc import Callable
 from datetime import date, datetime
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from crm.errors import Conflict, InvalidInput, InvalidTransition, validation_errors
-from crm.services import lock_for_update, save_attributed
+from crm.errors import Conflict, InvalidInput, InvalidTransition
+from crm.services import full_clean, lock_for_update, require_reason, save_attributed
 from patients.models import Patient
 from referrals import rules
 from referrals.choices import OPEN_STATUSES, FollowUpStatus, ReferralAction, ReferralStatus
@@ -22,18 +21,11 @@ from referrals.models import FollowUp, Organization, Practitioner, Referral, Ref
 from referrals.workflow import TRANSITIONS, allowed_actions
 
 
-def _full_clean(instance, exclude=()) -> None:
-    try:
-        instance.full_clean(exclude=list(exclude))
-    except ValidationError as exc:
-        raise InvalidInput("Some fields are not valid.", errors=validation_errors(exc)) from None
-
-
 def _set_and_save(instance, *, actor, fields: dict, reason: str = "") -> None:
     changed = [name for name, value in fields.items() if getattr(instance, name) != value]
     for name in changed:
         setattr(instance, name, fields[name])
-    _full_clean(instance)
+    full_clean(instance)
     if changed:
         save_attributed(instance, actor=actor, reason=reason)
 
@@ -43,7 +35,7 @@ def _set_and_save(instance, *, actor, fields: dict, reason: str = "") -> None:
 
 def _create(model, *, actor, **fields):
     instance = model(**fields)
-    _full_clean(instance)
+    full_clean(instance)
     save_attributed(instance, actor=actor)
     return instance
 
@@ -116,7 +108,7 @@ def referral_create(*, actor, patient, at: datetime | None = None, **fields) -> 
         created_by=actor,
         **fields,
     )
-    _full_clean(referral)
+    full_clean(referral)
     save_attributed(referral, actor=actor, reason="created")
     ReferralEvent.objects.create(
         referral=referral,
@@ -183,7 +175,7 @@ def _transition(
     referral.status_changed_at = at
     for name, value in (changes or {}).items():
         setattr(referral, name, value)
-    _full_clean(referral)
+    full_clean(referral)
     save_attributed(referral, actor=actor, reason=f"{action}: {reason}" if reason else action)
     ReferralEvent.objects.create(
         referral=referral,
@@ -390,7 +382,7 @@ TRANSITION_SERVICES = {
 @transaction.atomic
 def follow_up_create(*, actor, patient, **fields) -> FollowUp:
     follow_up = FollowUp(patient=patient, created_by=actor, **fields)
-    _full_clean(follow_up)
+    full_clean(follow_up)
     save_attributed(follow_up, actor=actor, reason="created")
     return follow_up
 
@@ -419,7 +411,7 @@ def _finish(follow_up, status, *, actor, outcome, expected_version, at) -> Follo
     follow_up.outcome = outcome
     follow_up.completed_at = at or timezone.now()
     follow_up.completed_by = actor
-    _full_clean(follow_up)
+    full_clean(follow_up)
     save_attributed(follow_up, actor=actor, reason=f"{status}: {outcome}")
     return follow_up
 
@@ -438,8 +430,7 @@ def follow_up_complete(*, follow_up, actor, outcome: str = "", expected_version=
 
 @transaction.atomic
 def follow_up_cancel(*, follow_up, actor, reason: str, expected_version=None, at=None):
-    if not reason.strip():
-        raise InvalidInput("A reason is required.", errors={"reason": ["This field is required."]})
+    require_reason(reason)
     return _finish(
         follow_up,
         FollowUpStatus.CANCELLED,
@@ -469,8 +460,7 @@ def patient_reassign_coordinator(
 ) -> dict[str, int]:
     """Give the patient a new coordinator, and with them the patient's open referrals and
     the open follow-ups the previous coordinator held, in one step."""
-    if not reason.strip():
-        raise InvalidInput("A reason is required.", errors={"reason": ["This field is required."]})
+    require_reason(reason)
     patient = lock_for_update(patient, expected_version)
     previous = patient.care_coordinator
     note = f"handoff: {reason}"
@@ -501,8 +491,7 @@ def staff_handoff(
     """Hand everything a departing staff member holds to another user: the patients they
     coordinate, their open referrals and their open follow-ups (or send the follow-ups
     to a department queue instead)."""
-    if not reason.strip():
-        raise InvalidInput("A reason is required.", errors={"reason": ["This field is required."]})
+    require_reason(reason)
     if to_user is None and not follow_ups_queue:
         raise InvalidInput(
             "Name the user or the queue that takes over.",
