@@ -25,3 +25,5 @@ class AuditedMixin:
         if request.user.is_authenticated:
             token = isinstance(request.successful_authenticator, ApiTokenAuthentication)
             request._request.auth_method = "token" if token else "session"
+            if token:
+                request._request.audit_client = f"{request.auth.name} ({request.auth.prefix})"

@@ -96,6 +96,7 @@ class AccessLogMiddleware:
             user_id=user.pk if authenticated else None,
             username=user.get_username() if authenticated else "",
             auth_method=getattr(request, "auth_method", ""),
+            client=getattr(request, "audit_client", "")[:120],
             patient_ids="," + ",".join(str(pk) for pk in sorted(patients)) + ","
             if patients
             else "",

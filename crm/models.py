@@ -55,6 +55,9 @@ class AccessRecord(models.Model):
     user_id = models.BigIntegerField(null=True, db_index=True)
     username = models.CharField(max_length=150, blank=True)
     auth_method = models.CharField(max_length=16, blank=True)
+    client = models.CharField(
+        max_length=120, blank=True, help_text="The API token used: its name and prefix."
+    )
     patient_ids = models.TextField(
         blank=True, help_text="Patients involved, as ',12,40,' (searchable everywhere)."
     )

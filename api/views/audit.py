@@ -24,6 +24,7 @@ class AccessRecordSerializer(serializers.ModelSerializer):
             "user_id",
             "username",
             "auth_method",
+            "client",
             "patients",
             "action",
             "method",

@@ -122,3 +122,22 @@ def test_the_privacy_officer_sees_who_accessed_a_patient(admin_user, coordinator
 
 def test_only_the_privacy_officer_reads_the_access_log(coordinator):
     assert client_for(coordinator).get("/api/audit/access/").status_code == 403
+
+
+def test_a_script_is_named_by_its_token(coordinator, client):
+    from crm.authentication import api_token_create
+
+    _, key = api_token_create(user=coordinator, name="EHR sync")
+    client.get("/api/patients/", HTTP_AUTHORIZATION=f"Token {key}")
+    record = last_record()
+    assert (record.auth_method, record.client) == ("token", f"EHR sync ({key[:8]})")
+
+
+def test_passwords_must_pass_the_validators():
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    for weak in ("password", "12345678", "short"):
+        with pytest.raises(ValidationError):
+            validate_password(weak)
+    validate_password("a-long-and-unusual-passphrase-2026")
