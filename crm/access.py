@@ -67,6 +67,15 @@ OWN_DEPT_READER = Grant(Scope.OWN_DEPARTMENT, Scope.NONE)
 ASSIGNED = Grant(Scope.ASSIGNED, Scope.ASSIGNED)
 
 S = Section
+# Billing and pharmacy: the shared context, and their own department's work.
+DEPARTMENT_DESK = {
+    S.IDENTITY: R,
+    S.PREFERENCES: R,
+    S.CARE_TEAM: R,
+    S.INTERACTIONS: OWN_DEPT_WRITER,
+    S.FOLLOW_UPS: OWN_QUEUE,
+    S.FEEDBACK: OWN_DEPT_READER,
+}
 POLICY: dict[str, dict[str, Grant]] = {
     Role.COORDINATOR: {
         S.IDENTITY: RW,
@@ -92,22 +101,8 @@ POLICY: dict[str, dict[str, Grant]] = {
         S.FEEDBACK: R,
         S.HISTORY: R,
     },
-    Role.BILLING: {
-        S.IDENTITY: R,
-        S.PREFERENCES: R,
-        S.CARE_TEAM: R,
-        S.INTERACTIONS: OWN_DEPT_WRITER,
-        S.FOLLOW_UPS: OWN_QUEUE,
-        S.FEEDBACK: OWN_DEPT_READER,
-    },
-    Role.PHARMACY: {
-        S.IDENTITY: R,
-        S.PREFERENCES: R,
-        S.CARE_TEAM: R,
-        S.INTERACTIONS: OWN_DEPT_WRITER,
-        S.FOLLOW_UPS: OWN_QUEUE,
-        S.FEEDBACK: OWN_DEPT_READER,
-    },
+    Role.BILLING: DEPARTMENT_DESK,
+    Role.PHARMACY: DEPARTMENT_DESK,
     Role.FRONT_DESK: {
         S.IDENTITY: RW,
         S.PREFERENCES: RW,

@@ -62,6 +62,16 @@ class InvalidTransition(Conflict):
     default_code = "invalid_transition"
 
 
+class InvalidCredentials(ApplicationError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    default_code = "invalid_credentials"
+
+
+class LockedOut(ApplicationError):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "locked_out"
+
+
 class StaleUpdate(ApplicationError):
     status_code = status.HTTP_412_PRECONDITION_FAILED
     default_code = "stale"

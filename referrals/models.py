@@ -335,6 +335,13 @@ class FollowUp(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def finish(self, status: str, *, by, outcome: str, at) -> None:
+        """Mark done or cancelled (unsaved): who finished it, when, and how it went."""
+        self.status = status
+        self.outcome = outcome
+        self.completed_at = at
+        self.completed_by = by
+
     def clean(self) -> None:
         if not self.assigned_to_id and not self.queue:
             raise ValidationError({"assigned_to": "Assign the follow-up to a person or a queue."})

@@ -257,20 +257,18 @@ def _still_applies(follow_up: FollowUp, referral: Referral) -> bool:
     return True
 
 
-def resolve_moot(referral: Referral, *, actor, now: datetime) -> int:
+def resolve_moot(referral: Referral, *, actor, now: datetime) -> None:
     """Close the referral's open rule follow-ups that its new state made moot."""
-    resolved = 0
     open_rule_follow_ups = referral.follow_ups.filter(status=FollowUpStatus.OPEN).exclude(rule="")
     for follow_up in open_rule_follow_ups:
-        if _still_applies(follow_up, referral):
-            continue
-        follow_up.status = FollowUpStatus.DONE
-        follow_up.completed_at = now
-        follow_up.completed_by = actor
-        follow_up.outcome = f"Resolved automatically: the referral is now {referral.status}."
-        save_attributed(follow_up, actor=actor, reason="rule: resolved")
-        resolved += 1
-    return resolved
+        if not _still_applies(follow_up, referral):
+            follow_up.finish(
+                FollowUpStatus.DONE,
+                by=actor,
+                outcome=f"Resolved automatically: the referral is now {referral.status}.",
+                at=now,
+            )
+            save_attributed(follow_up, actor=actor, reason="rule: resolved")
 
 
 def on_referral_change(referral: Referral, *, actor, now: datetime | None = None) -> None:

@@ -407,10 +407,7 @@ def follow_up_update(*, follow_up: FollowUp, actor, expected_version=None, **fie
 def _finish(follow_up, status, *, actor, outcome, expected_version, at) -> FollowUp:
     follow_up = lock_for_update(follow_up, expected_version)
     _require_open(follow_up)
-    follow_up.status = status
-    follow_up.outcome = outcome
-    follow_up.completed_at = at or timezone.now()
-    follow_up.completed_by = actor
+    follow_up.finish(status, by=actor, outcome=outcome, at=at or timezone.now())
     full_clean(follow_up)
     save_attributed(follow_up, actor=actor, reason=f"{status}: {outcome}")
     return follow_up

@@ -157,6 +157,41 @@ class PatientListSerializer(serializers.ModelSerializer):
         return LanguageSerializer(language).data if language else None
 
 
+# The patient's fields by section of the record (crm.access).
+IDENTITY_FIELDS = [
+    "mrn",
+    "family_name",
+    "given_name",
+    "middle_name",
+    "preferred_name",
+    "birth_date",
+    "age",
+    "administrative_sex",
+    "status",
+    "merged_into",
+    "identifiers",
+    "contact_points",
+]
+PREFERENCE_FIELDS = [
+    "interpreter_needed",
+    "languages",
+    "accessibility_needs",
+    "accessibility_notes",
+    "preferred_channel",
+    "contact_window_start",
+    "contact_window_end",
+    "time_zone",
+    "do_not_contact",
+    "consents",
+]
+CARE_TEAM_FIELDS = [
+    "care_coordinator",
+    "care_coordinator_id",
+    "primary_care_practitioner",
+    "primary_care_practitioner_id",
+]
+
+
 class PatientSerializer(SectionFieldsMixin, serializers.ModelSerializer):
     """The patient's record with identifiers, contact points, languages and consents.
 
@@ -196,76 +231,24 @@ class PatientSerializer(SectionFieldsMixin, serializers.ModelSerializer):
     consents = ConsentSerializer(many=True, required=False, max_length=60)
     age = serializers.SerializerMethodField()
 
+    section_fields = {
+        Section.IDENTITY: IDENTITY_FIELDS,
+        Section.PREFERENCES: PREFERENCE_FIELDS,
+        Section.CARE_TEAM: CARE_TEAM_FIELDS,
+    }
+
     class Meta:
         model = Patient
         fields = [
             "id",
-            "mrn",
-            "family_name",
-            "given_name",
-            "middle_name",
-            "preferred_name",
-            "birth_date",
-            "age",
-            "administrative_sex",
-            "status",
-            "merged_into",
-            "interpreter_needed",
-            "accessibility_needs",
-            "accessibility_notes",
-            "preferred_channel",
-            "contact_window_start",
-            "contact_window_end",
-            "time_zone",
-            "do_not_contact",
-            "care_coordinator",
-            "care_coordinator_id",
-            "primary_care_practitioner",
-            "primary_care_practitioner_id",
-            "identifiers",
-            "contact_points",
-            "languages",
-            "consents",
+            *IDENTITY_FIELDS,
+            *PREFERENCE_FIELDS,
+            *CARE_TEAM_FIELDS,
             "version",
             "created_at",
             "updated_at",
         ]
         extra_kwargs = {"mrn": {"required": False}}
-
-    section_fields = {
-        Section.IDENTITY: [
-            "mrn",
-            "family_name",
-            "given_name",
-            "middle_name",
-            "preferred_name",
-            "birth_date",
-            "age",
-            "administrative_sex",
-            "status",
-            "merged_into",
-            "identifiers",
-            "contact_points",
-        ],
-        Section.PREFERENCES: [
-            "interpreter_needed",
-            "accessibility_needs",
-            "accessibility_notes",
-            "preferred_channel",
-            "contact_window_start",
-            "contact_window_end",
-            "time_zone",
-            "do_not_contact",
-            "languages",
-            "consents",
-        ],
-        Section.CARE_TEAM: [
-            "care_coordinator",
-            "care_coordinator_id",
-            "primary_care_practitioner",
-            "primary_care_practitioner_id",
-        ],
-    }
 
     def get_age(self, patient) -> int:
         today = timezone.localdate()

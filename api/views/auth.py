@@ -14,19 +14,9 @@ from crm.authentication import (
     api_token_revoke,
     sign_out_everywhere,
 )
-from crm.errors import ApplicationError, NotAllowed
+from crm.errors import InvalidCredentials, LockedOut, NotAllowed
 from crm.models import ApiToken
 from crm.roles import Role, has_role
-
-
-class InvalidCredentials(ApplicationError):
-    status_code = status.HTTP_401_UNAUTHORIZED
-    default_code = "invalid_credentials"
-
-
-class LockedOut(ApplicationError):
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
-    default_code = "locked_out"
 
 
 class TokenRequestSerializer(serializers.Serializer):
