@@ -122,6 +122,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Browser libraries come from npm (frontend/package.json), never from a CDN.
+STATICFILES_DIRS = [
+    ("vendor/chart.js", BASE_DIR / "frontend" / "node_modules" / "chart.js" / "dist"),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -157,8 +161,8 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
-LOGIN_URL = "rest_framework:login"
-LOGIN_REDIRECT_URL = "/api/docs/"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = LOGOUT_REDIRECT_URL = "/"
 
 # Phone numbers typed without a country code are read in this region.
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "US")

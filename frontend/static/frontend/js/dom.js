@@ -1,0 +1,90 @@
+// Small DOM helpers. Text always goes in as text nodes, never as HTML, so nothing a
+// record contains can run as markup.
+
+/**
+ * h("button", {class: "primary", onclick: fn}, "Save") builds an element. Attributes
+ * starting with "on" become listeners; true/false toggle boolean attributes; children
+ * may be strings, numbers, nodes, arrays or null.
+ */
+export function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (value === true) node.setAttribute(name, "");
+    else node.setAttribute(name, String(value));
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+}
+
+/** Replace a node's content. */
+export function fill(node, ...children) {
+  node.replaceChildren();
+  append(node, children);
+  return node;
+}
+
+let counter = 0;
+export const uid = (prefix) => `${prefix}-${++counter}`;
+
+/** Announce a short message to screen readers (and nobody else). */
+export function announce(message) {
+  const region = document.getElementById("announcer");
+  region.textContent = "";
+  setTimeout(() => {
+    region.textContent = message;
+  }, 50);
+}
+
+/** Show a dismissible message at the top of the page. */
+export function showAlert(message, { kind = "error" } = {}) {
+  const box = document.getElementById("alerts");
+  const close = h("button", { class: "link", type: "button" }, "Dismiss");
+  const alert = h(
+    "div",
+    { class: kind === "error" ? "error-box" : "notice", role: kind === "error" ? "alert" : "status" },
+    h("span", {}, message),
+    " ",
+    close,
+  );
+  close.addEventListener("click", () => alert.remove());
+  box.replaceChildren(alert);
+}
+
+export const clearAlerts = () => document.getElementById("alerts").replaceChildren();
+
+// Formatting. Dates from the API are ISO 8601; show them in the browser's locale.
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
+  dateStyle: "medium",
+  timeStyle: "short",
+});
+
+/** A calendar date ("1990-04-02") without shifting it through a time zone. */
+export function formatDate(value) {
+  if (!value) return "";
+  const [year, month, day] = value.split("-").map(Number);
+  return dateFormat.format(new Date(year, month - 1, day));
+}
+
+export const formatDateTime = (value) => (value ? dateTimeFormat.format(new Date(value)) : "");
+
+export function patientName(patient) {
+  const full = `${patient.given_name} ${patient.family_name}`.trim();
+  return patient.preferred_name ? `${full} (“${patient.preferred_name}”)` : full;
+}
+
+/** A link the app's router handles without reloading the page. */
+export const link = (href, ...children) => h("a", { href, "data-link": true }, ...children);
+
+export const patientLink = (patient) => link(`/patients/${patient.id}/`, patientName(patient));
+
+export const badge = (text, kind = "") => h("span", { class: `badge ${kind}`.trim() }, text);

@@ -1,0 +1,111 @@
+// The staff web app: a router over a handful of screens, each a module that renders into
+// <main> and talks to the REST API.
+
+import { lastServerContact } from "./api.js";
+import { navigate } from "./router.js";
+import { clearAlerts, fill, h } from "./dom.js";
+import { hasRole, can, session } from "./session.js";
+import { renderWork } from "./screens/work.js";
+import { renderSearch } from "./screens/search.js";
+import { renderPatient } from "./screens/patient.js";
+import { renderBoard } from "./screens/board.js";
+import { renderDashboard } from "./screens/dashboard.js";
+
+const main = document.getElementById("main");
+
+const SCREENS = [
+  { path: /^\/$/, title: "My work", render: renderWork, nav: "/" },
+  { path: /^\/search\/$/, title: "Find a patient", render: renderSearch, nav: "/search/" },
+  {
+    path: /^\/board\/$/,
+    title: "Referral board",
+    render: renderBoard,
+    nav: "/board/",
+    allowed: () => can("referrals", "write") && hasRole("coordinator", "clinician"),
+  },
+  {
+    path: /^\/dashboard\/$/,
+    title: "Dashboard",
+    render: renderDashboard,
+    nav: "/dashboard/",
+    allowed: () => can("referrals") || can("feedback", "read", "ALL"),
+  },
+  { path: /^\/patients\/(\d+)\/$/, title: "Patient", render: renderPatient },
+];
+
+function renderNav() {
+  const nav = document.getElementById("nav");
+  const items = SCREENS.filter((s) => s.nav && (!s.allowed || s.allowed()));
+  fill(
+    nav,
+    h(
+      "ul",
+      {},
+      items.map((s) =>
+        h("li", {}, h("a", { href: s.nav, "data-link": true }, s.title)),
+      ),
+    ),
+  );
+}
+
+function markCurrentNav() {
+  for (const a of document.querySelectorAll("#nav a")) {
+    if (a.getAttribute("href") === location.pathname) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+}
+
+let currentController = null;
+
+async function route({ focus = true } = {}) {
+  const screen = SCREENS.find((s) => s.path.test(location.pathname));
+  currentController?.abort();
+  currentController = new AbortController();
+  clearAlerts();
+  markCurrentNav();
+  fill(main, h("p", { class: "muted" }, "Loading…"));
+  if (!screen || (screen.allowed && !screen.allowed())) {
+    document.title = "Not found · Patient CRM";
+    fill(main, h("h1", {}, "Page not found"), h("p", {}, "This page does not exist or your role cannot use it."));
+    return;
+  }
+  document.title = `${screen.title} · Patient CRM`;
+  const params = location.pathname.match(screen.path).slice(1);
+  await screen.render(main, { params, signal: currentController.signal, setTitle });
+  // Move focus to the new screen, unless the screen put it somewhere on purpose.
+  if (focus && !main.contains(document.activeElement)) main.focus();
+}
+
+function setTitle(title) {
+  document.title = `${title} · Patient CRM`;
+}
+
+
+document.addEventListener("click", (event) => {
+  const a = event.target.closest("a[data-link]");
+  if (!a || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+  event.preventDefault();
+  if (a.getAttribute("href") !== location.pathname) navigate(a.getAttribute("href"));
+});
+window.addEventListener("popstate", () => route());
+window.addEventListener("route", () => route());
+
+// The skip link moves focus without changing the URL.
+document.querySelector(".skip-link").addEventListener("click", (event) => {
+  event.preventDefault();
+  main.focus();
+});
+
+// The server ends a session after `idle_minutes` without a request; when that time has
+// passed (or any request answers 401), go to the sign-in page instead of failing quietly.
+function signInAgain() {
+  const next = encodeURIComponent(location.pathname);
+  location.assign(`/login/?reason=idle&next=${next}`);
+}
+window.addEventListener("session-ended", signInAgain);
+setInterval(() => {
+  if (Date.now() - lastServerContact() > session.idle_minutes * 60 * 1000) signInAgain();
+}, 15 * 1000);
+
+renderNav();
+route({ focus: false });

@@ -1,0 +1,60 @@
+// Referral board: the worklist buckets as columns, mine or the whole team's, filtered by
+// priority and specialty.
+
+import { api, query } from "../api.js";
+import { h } from "../dom.js";
+import { session } from "../session.js";
+import { loadInto, referralItem } from "./common.js";
+
+export async function renderBoard(main, { signal }) {
+  const scope = h("select", { id: "board-scope" }, h("option", { value: "mine" }, "My referrals"), h("option", { value: "team" }, "Whole team"));
+  const priority = h(
+    "select",
+    { id: "board-priority" },
+    h("option", { value: "" }, "Any priority"),
+    session.choices.referral_priority.map((p) => h("option", { value: p.value }, p.label)),
+  );
+  const specialty = h("select", { id: "board-specialty" }, h("option", { value: "" }, "Any specialty"));
+  const board = h("div", { class: "board" });
+  main.replaceChildren(
+    h("h1", {}, "Referral board"),
+    h(
+      "div",
+      { class: "filters", role: "group", "aria-label": "Filter the board" },
+      h("div", { class: "field" }, h("label", { for: "board-scope" }, "Show"), scope),
+      h("div", { class: "field" }, h("label", { for: "board-priority" }, "Priority"), priority),
+      h("div", { class: "field" }, h("label", { for: "board-specialty" }, "Specialty"), specialty),
+    ),
+    board,
+  );
+
+  const known = new Set();
+  function addSpecialties(buckets) {
+    for (const item of buckets.flatMap((b) => b.items)) known.add(item.specialty);
+    const current = specialty.value;
+    specialty.replaceChildren(
+      h("option", { value: "" }, "Any specialty"),
+      [...known].sort().map((s) => h("option", { value: s, selected: s === current }, s)),
+    );
+  }
+
+  async function load() {
+    const params = { team: scope.value === "team" ? "true" : "", priority: priority.value, specialty: specialty.value, limit: 50 };
+    await loadInto(board, () => api(`worklists/referrals/${query(params)}`, { signal }), (data) => {
+      addSpecialties(data.buckets);
+      board.append(
+        ...data.buckets.map((bucket) =>
+          h(
+            "section",
+            { class: "column", "aria-labelledby": `column-${bucket.key}` },
+            h("h2", { id: `column-${bucket.key}` }, bucket.label, " ", h("span", { class: "count" }, `(${bucket.count}${bucket.overdue ? `, ${bucket.overdue} overdue` : ""})`)),
+            bucket.items.length ? h("ul", { class: "items" }, bucket.items.map(referralItem)) : h("p", { class: "muted" }, "None."),
+            bucket.count > bucket.items.length ? h("p", { class: "muted" }, `Showing ${bucket.items.length} of ${bucket.count}.`) : null,
+          ),
+        ),
+      );
+    });
+  }
+  for (const control of [scope, priority, specialty]) control.addEventListener("change", load);
+  await load();
+}

@@ -1,0 +1,163 @@
+// A patient's open referrals (status, next step, due time, and the transitions the
+// workflow allows now, each through a dialog) and open follow-ups (complete, cancel).
+
+import { api, query } from "../api.js";
+import { announce, badge, formatDateTime, h } from "../dom.js";
+import { openDialog } from "../forms.js";
+import { can, canWriteRow, session } from "../session.js";
+import { dueText, loadInto } from "./common.js";
+
+const today = () => new Date().toLocaleDateString("en-CA"); // YYYY-MM-DD, local
+const reason = (required) => ({ name: "reason", label: required ? "Reason" : "Reason (optional)", type: "textarea", required, maxlength: 4000 });
+
+// What each transition asks for; the API validates the same inputs.
+const TRANSITION_FORMS = {
+  send: { fields: [], description: "Record that the referral was sent to the receiving provider." },
+  accept: { fields: [], description: "Record that the receiving provider accepted the referral." },
+  seen: { fields: [], description: "Record that the patient was seen; the loop stays open until the report is back." },
+  decline: { fields: [reason(true)], description: "Record that the receiving provider declined. The patient will need another provider." },
+  cancel: { fields: [reason(true)], description: "Cancel this referral. Say why, so the care team knows." },
+  reopen: { fields: [reason(true)], description: "Reopen this referral." },
+  no_show: { fields: [reason(false)], description: "Record that the patient did not attend. A rebooking follow-up is created." },
+  schedule: {
+    fields: [{ name: "appointment_at", label: "Appointment date and time", type: "datetime-local", required: true }, reason(false)],
+    description: "Record the appointment the receiving provider booked.",
+  },
+  close: {
+    fields: [
+      { name: "report_received_on", label: "Report received on", type: "date", required: true, value: today() },
+      { name: "report_from", label: "Report from", type: "text", maxlength: 200 },
+      { name: "report_summary", label: "Report summary", type: "textarea", maxlength: 10000 },
+      { name: "report_recommendations", label: "Recommendations", type: "textarea", maxlength: 10000 },
+    ],
+    description: "Close the loop: the specialist's report is back.",
+  },
+};
+
+const actionLabel = (action) => session.choices.referral_action.find((a) => a.value === action)?.label ?? action;
+
+function referralCard(referral, onChange) {
+  const overdue = referral.next_step?.overdue;
+  const provider = [
+    referral.receiving_practitioner && `${referral.receiving_practitioner.given_name} ${referral.receiving_practitioner.family_name}`,
+    referral.receiving_organization?.name,
+  ].filter(Boolean).join(", ");
+  const headingId = `referral-${referral.id}-heading`;
+  const actions = can("referrals", "write") ? referral.allowed_actions ?? [] : [];
+  const card = h(
+    "article",
+    { class: `card${overdue ? " is-overdue" : ""}`, "aria-labelledby": headingId, "data-referral": referral.id },
+    h(
+      "h3",
+      { id: headingId },
+      referral.specialty,
+      " ",
+      badge(referral.status.label, `status-${referral.status.value}`),
+      " ",
+      badge(referral.priority.label, `priority-${referral.priority.value}`),
+    ),
+    h("p", { class: "item-meta" }, provider || "No receiving provider yet", referral.sent_at ? ` · sent ${formatDateTime(referral.sent_at)}` : ""),
+    referral.reason ? h("p", {}, h("span", { class: "label" }, "Reason: "), referral.reason) : null,
+    referral.appointment_at ? h("p", {}, h("span", { class: "label" }, "Appointment: "), formatDateTime(referral.appointment_at)) : null,
+    referral.next_step
+      ? h("p", { class: "next-step" }, h("span", { class: "label" }, "Next step: "), referral.next_step.step, " ", dueText(referral.next_step.due_at, overdue))
+      : null,
+    actions.length
+      ? h(
+          "div",
+          { class: "actions", role: "group", "aria-label": `Actions for the ${referral.specialty} referral` },
+          actions.map((action) =>
+            h("button", { type: "button", "data-action": action, onclick: () => transition(referral, action, card, onChange) }, actionLabel(action)),
+          ),
+        )
+      : null,
+  );
+  return card;
+}
+
+async function transition(referral, action, card, onChange) {
+  const form = TRANSITION_FORMS[action];
+  const updated = await openDialog({
+    title: `${actionLabel(action)}: ${referral.specialty} referral`,
+    description: form.description,
+    fields: form.fields,
+    submitLabel: actionLabel(action),
+    onSubmit: (values) =>
+      api(`referrals/${referral.id}/${action.replaceAll("_", "-")}/`, { method: "POST", body: values, version: referral.version }),
+  });
+  if (!updated) return;
+  const replacement = referralCard(updated, onChange);
+  card.replaceWith(replacement);
+  const target = replacement.querySelector("button") ?? replacement;
+  if (target === replacement) replacement.setAttribute("tabindex", "-1");
+  target.focus();
+  announce(`Referral is now ${updated.status.label}.`);
+  onChange();
+}
+
+/** `onChange` runs after a transition: care rules may have opened or closed follow-ups. */
+export function renderReferrals(container, { referrals, onChange }) {
+  const list = h("div", { class: "cards" });
+  list.append(...(referrals.length ? referrals.map((r) => referralCard(r, onChange)) : [h("p", { class: "muted" }, "No open referrals.")]));
+  container.append(h("h2", {}, "Open referrals"), list);
+}
+
+function followUpItem(followUp, remove) {
+  const mayWrite = canWriteRow("follow_ups", { queue: followUp.queue?.value, assignee: followUp.assigned_to?.id });
+  const finish = async (kind) => {
+    const done = await openDialog({
+      title: kind === "complete" ? `Complete: ${followUp.title}` : `Cancel: ${followUp.title}`,
+      fields:
+        kind === "complete"
+          ? [{ name: "outcome", label: "Outcome", type: "textarea", maxlength: 4000, help: "What happened, for the next person." }]
+          : [reason(true)],
+      submitLabel: kind === "complete" ? "Mark complete" : "Cancel follow-up",
+      onSubmit: (values) => api(`follow-ups/${followUp.id}/${kind}/`, { method: "POST", body: values, version: followUp.version }),
+    });
+    if (!done) return;
+    remove(item);
+    announce(kind === "complete" ? "Follow-up completed." : "Follow-up cancelled.");
+  };
+  const item = h(
+    "li",
+    { class: `item${followUp.overdue ? " is-overdue" : ""}`, "data-follow-up": followUp.id },
+    h("div", { class: "item-title" }, followUp.title, " ", badge(followUp.priority.label, `priority-${followUp.priority.value}`)),
+    h(
+      "div",
+      { class: "item-meta" },
+      followUp.kind.label,
+      followUp.assigned_to ? ` · ${followUp.assigned_to.name}` : followUp.queue ? ` · ${followUp.queue.label} queue` : "",
+      " ",
+      dueText(followUp.due_at, followUp.overdue),
+    ),
+    followUp.note ? h("p", { class: "summary" }, followUp.note) : null,
+    mayWrite
+      ? h(
+          "div",
+          { class: "actions" },
+          h("button", { type: "button", onclick: () => finish("complete") }, "Complete"),
+          h("button", { type: "button", onclick: () => finish("cancel") }, "Cancel"),
+        )
+      : null,
+  );
+  return item;
+}
+
+export function renderFollowUps(container, { patient, followUps, signal }) {
+  const list = h("ul", { class: "items" });
+  const status = h("div", { class: "panel" });
+  const remove = (item) => {
+    const next = item.nextElementSibling || item.previousElementSibling;
+    item.remove();
+    if (!list.children.length) show([]);
+    (next?.querySelector("button") || container.querySelector("h2")).focus();
+  };
+  const show = (items) =>
+    list.replaceChildren(...(items.length ? items.map((f) => followUpItem(f, remove)) : [h("li", { class: "muted" }, "No open follow-ups.")]));
+  container.append(h("h2", { tabindex: "-1" }, "Open follow-ups"), status, list);
+  show(followUps);
+  return {
+    refresh: () =>
+      loadInto(status, () => api(`follow-ups/${query({ patient: patient.id, status: "open", page_size: 50 })}`, { signal }), (page) => show(page.results)),
+  };
+}

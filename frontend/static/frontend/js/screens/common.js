@@ -1,0 +1,67 @@
+// Pieces several screens share: loading a panel with a plain error, referral and
+// follow-up summaries.
+
+import { explain } from "../api.js";
+import { badge, formatDate, formatDateTime, h, patientLink } from "../dom.js";
+
+/** Run `load()` and render its result into `panel`; a failure shows a plain message. */
+export async function loadInto(panel, load, render) {
+  panel.setAttribute("aria-busy", "true");
+  try {
+    const data = await load();
+    panel.replaceChildren();
+    render(data);
+  } catch (error) {
+    if (error.name === "AbortError") return;
+    panel.replaceChildren(h("p", { class: "error-box", role: "alert" }, explain(error)));
+  } finally {
+    panel.removeAttribute("aria-busy");
+  }
+}
+
+export function dueText(dueAt, overdue) {
+  if (!dueAt) return null;
+  return h(
+    "span",
+    { class: overdue ? "due overdue" : "due" },
+    overdue ? badge("Overdue", "danger") : null,
+    overdue ? " " : null,
+    `Due ${formatDateTime(dueAt)}`,
+  );
+}
+
+/** One line of a worklist: the patient first, so it is one click away. */
+export function referralItem(referral) {
+  return h(
+    "li",
+    { class: `item${referral.next_step?.overdue ? " is-overdue" : ""}` },
+    h("div", { class: "item-title" }, patientLink(referral.patient), " ", badge(referral.priority.label, `priority-${referral.priority.value}`)),
+    h(
+      "div",
+      { class: "item-meta" },
+      `${referral.specialty} · ${referral.receiving_organization?.name ?? "no provider yet"} · ${referral.status.label}`,
+    ),
+    referral.next_step
+      ? h("div", { class: "item-meta" }, `Next: ${referral.next_step.step} `, dueText(referral.next_step.due_at, referral.next_step.overdue))
+      : null,
+  );
+}
+
+export function followUpItem(followUp) {
+  return h(
+    "li",
+    { class: `item${followUp.overdue ? " is-overdue" : ""}` },
+    h("div", { class: "item-title" }, patientLink(followUp.patient), " · ", followUp.title),
+    h(
+      "div",
+      { class: "item-meta" },
+      followUp.kind.label,
+      followUp.contact_channel ? ` · by ${followUp.contact_channel.label}` : "",
+      followUp.contact_language ? ` · in ${followUp.contact_language}` : "",
+      " ",
+      dueText(followUp.due_at, followUp.overdue),
+    ),
+  );
+}
+
+export const birthDate = (patient) => formatDate(patient.birth_date);

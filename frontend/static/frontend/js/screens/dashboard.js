@@ -1,0 +1,177 @@
+// Dashboard: referral loop closure, time to schedule, overdue work, NPS, CSAT and complaint
+// service levels for each of the last six months. Every chart has its numbers in a table.
+
+import { api, query } from "../api.js";
+import { h } from "../dom.js";
+import { can, session } from "../session.js";
+import { loadInto } from "./common.js";
+
+const MONTHS = 6;
+const COLORS = ["#1d5fbf", "#b3541e", "#2e7d32", "#6a1b9a", "#00838f", "#ad1457"];
+
+let chartLibrary = null;
+/** Chart.js (from npm, served locally) is loaded only when the dashboard is opened. */
+function loadChartLibrary() {
+  chartLibrary ??= new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = session.chart_script;
+    script.onload = () => resolve(window.Chart);
+    script.onerror = () => reject(new Error("The chart library could not be loaded."));
+    document.head.append(script);
+  });
+  return chartLibrary;
+}
+
+/** The last MONTHS calendar months, oldest first, the current one ending today. */
+function months() {
+  const now = new Date();
+  const iso = (d) => d.toLocaleDateString("en-CA");
+  return Array.from({ length: MONTHS }, (_, i) => {
+    const first = new Date(now.getFullYear(), now.getMonth() - (MONTHS - 1 - i), 1);
+    const last = new Date(first.getFullYear(), first.getMonth() + 1, 0);
+    return {
+      label: first.toLocaleDateString(undefined, { month: "short", year: "numeric" }),
+      start: iso(first),
+      end: iso(last < now ? last : now),
+    };
+  });
+}
+
+const round = (value, digits = 1) => (value === null || value === undefined ? null : Number(value.toFixed(digits)));
+const percent = (ratio) => (ratio?.rate === null || ratio?.rate === undefined ? null : round(ratio.rate * 100));
+const cell = (value, unit = "") => (value === null || value === undefined ? "no data" : `${value}${unit}`);
+
+/**
+ * A chart and the same numbers as a table. series: [{label, values, unit}], labels: the
+ * x axis. The canvas is hidden from assistive technology; the table is the text version.
+ */
+function chartFigure(Chart, { id, title, type = "line", labels, series, yLabel }) {
+  const canvas = h("canvas", { id: `chart-${id}`, role: "img", "aria-label": `${title}: chart; the numbers follow in a table.` });
+  const table = h(
+    "table",
+    { class: "data" },
+    h("caption", {}, title),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Period"), series.map((s) => h("th", { scope: "col" }, s.label)))),
+    h(
+      "tbody",
+      {},
+      labels.map((label, i) => h("tr", {}, h("th", { scope: "row" }, label), series.map((s) => h("td", {}, cell(s.values[i], s.unit))))),
+    ),
+  );
+  const figure = h(
+    "figure",
+    { class: "chart", "data-chart": id },
+    h("h2", {}, title),
+    h("div", { class: "chart-canvas" }, canvas),
+    h("details", {}, h("summary", {}, "Show the numbers"), table),
+  );
+  new Chart(canvas, {
+    type,
+    data: {
+      labels,
+      datasets: series.map((s, i) => ({
+        label: s.label,
+        data: s.values,
+        borderColor: COLORS[i],
+        backgroundColor: COLORS[i],
+        spanGaps: true,
+      })),
+    },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      scales: { y: { beginAtZero: true, title: { display: Boolean(yLabel), text: yLabel } } },
+      plugins: { legend: { position: "bottom" } },
+    },
+  });
+  return figure;
+}
+
+export async function renderDashboard(main, { signal }) {
+  const grid = h("div", { class: "charts" });
+  const periods = months();
+  main.replaceChildren(
+    h("h1", {}, "Dashboard"),
+    h("p", { class: "muted" }, `Referrals sent and feedback received in each month, ${periods[0].label} to ${periods.at(-1).label}. Overdue counts are as of now.`),
+    grid,
+  );
+  const fetchAll = (path, allowed) =>
+    allowed ? Promise.all(periods.map((p) => api(`${path}${query({ start: p.start, end: p.end })}`, { signal }))) : null;
+
+  await loadInto(
+    grid,
+    async () => {
+      const [Chart, referrals, experience] = await Promise.all([
+        loadChartLibrary(),
+        fetchAll("metrics/referrals/", can("referrals")),
+        fetchAll("metrics/experience/", can("feedback", "read", "ALL")),
+      ]);
+      return { Chart, referrals, experience };
+    },
+    ({ Chart, referrals, experience }) => {
+      const labels = periods.map((p) => p.label);
+      if (referrals) {
+        grid.append(
+          chartFigure(Chart, {
+            id: "loop-closure",
+            title: "Referral loop closure rate",
+            labels,
+            yLabel: "% of referrals sent",
+            series: [{ label: "Closed with report (%)", values: referrals.map((m) => percent(m.loop_closure)), unit: "%" }],
+          }),
+          chartFigure(Chart, {
+            id: "time-to-schedule",
+            title: "Time to schedule",
+            type: "bar",
+            labels,
+            yLabel: "days (median)",
+            series: [
+              { label: "Sent to accepted (median days)", values: referrals.map((m) => round(m.days.sent_to_accepted.median)), unit: " d" },
+              { label: "Accepted to scheduled (median days)", values: referrals.map((m) => round(m.days.accepted_to_scheduled.median)), unit: " d" },
+            ],
+          }),
+        );
+        const now = referrals.at(-1).overdue_now;
+        const buckets = Object.keys(now);
+        grid.append(
+          chartFigure(Chart, {
+            id: "overdue",
+            title: "Referrals needing action now",
+            type: "bar",
+            labels: buckets.map((key) => key.replaceAll("_", " ")),
+            yLabel: "referrals",
+            series: [
+              { label: "In this state", values: buckets.map((key) => now[key].count) },
+              { label: "Overdue", values: buckets.map((key) => now[key].overdue) },
+            ],
+          }),
+        );
+      }
+      if (experience) {
+        grid.append(
+          chartFigure(Chart, {
+            id: "nps-csat",
+            title: "NPS and CSAT",
+            labels,
+            yLabel: "score",
+            series: [
+              { label: "NPS (−100 to 100)", values: experience.map((m) => m.nps.score) },
+              { label: "CSAT (% satisfied)", values: experience.map((m) => m.csat.score), unit: "%" },
+            ],
+          }),
+          chartFigure(Chart, {
+            id: "complaints",
+            title: "Complaint service levels",
+            type: "bar",
+            labels,
+            series: [
+              { label: "Resolved within target (%)", values: experience.map((m) => m.complaints.resolved_within_target.percent), unit: "%" },
+              { label: "First response (median hours)", values: experience.map((m) => round(m.complaints.hours_to_first_response.median)), unit: " h" },
+            ],
+          }),
+        );
+      }
+    },
+  );
+}

@@ -1,0 +1,245 @@
+// Patient 360: a header that answers "how do I talk to this person?", then the care
+// work, the timeline, feedback and complaints, and who changed what. The header and the
+// first tab come from one request to the 360 endpoint.
+
+import { api, explain, query } from "../api.js";
+import { badge, formatDate, formatDateTime, h, patientName } from "../dom.js";
+import { can } from "../session.js";
+import { renderFollowUps, renderReferrals } from "./care.js";
+import { loadInto } from "./common.js";
+import { renderTimeline } from "./timeline.js";
+
+const fact = (label, ...value) => [h("dt", {}, label), h("dd", {}, ...value)];
+
+function languageFacts(patient) {
+  const preferred = patient.languages?.find((l) => l.preferred) ?? patient.languages?.[0];
+  if (!preferred) return fact("Language", "Not recorded");
+  const interpreter = patient.interpreter_needed?.value;
+  return fact(
+    "Language",
+    `${preferred.name}${preferred.mode?.value && preferred.mode.value !== "spoken" ? ` (${preferred.mode.label})` : ""}`,
+    " ",
+    interpreter === "yes"
+      ? badge("Interpreter needed", "warning")
+      : interpreter === "unknown"
+        ? badge("Interpreter need unknown")
+        : null,
+  );
+}
+
+function contactFacts(patient) {
+  const window_ =
+    patient.contact_window_start && patient.contact_window_end
+      ? `${patient.contact_window_start.slice(0, 5)}–${patient.contact_window_end.slice(0, 5)}${patient.time_zone ? ` ${patient.time_zone}` : ""}`
+      : "Any time";
+  const optedOut = (patient.consents ?? []).filter((c) => c.status.value === "opt_out");
+  const phones = (patient.contact_points ?? []).filter((c) => !c.period_end);
+  return [
+    fact(
+      "Preferred channel",
+      patient.do_not_contact ? badge("Do not contact", "danger") : null,
+      patient.do_not_contact ? " " : null,
+      patient.preferred_channel?.label ?? "Not recorded",
+      ` · ${window_}`,
+    ),
+    fact("Contact", phones.length ? phones.map((c, i) => [i ? ", " : "", `${c.value} (${c.use?.label ?? c.system.label})`]) : "None recorded"),
+    optedOut.length
+      ? fact("Opted out", optedOut.map((c) => [badge(`${c.channel.label}: ${c.purpose.label}`, "danger"), " "]))
+      : [],
+  ];
+}
+
+function header(patient) {
+  const needs = patient.accessibility_needs ?? [];
+  const coordinator = patient.care_coordinator?.name ?? "None assigned";
+  const pcp = patient.primary_care_practitioner;
+  return h(
+    "section",
+    { class: "patient-header", "aria-labelledby": "patient-name" },
+    h(
+      "h1",
+      { id: "patient-name" },
+      patientName(patient),
+      patient.status && patient.status.value !== "active" ? [" ", badge(patient.status.label, "danger")] : null,
+    ),
+    h(
+      "dl",
+      { class: "facts" },
+      fact("Age", patient.age !== undefined ? `${patient.age}` : "", patient.birth_date ? ` (born ${formatDate(patient.birth_date)})` : ""),
+      fact("MRN", patient.mrn),
+      languageFacts(patient),
+      fact(
+        "Accessibility",
+        needs.length ? needs.map((n, i) => [i ? ", " : "", n.label]) : "None recorded",
+        patient.accessibility_notes ? ` — ${patient.accessibility_notes}` : "",
+      ),
+      contactFacts(patient),
+      fact("Care team", `Coordinator: ${coordinator}`, pcp ? ` · Primary care: ${pcp.given_name} ${pcp.family_name}` : ""),
+    ),
+  );
+}
+
+// Tabs (WAI-ARIA pattern): arrow keys move between tabs, each panel loads on first view.
+function tabs(definitions) {
+  const list = h("div", { role: "tablist", "aria-label": "Patient record", class: "tabs" });
+  const panels = [];
+  const buttons = definitions.map((def, i) => {
+    const panel = h("section", { role: "tabpanel", id: `panel-${def.key}`, "aria-labelledby": `tab-${def.key}`, tabindex: "0", hidden: i !== 0 });
+    panels.push(panel);
+    let loaded = false;
+    const button = h("button", { type: "button", role: "tab", id: `tab-${def.key}`, "aria-controls": panel.id, "aria-selected": String(i === 0), tabindex: i === 0 ? "0" : "-1" }, def.label);
+    button.select = () => {
+      buttons.forEach((b, j) => {
+        b.setAttribute("aria-selected", String(b === button));
+        b.tabIndex = b === button ? 0 : -1;
+        panels[j].hidden = b !== button;
+      });
+      if (!loaded) {
+        loaded = true;
+        def.render(panel);
+      }
+    };
+    button.addEventListener("click", button.select);
+    if (i === 0) {
+      loaded = true;
+      def.render(panel);
+    }
+    return button;
+  });
+  list.addEventListener("keydown", (event) => {
+    const index = buttons.indexOf(document.activeElement);
+    const moves = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: buttons.length - 1 };
+    if (index < 0 || !(event.key in moves)) return;
+    event.preventDefault();
+    const target = buttons[(moves[event.key] + buttons.length) % buttons.length];
+    target.focus();
+    target.select();
+  });
+  list.append(...buttons);
+  return [list, ...panels];
+}
+
+function renderFeedback(panel, patient, signal) {
+  const complaints = h("div", { class: "panel" });
+  const surveys = h("div", { class: "panel" });
+  panel.append(h("h2", {}, "Complaints"), complaints, h("h2", {}, "Survey answers"), surveys);
+  loadInto(complaints, () => api(`complaints/${query({ patient: patient.id })}`, { signal }), (page) => {
+    complaints.append(
+      page.results.length
+        ? h(
+            "ul",
+            { class: "items" },
+            page.results.map((c) =>
+              h(
+                "li",
+                { class: `item${c.due?.overdue ? " is-overdue" : ""}` },
+                h("div", { class: "item-title" }, c.category.label, " ", badge(c.status.label, `status-${c.status.value}`), " ", badge(c.priority.label, `priority-${c.priority.value}`)),
+                h("div", { class: "item-meta" }, `Received ${formatDateTime(c.received_at)} by ${c.channel.label} · ${c.department.label}`, c.owner ? ` · owner ${c.owner.name}` : "", c.due?.overdue ? [" ", badge("Past target", "danger")] : null),
+                c.description ? h("p", { class: "summary" }, c.description) : null,
+              ),
+            ),
+          )
+        : h("p", { class: "muted" }, "No complaints."),
+    );
+  });
+  loadInto(surveys, () => api(`surveys/responses/${query({ patient: patient.id })}`, { signal }), (page) => {
+    surveys.append(
+      page.results.length
+        ? h(
+            "ul",
+            { class: "items" },
+            page.results.map((r) =>
+              h(
+                "li",
+                { class: "item" },
+                h(
+                  "div",
+                  { class: "item-title" },
+                  r.nps_score !== null && r.nps_score !== undefined ? `Likely to recommend: ${r.nps_score}/10` : "",
+                  r.csat_score !== null && r.csat_score !== undefined ? ` · Satisfaction: ${r.csat_score}/5` : "",
+                ),
+                h("div", { class: "item-meta" }, formatDateTime(r.received_at), r.department?.label ? ` · ${r.department.label}` : ""),
+                r.comment ? h("p", { class: "summary" }, r.comment) : null,
+              ),
+            ),
+          )
+        : h("p", { class: "muted" }, "No survey answers."),
+    );
+  });
+}
+
+function historyEntry(entry) {
+  const label = `${entry.record.replaceAll("_", " ")} #${entry.record_id} ${entry.type}`;
+  return h(
+    "li",
+    { class: "item" },
+    h("div", { class: "item-title" }, label),
+    h("div", { class: "item-meta" }, formatDateTime(entry.at), ` · ${entry.user?.name ?? "system"}`, entry.reason ? ` · reason: ${entry.reason}` : ""),
+    entry.changes?.length
+      ? h(
+          "ul",
+          { class: "changes" },
+          entry.changes.map((c) => h("li", {}, h("span", { class: "label" }, c.field.replaceAll("_", " ")), ": ", `${c.from ?? "—"} → ${c.to ?? "—"}`)),
+        )
+      : null,
+  );
+}
+
+function renderHistory(panel, patient, signal) {
+  const list = h("ol", { class: "items" });
+  const status = h("div", { class: "panel" });
+  const footer = h("div", { class: "panel-footer" });
+  const load = (url) =>
+    loadInto(status, () => api(url, { signal }), (page) => {
+      list.append(...page.results.map(historyEntry));
+      if (!list.children.length) list.append(h("li", { class: "muted" }, "No changes recorded."));
+      footer.replaceChildren(page.next ? h("button", { type: "button", onclick: () => load(page.next) }, "Load older changes") : "");
+    });
+  panel.append(h("h2", {}, "Who changed what"), status, list, footer);
+  load(`patients/${patient.id}/history/`);
+}
+
+export async function renderPatient(main, { params: [id], signal, setTitle }) {
+  let record;
+  try {
+    record = await api(`patients/${id}/360/`, { signal });
+  } catch (error) {
+    if (error.name === "AbortError") return;
+    main.replaceChildren(h("h1", {}, "Patient"), h("p", { class: "error-box", role: "alert" }, explain(error)));
+    return;
+  }
+  const patient = record.patient;
+  setTitle(patientName(patient));
+
+  const definitions = [
+    {
+      key: "overview",
+      label: "Care and contacts",
+      render(panel) {
+        const care = h("div", { class: "care" });
+        const followUps = h("section", { class: "follow-ups" });
+        let followUpsView = null;
+        if (record.open_follow_ups) {
+          followUpsView = renderFollowUps(followUps, { patient, followUps: record.open_follow_ups, signal });
+        }
+        const referrals = h("section", { class: "referrals" });
+        if (record.open_referrals) {
+          renderReferrals(referrals, { referrals: record.open_referrals, onChange: () => followUpsView?.refresh() });
+        }
+        care.append(referrals, followUps);
+        const timeline = h("section", { class: "timeline-section", "aria-labelledby": "timeline-heading" });
+        if (record.interactions) {
+          renderTimeline(timeline, { patient, interactions: record.interactions, next: record.interactions_next, signal });
+        }
+        panel.append(care, timeline);
+      },
+    },
+  ];
+  if (can("feedback")) {
+    definitions.push({ key: "feedback", label: "Feedback and complaints", render: (panel) => renderFeedback(panel, patient, signal) });
+  }
+  if (can("history")) {
+    definitions.push({ key: "history", label: "History", render: (panel) => renderHistory(panel, patient, signal) });
+  }
+  main.replaceChildren(header(patient), ...tabs(definitions));
+}

@@ -1,0 +1,127 @@
+// Patient search as you type (name, MRN, birth date or phone, all through the API's `q`),
+// as an ARIA combobox: arrow keys move through the results, Enter opens one.
+
+import { api, explain, query } from "../api.js";
+import { formatDate, h, patientName } from "../dom.js";
+import { navigate } from "../router.js";
+
+const DELAY_MS = 200;
+
+export async function renderSearch(main) {
+  const input = h("input", {
+    id: "patient-search",
+    type: "search",
+    role: "combobox",
+    "aria-autocomplete": "list",
+    "aria-expanded": "false",
+    "aria-controls": "search-results",
+    "aria-describedby": "search-help",
+    autocomplete: "off",
+    spellcheck: "false",
+  });
+  const list = h("ul", { id: "search-results", role: "listbox", "aria-label": "Patients found", class: "results" });
+  const status = h("p", { class: "muted", role: "status", id: "search-status" });
+  main.replaceChildren(
+    h("h1", {}, "Find a patient"),
+    h(
+      "div",
+      { class: "field search-field" },
+      h("label", { for: "patient-search" }, "Name, MRN, birth date or phone"),
+      input,
+      h("p", { class: "help", id: "search-help" }, "Results appear as you type. Use the arrow keys to choose and Enter to open."),
+    ),
+    status,
+    list,
+  );
+
+  let results = [];
+  let active = -1;
+  let timer = null;
+  let controller = null;
+
+  function setActive(index) {
+    active = index;
+    for (const [i, option] of [...list.children].entries()) {
+      option.setAttribute("aria-selected", String(i === active));
+    }
+    if (active >= 0) {
+      input.setAttribute("aria-activedescendant", list.children[active].id);
+      list.children[active].scrollIntoView({ block: "nearest" });
+    } else {
+      input.removeAttribute("aria-activedescendant");
+    }
+  }
+
+  const open = (patient) => navigate(`/patients/${patient.id}/`);
+
+  function show(patients) {
+    results = patients;
+    list.replaceChildren(
+      ...patients.map((patient, i) =>
+        h(
+          "li",
+          { id: `patient-option-${patient.id}`, role: "option", "aria-selected": "false", class: "result", onclick: () => open(patient) },
+          h("span", { class: "result-name" }, patientName(patient)),
+          h(
+            "span",
+            { class: "result-meta" },
+            `Born ${formatDate(patient.birth_date)} · MRN ${patient.mrn}`,
+            patient.preferred_language ? ` · ${patient.preferred_language.name}` : "",
+            patient.interpreter_needed?.value === "yes" ? " · interpreter needed" : "",
+          ),
+        ),
+      ),
+    );
+    input.setAttribute("aria-expanded", String(patients.length > 0));
+    setActive(patients.length ? 0 : -1);
+    status.textContent = patients.length
+      ? `${patients.length} patient${patients.length === 1 ? "" : "s"} found.`
+      : "No patient matches.";
+  }
+
+  async function search(text) {
+    controller?.abort();
+    controller = new AbortController();
+    try {
+      const page = await api(`patients/${query({ q: text, page_size: 10 })}`, { signal: controller.signal });
+      show(page.results);
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      show([]);
+      status.textContent = explain(error);
+    }
+  }
+
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    const text = input.value.trim();
+    if (text.length < 2) {
+      controller?.abort();
+      list.replaceChildren();
+      input.setAttribute("aria-expanded", "false");
+      status.textContent = text ? "Type at least two characters." : "";
+      return;
+    }
+    timer = setTimeout(() => search(text), DELAY_MS);
+  });
+
+  input.addEventListener("keydown", (event) => {
+    if (!results.length) return;
+    if (event.key === "ArrowDown") {
+      event.preventDefault();
+      setActive(Math.min(active + 1, results.length - 1));
+    } else if (event.key === "ArrowUp") {
+      event.preventDefault();
+      setActive(Math.max(active - 1, 0));
+    } else if (event.key === "Enter" && active >= 0) {
+      event.preventDefault();
+      open(results[active]);
+    } else if (event.key === "Escape") {
+      list.replaceChildren();
+      results = [];
+      input.setAttribute("aria-expanded", "false");
+      setActive(-1);
+    }
+  });
+  input.focus();
+}

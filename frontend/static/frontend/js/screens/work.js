@@ -1,0 +1,59 @@
+// My work: the signed-in user's referral worklist buckets and follow-ups that are
+// overdue or due today, each item one click from the patient.
+
+import { api } from "../api.js";
+import { h } from "../dom.js";
+import { can } from "../session.js";
+import { followUpItem, loadInto, referralItem } from "./common.js";
+
+function bucketSection(bucket, renderItem, emptyText) {
+  const headingId = `bucket-${bucket.key}`;
+  return h(
+    "section",
+    { class: "bucket", "aria-labelledby": headingId },
+    h("h3", { id: headingId }, bucket.label, " ", h("span", { class: "count" }, `(${bucket.count})`)),
+    bucket.items.length
+      ? h("ul", { class: "items" }, bucket.items.map(renderItem))
+      : h("p", { class: "muted" }, emptyText),
+    bucket.count > bucket.items.length
+      ? h("p", { class: "muted" }, `Showing ${bucket.items.length} of ${bucket.count}.`)
+      : null,
+  );
+}
+
+export async function renderWork(main, { signal }) {
+  const followUps = h("div", { class: "panel" });
+  const referrals = h("div", { class: "panel" });
+  main.replaceChildren(
+    h("h1", {}, "My work"),
+    h(
+      "div",
+      { class: "columns" },
+      can("follow_ups")
+        ? h("section", { "aria-labelledby": "fu-heading" }, h("h2", { id: "fu-heading" }, "Follow-ups"), followUps)
+        : null,
+      can("referrals")
+        ? h("section", { "aria-labelledby": "ref-heading" }, h("h2", { id: "ref-heading" }, "My referrals"), referrals)
+        : null,
+    ),
+  );
+  const tasks = [];
+  if (can("follow_ups")) {
+    tasks.push(
+      loadInto(followUps, () => api("worklists/follow-ups/?limit=10", { signal }), (data) => {
+        const shown = data.buckets.filter((b) => b.key === "overdue" || b.key === "due_today");
+        followUps.append(...shown.map((b) => bucketSection(b, followUpItem, "Nothing here.")));
+      }),
+    );
+  }
+  if (can("referrals")) {
+    tasks.push(
+      loadInto(referrals, () => api("worklists/referrals/?limit=10", { signal }), (data) => {
+        const open = data.buckets.filter((b) => b.count > 0);
+        if (!open.length) referrals.append(h("p", { class: "muted" }, "No referrals need action."));
+        referrals.append(...open.map((b) => bucketSection(b, referralItem, "")));
+      }),
+    );
+  }
+  await Promise.all(tasks);
+}

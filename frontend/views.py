@@ -1,0 +1,68 @@
+"""The staff web app: one page that loads the JavaScript application, plus sign-in."""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
+from django.shortcuts import render
+from django.templatetags.static import static
+
+from crm.access import Scope, Section, departments, grant
+from crm.choices import Channel, Department
+from crm.roles import Role, user_queues, user_roles
+from interactions.choices import Direction, Outcome, Sensitivity, Topic
+from referrals.choices import ReferralAction, ReferralPriority
+
+# The code lists the app's forms and filters offer, as the API spells them.
+CHOICES = {
+    "channel": Channel,
+    "department": Department,
+    "direction": Direction,
+    "topic": Topic,
+    "outcome": Outcome,
+    "sensitivity": Sensitivity,
+    "referral_priority": ReferralPriority,
+    "referral_action": ReferralAction,
+}
+
+
+def staff_session(user) -> dict:
+    """What the page needs to know about the signed-in user to show only what their role
+    may use. The API enforces the same policy; this only hides controls."""
+    access = {}
+    for section in Section:
+        held = grant(user, section)
+        access[section.value] = {"read": Scope(held.read).name, "write": Scope(held.write).name}
+    return {
+        "user": {"id": user.pk, "name": user.get_full_name() or user.get_username()},
+        "roles": sorted(user_roles(user)),
+        "role_labels": [Role(role).label for role in sorted(user_roles(user))],
+        "departments": departments(user),
+        "queues": user_queues(user),
+        "access": access,
+        "idle_minutes": settings.SESSION_COOKIE_AGE // 60,
+        "choices": {
+            name: [{"value": value, "label": label} for value, label in choices.choices]
+            for name, choices in CHOICES.items()
+        },
+        "chart_script": static("vendor/chart.js/chart.umd.min.js"),
+    }
+
+
+@login_required
+def app(request, **route):
+    """Every screen of the app is this page; the browser routes by path."""
+    if not user_roles(request.user):
+        return render(request, "frontend/no_role.html", status=403)
+    return render(request, "frontend/app.html", {"session": staff_session(request.user)})
+
+
+class SignInView(LoginView):
+    template_name = "frontend/login.html"
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        return {
+            **super().get_context_data(**kwargs),
+            "signed_out_idle": self.request.GET.get("reason") == "idle",
+            "idle_minutes": settings.SESSION_COOKIE_AGE // 60,
+        }
