@@ -32,7 +32,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.installed
 
-run: $(VENV)/.installed
+# Browser libraries (Chart.js; axe-core for the browser tests) from the committed lockfile.
+NODE_MODULES := frontend/node_modules/.installed
+$(NODE_MODULES): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: $(VENV)/.installed $(NODE_MODULES)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
@@ -43,7 +49,7 @@ seed: $(VENV)/.installed
 # Tests run with production-like settings (DEBUG off); DATABASE_URL picks the database.
 TEST_ENV := DEBUG=false SECRET_KEY=test-only-not-a-secret SECURE_SSL_REDIRECT=false
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev $(NODE_MODULES)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
@@ -57,4 +63,4 @@ benchmark: $(VENV)/.installed
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py benchmark
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache frontend/node_modules artifacts

@@ -91,7 +91,7 @@ def test_transitions_document_the_409_body(schema):
 def test_schema_and_docs_need_a_signed_in_staff_member(client):
     assert client.get("/api/schema/").status_code == 401
     page = client.get("/api/docs/")
-    assert page.status_code == 302 and page["Location"].startswith("/api/auth/login/")
+    assert page.status_code == 302 and page["Location"].startswith("/login/")
 
 
 def test_schema_and_docs_are_served_without_a_cdn(client):

@@ -13,9 +13,9 @@ export class ApiError extends Error {
     this.body = body;
   }
 
-  /** Per-field messages from a 400 ({field: ["…"]}). */
+  /** Per-field messages ({field: ["…"]}), from a 400 or a 409 that names fields. */
   get fieldErrors() {
-    return (this.status === 400 && this.body.errors) || {};
+    return this.body.errors || {};
   }
 }
 
@@ -37,7 +37,10 @@ export function explain(error) {
     case 404:
       return "This record was not found. It may have been merged or you may not have access to it.";
     case 409:
-      return `This cannot be done in the record's current state.${detail} Reload to see what changed.`;
+      // A refused transition lists what is allowed now: the record moved on meanwhile.
+      return error.body.allowed_actions
+        ? `This cannot be done in the record's current state.${detail} Reload to see what changed.`
+        : error.body.message || "This conflicts with the record's current state.";
     case 410:
       return `This is no longer available.${detail}`;
     case 412:

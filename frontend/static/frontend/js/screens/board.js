@@ -2,9 +2,9 @@
 // priority and specialty.
 
 import { api, query } from "../api.js";
-import { h } from "../dom.js";
+import { fill, h } from "../dom.js";
 import { session } from "../session.js";
-import { loadInto, referralItem } from "./common.js";
+import { latestOnly, loadInto, referralItem } from "./common.js";
 
 export async function renderBoard(main, { signal }) {
   const scope = h("select", { id: "board-scope" }, h("option", { value: "mine" }, "My referrals"), h("option", { value: "team" }, "Whole team"));
@@ -28,11 +28,13 @@ export async function renderBoard(main, { signal }) {
     board,
   );
 
+  const nextSignal = latestOnly(signal);
   const known = new Set();
   function addSpecialties(buckets) {
     for (const item of buckets.flatMap((b) => b.items)) known.add(item.specialty);
     const current = specialty.value;
-    specialty.replaceChildren(
+    fill(
+      specialty,
       h("option", { value: "" }, "Any specialty"),
       [...known].sort().map((s) => h("option", { value: s, selected: s === current }, s)),
     );
@@ -40,7 +42,7 @@ export async function renderBoard(main, { signal }) {
 
   async function load() {
     const params = { team: scope.value === "team" ? "true" : "", priority: priority.value, specialty: specialty.value, limit: 50 };
-    await loadInto(board, () => api(`worklists/referrals/${query(params)}`, { signal }), (data) => {
+    await loadInto(board, () => api(`worklists/referrals/${query(params)}`, { signal: nextSignal() }), (data) => {
       addSpecialties(data.buckets);
       board.append(
         ...data.buckets.map((bucket) =>

@@ -19,6 +19,19 @@ export async function loadInto(panel, load, render) {
   }
 }
 
+/**
+ * For a panel that reloads when filters change: each call gives a signal that aborts the
+ * previous request, so a slow older answer never overwrites a newer one.
+ */
+export function latestOnly(screenSignal) {
+  let controller = null;
+  return () => {
+    controller?.abort();
+    controller = new AbortController();
+    return AbortSignal.any([screenSignal, controller.signal]);
+  };
+}
+
 export function dueText(dueAt, overdue) {
   if (!dueAt) return null;
   return h(

@@ -6,7 +6,7 @@ import { announce, badge, formatDateTime, h } from "../dom.js";
 import { openDialog } from "../forms.js";
 import { channelIcon } from "../icons.js";
 import { can, session } from "../session.js";
-import { loadInto } from "./common.js";
+import { latestOnly, loadInto } from "./common.js";
 
 function interactionItem(item) {
   const restricted = item.sensitivity?.value === "restricted";
@@ -60,6 +60,7 @@ export function renderTimeline(container, { patient, interactions, next, signal 
   const footer = h("div", { class: "panel-footer" });
   const status = h("div", { class: "panel" });
   let nextUrl = next;
+  const nextSignal = latestOnly(signal);
 
   const channelFilter = h("select", { id: "filter-channel" }, h("option", { value: "" }, "All channels"), session.choices.channel.map((c) => h("option", { value: c.value }, c.label)));
   const departmentFilter = h("select", { id: "filter-department" }, h("option", { value: "" }, "All departments"), session.choices.department.map((d) => h("option", { value: d.value }, d.label)));
@@ -73,7 +74,7 @@ export function renderTimeline(container, { patient, interactions, next, signal 
 
   async function reload() {
     const filters = { patient: patient.id, channel: channelFilter.value, department: departmentFilter.value, page_size: 20 };
-    await loadInto(status, () => api(`interactions/${query(filters)}`, { signal }), (page) => {
+    await loadInto(status, () => api(`interactions/${query(filters)}`, { signal: nextSignal() }), (page) => {
       nextUrl = page.next;
       show(page.results);
       announce(`${page.results.length} interactions shown.`);
@@ -81,7 +82,7 @@ export function renderTimeline(container, { patient, interactions, next, signal 
   }
 
   more.addEventListener("click", async () => {
-    await loadInto(status, () => api(nextUrl, { signal }), (page) => {
+    await loadInto(status, () => api(nextUrl, { signal: nextSignal() }), (page) => {
       nextUrl = page.next;
       const first = list.children.length;
       show(page.results, { append: true });

@@ -1,0 +1,306 @@
+"""The staff web app in a real browser: each screen works, is accessible, and fits at
+1280 and 390 px. Screenshots land in artifacts/screens/."""
+
+import re
+
+import pytest
+from django.contrib.sessions.models import Session
+from playwright.sync_api import expect
+
+from interactions.models import Interaction
+from referrals import services
+from referrals.choices import FollowUpStatus, ReferralStatus
+from tests.factories import ReferralFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def test_a_coordinator_signs_in_with_the_form_and_out_again(screen_for, coordinator):
+    UserFactory(username="casey", password="long-and-unique-9", roles=["coordinator"])
+    screen = screen_for(None)
+    page = screen.open("/")
+    expect(page).to_have_url(re.compile(r"/login/\?next=/$"))
+    screen.capture("sign-in")
+
+    page.get_by_label("Username").fill("casey")
+    page.get_by_label("Password").fill("wrong-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("do not match")
+
+    page.get_by_label("Password").fill("long-and-unique-9")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="My work", level=1)).to_be_visible()
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/login/"))
+    assert not Session.objects.exists()
+
+
+def test_an_ended_session_sends_the_browser_to_sign_in(screen_for, coordinator, clinic):
+    screen = screen_for(coordinator)
+    page = screen.open("/search/")
+    expect(page.get_by_role("heading", name="Find a patient")).to_be_visible()
+    Session.objects.all().delete()  # what the idle timeout does on the server
+
+    page.get_by_role("combobox").fill("Gómez")
+    expect(page).to_have_url(re.compile(r"/login/\?reason=idle&next=%2Fsearch%2F"))
+    expect(page.get_by_role("status")).to_contain_text("signed out because the session was idle")
+
+
+def test_my_work_lists_the_coordinators_referrals_and_follow_ups(screen_for, coordinator, clinic):
+    screen = screen_for(coordinator)
+    page = screen.open("/")
+    follow_ups = page.get_by_role("region", name="Follow-ups")
+    expect(follow_ups.get_by_role("region", name=re.compile("Due today"))).to_contain_text(
+        "Confirm the interpreter for Friday"
+    )
+    referrals = page.get_by_role("region", name="My referrals")
+    expect(
+        referrals.get_by_role("region", name=re.compile("Accepted, not scheduled"))
+    ).to_contain_text("Neurology")
+    screen.capture_both_sizes("my-work")
+
+    follow_ups.get_by_role("link", name=re.compile("Lucía Gómez")).click()
+    expect(page).to_have_url(re.compile(rf"/patients/{clinic['patient'].pk}/$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Lucía Gómez")
+
+
+def test_search_as_you_type_with_the_keyboard_opens_the_360(screen_for, coordinator, clinic):
+    screen = screen_for(coordinator)
+    page = screen.open("/")
+    page.get_by_role("link", name="Find a patient").click()
+    search = page.get_by_role("combobox", name="Name, MRN, birth date or phone")
+    search.press_sequentially("T-900100", delay=20)
+    option = page.get_by_role("option")
+    expect(option).to_have_count(1)
+    expect(option).to_contain_text("Lucía Gómez")
+    expect(option).to_contain_text("Born Mar 9, 1961 · MRN T-900100 · Spanish")
+    screen.capture_both_sizes("search")
+
+    search.fill("617 555 0142")  # phone numbers in any format
+    expect(page.get_by_role("option")).to_have_count(1)
+    search.press("ArrowDown")
+    search.press("Enter")
+
+    header = page.get_by_role("region", name=re.compile("Lucía Gómez"))
+    expect(header).to_contain_text("“Lucy”")
+    expect(header).to_contain_text("Age")
+    expect(header).to_contain_text("Spanish")
+    expect(header).to_contain_text("Interpreter needed")
+    expect(header).to_contain_text("Large print")
+    expect(header).to_contain_text("Phone · 09:00\u201312:00 America/New_York")
+    expect(header).to_contain_text("SMS: Care coordination")  # opted out, marked
+    expect(header).to_contain_text(f"Coordinator: {coordinator.get_full_name()}")
+
+
+def test_the_360_header_and_lists_come_from_one_request(screen_for, coordinator, clinic):
+    screen = screen_for(coordinator)
+    page = screen.open(f"/patients/{clinic['patient'].pk}/")
+    expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
+    expect(page.locator("[data-interaction]")).to_have_count(2)
+    assert screen.api_requests == [f"GET patients/{clinic['patient'].pk}/360/"]
+    screen.capture_both_sizes("patient-360")
+
+
+def test_logging_an_interaction_shows_api_errors_then_prepends_it(screen_for, coordinator, clinic):
+    patient = clinic["patient"]
+    screen = screen_for(coordinator)
+    page = screen.open(f"/patients/{patient.pk}/")
+    page.get_by_role("button", name="Log an interaction").click()
+    dialog = page.get_by_role("dialog", name="Log an interaction")
+    # The patient opted out of SMS: the API refuses and says which field.
+    dialog.get_by_label("Channel").select_option("sms")
+    dialog.get_by_label("Summary").fill("Called to confirm the interpreter.")
+    dialog.get_by_role("button", name="Save interaction").click()
+    channel = dialog.get_by_label("Channel")
+    expect(channel).to_have_attribute("aria-invalid", "true")
+    expect(dialog).to_contain_text("opted out of this channel for this purpose")
+    screen.capture("log-interaction-error")
+    assert not Interaction.objects.filter(summary__startswith="Called to confirm").exists()
+
+    channel.select_option("phone")
+    dialog.get_by_label("Interpreter used").check()
+    dialog.get_by_role("button", name="Save interaction").click()
+    expect(dialog).to_be_hidden()
+    first = page.locator("[data-interaction]").first
+    expect(first).to_contain_text("Called to confirm the interpreter.")
+    expect(first).to_contain_text("interpreter used")
+    created = Interaction.objects.get(summary="Called to confirm the interpreter.")
+    assert (created.channel, created.staff, created.interpreter_used) == (
+        "phone",
+        coordinator,
+        True,
+    )
+    # No reload: the 360, one refused save, one accepted save.
+    assert screen.api_requests == [f"GET patients/{patient.pk}/360/"] + ["POST interactions/"] * 2
+
+
+def test_a_referral_moves_from_sent_to_closed_through_the_dialogs(screen_for, coordinator, clinic):
+    referral = clinic["referral"]
+    screen = screen_for(coordinator)
+    page = screen.open(f"/patients/{clinic['patient'].pk}/")
+    card = page.locator(f"[data-referral='{referral.pk}']")
+    expect(card).to_contain_text("Sent")
+    expect(card).to_contain_text("Next step: receiver accepts")
+
+    card.get_by_role("button", name="Accept").click()
+    page.get_by_role("dialog").get_by_role("button", name="Accept").click()
+    expect(card).to_contain_text("Accepted")
+
+    card.get_by_role("button", name="Schedule").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Appointment date and time").fill("2030-02-14T10:30")
+    screen.capture("referral-schedule-dialog")
+    dialog.get_by_role("button", name="Schedule").click()
+    expect(card).to_contain_text("Scheduled")
+    expect(card).to_contain_text("Appointment: Feb 14, 2030, 10:30 AM")
+
+    card.get_by_role("button", name="Record visit").click()
+    page.get_by_role("dialog").get_by_role("button", name="Record visit").click()
+    expect(card).to_contain_text("Seen")
+
+    card.get_by_role("button", name="Close with report").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Report from").fill("Dr. Hayes, Cardiology")
+    dialog.get_by_label("Report summary").fill("Benign ectopy; no treatment needed.")
+    dialog.get_by_role("button", name="Close with report").click()
+    expect(card).to_contain_text("Closed")
+    expect(card.get_by_role("button")).to_have_text(["Reopen"])
+
+    referral.refresh_from_db()
+    assert referral.status == ReferralStatus.CLOSED
+    assert referral.report_from == "Dr. Hayes, Cardiology"
+    actions = list(referral.events.order_by("occurred_at", "id").values_list("action", flat=True))
+    assert actions[-4:] == ["accept", "schedule", "seen", "close"]
+
+
+def test_a_stale_referral_gets_a_plain_message_not_a_blank_page(screen_for, coordinator, clinic):
+    referral = clinic["referral"]
+    screen = screen_for(coordinator)
+    page = screen.open(f"/patients/{clinic['patient'].pk}/")
+    card = page.locator(f"[data-referral='{referral.pk}']")
+    expect(card).to_be_visible()
+    services.referral_accept(referral=referral, actor=coordinator)  # someone else, meanwhile
+
+    card.get_by_role("button", name="Decline").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Decline").click()  # the reason is required
+    expect(dialog.get_by_label("Reason")).to_have_attribute("aria-invalid", "true")
+    dialog.get_by_label("Reason").fill("No capacity this month.")
+    dialog.get_by_role("button", name="Decline").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("Someone else changed this record")
+    referral.refresh_from_db()
+    assert referral.status == ReferralStatus.ACCEPTED
+
+
+def test_a_network_failure_is_explained_and_nothing_is_lost(screen_for, coordinator, clinic):
+    screen = screen_for(coordinator)
+    page = screen.open(f"/patients/{clinic['patient'].pk}/")
+    page.get_by_role("button", name="Log an interaction").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Summary").fill("Left a voicemail.")
+    page.route("**/api/interactions/", lambda route: route.abort())
+    dialog.get_by_role("button", name="Save interaction").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("server could not be reached")
+    expect(dialog.get_by_label("Summary")).to_have_value("Left a voicemail.")
+
+
+def test_a_follow_up_is_completed_from_the_360(screen_for, coordinator, clinic):
+    follow_up = clinic["follow_up"]
+    screen = screen_for(coordinator)
+    page = screen.open(f"/patients/{clinic['patient'].pk}/")
+    item = page.locator(f"[data-follow-up='{follow_up.pk}']")
+    item.get_by_role("button", name="Complete").click()
+    dialog = page.get_by_role("dialog", name=re.compile("Complete"))
+    dialog.get_by_label("Outcome").fill("Interpreter booked for Friday 10:00.")
+    dialog.get_by_role("button", name="Mark complete").click()
+    expect(item).to_have_count(0)
+    expect(page.get_by_role("status")).to_have_text("Follow-up completed.")
+    follow_up.refresh_from_db()
+    assert follow_up.status == FollowUpStatus.DONE
+    assert follow_up.outcome == "Interpreter booked for Friday 10:00."
+
+
+def test_the_timeline_filters_and_the_other_tabs(screen_for, coordinator, clinic):
+    screen = screen_for(coordinator)
+    page = screen.open(f"/patients/{clinic['patient'].pk}/")
+    page.get_by_label("Department").select_option("billing")
+    expect(page.locator("[data-interaction]")).to_have_count(1)
+    expect(page.locator("[data-interaction]")).to_contain_text("explained the copay")
+
+    page.get_by_role("tab", name="History").click()
+    history = page.get_by_role("tabpanel", name="History")
+    expect(history).to_contain_text("consent")
+    expect(history).to_contain_text("status: — → opt_out")
+    screen.capture_both_sizes("patient-history")
+
+    page.get_by_role("tab", name="History").press("ArrowLeft")
+    feedback = page.get_by_role("tabpanel", name="Feedback and complaints")
+    expect(feedback).to_contain_text("No complaints.")
+    screen.capture("patient-feedback")
+
+
+def test_billing_sees_no_restricted_items_clinical_reasons_or_forbidden_buttons(
+    screen_for, billing, clinic
+):
+    screen = screen_for(billing)
+    page = screen.open(f"/patients/{clinic['patient'].pk}/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Lucía Gómez")
+    expect(page.get_by_role("region", name=re.compile("Lucía"))).to_contain_text(
+        "Interpreter needed"
+    )
+    expect(page.locator("[data-interaction]")).to_have_count(1)
+    body = page.locator("main")
+    expect(body).not_to_contain_text("sensitive diagnosis")
+    expect(body).not_to_contain_text("Palpitations")
+    expect(body).not_to_contain_text("Open referrals")
+    expect(page.get_by_role("button", name="Accept")).to_have_count(0)
+    expect(page.get_by_role("tab", name="History")).to_have_count(0)
+    # Billing may log its own department's calls, and only those.
+    page.get_by_role("button", name="Log an interaction").click()
+    departments = page.get_by_role("dialog").get_by_label("Department").locator("option")
+    expect(departments).to_have_text(["Billing"])
+    page.keyboard.press("Escape")
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link")).to_have_text(["My work", "Find a patient"])
+    screen.capture_both_sizes("patient-360-billing")
+
+
+def test_the_referral_board_filters_by_priority_and_specialty(screen_for, coordinator, clinic):
+    routine = ReferralFactory(
+        patient=clinic["patient"], coordinator=coordinator, specialty="Dermatology"
+    )
+    services.referral_send(referral=routine, actor=coordinator)
+    services.referral_accept(referral=routine, actor=coordinator)
+    screen = screen_for(coordinator)
+    page = screen.open("/board/")
+    columns = page.get_by_role("region")
+    expect(columns).to_have_count(6)
+    expect(columns.first).to_have_accessible_name(re.compile("Awaiting response"))
+    screen.capture_both_sizes("referral-board")
+
+    items = page.locator(".column li")
+    expect(items).to_have_count(2)
+    page.get_by_label("Priority").select_option("urgent")
+    expect(items).to_have_count(1)
+    expect(items).to_contain_text("Neurology")
+    page.get_by_label("Priority").select_option("")
+    expect(items).to_have_count(2)
+    page.get_by_label("Specialty").select_option("Dermatology")
+    expect(items).to_have_count(1)
+    expect(items).to_contain_text("Dermatology")
+
+
+def test_the_dashboard_draws_charts_with_tables(screen_for, coordinator, clinic):
+    screen = screen_for(coordinator)
+    page = screen.open("/dashboard/")
+    figures = page.locator("figure[data-chart]")
+    expect(figures).to_have_count(5)
+    for chart in ("loop-closure", "time-to-schedule", "overdue", "nps-csat", "complaints"):
+        canvas = page.locator(f"#chart-{chart}")
+        assert canvas.evaluate("c => c.width > 0 && c.getContext('2d') !== null")
+    overdue = page.locator("figure[data-chart='overdue'] table")
+    expect(overdue.locator("tbody tr").first).to_contain_text("awaiting response")
+    page.locator("figure[data-chart='loop-closure'] summary").click()
+    expect(page.locator("figure[data-chart='loop-closure'] table tbody tr")).to_have_count(6)
+    screen.capture_both_sizes("dashboard")
