@@ -5,9 +5,11 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.sessions.models import Session
 from django.db import transaction
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
+from django.shortcuts import render
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
@@ -104,10 +106,19 @@ LOCKED_OUT_MESSAGE = (
 
 
 def lockout_response(request, original_response=None, credentials=None):
-    """What a locked-out sign-in gets (django-axes): the API's error body, or a plain
-    page for the browser form."""
+    """What a locked-out sign-in gets (django-axes): the API's error body, or the
+    sign-in page saying why."""
     if request.path.startswith("/api/") and not request.path.startswith("/api/auth/login/"):
         return JsonResponse(
             {"message": LOCKED_OUT_MESSAGE, "code": "locked_out", "errors": {}}, status=429
         )
-    return HttpResponse(LOCKED_OUT_MESSAGE, status=429, content_type="text/plain; charset=utf-8")
+    return render(
+        request,
+        "frontend/login.html",
+        {
+            "form": AuthenticationForm(request),
+            "locked_out_message": LOCKED_OUT_MESSAGE,
+            "idle_minutes": settings.SESSION_COOKIE_AGE // 60,
+        },
+        status=429,
+    )

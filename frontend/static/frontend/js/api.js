@@ -54,17 +54,18 @@ export function explain(error) {
 
 /**
  * Call the API. `path` is a path under /api/ or a full URL the API returned (a `next`
- * link). Options: method, body (sent as JSON), version (sent as If-Match), idempotent
- * (a POST that may be retried safely gets an Idempotency-Key), signal (to abort).
+ * link). Options: method, body (sent as JSON), version (sent as If-Match), idempotencyKey
+ * (the same key on every attempt of one create, so a retry after a lost answer never
+ * creates twice), signal (to abort).
  */
-export async function api(path, { method = "GET", body, version, idempotent, signal } = {}) {
+export async function api(path, { method = "GET", body, version, idempotencyKey, signal } = {}) {
   const headers = { Accept: "application/json" };
   if (method !== "GET") {
     headers["X-CSRFToken"] = csrfToken();
     headers["Content-Type"] = "application/json";
   }
   if (version !== undefined) headers["If-Match"] = `"${version}"`;
-  if (idempotent) headers["Idempotency-Key"] = crypto.randomUUID();
+  if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
   // Links the API returns are absolute; keep only path and query so a proxy's scheme or
   // host never matters.
   const url = /^https?:/.test(path)

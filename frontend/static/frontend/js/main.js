@@ -1,10 +1,10 @@
 // The staff web app: a router over a handful of screens, each a module that renders into
 // <main> and talks to the REST API.
 
-import { lastServerContact } from "./api.js";
+import { explain, lastServerContact } from "./api.js";
 import { navigate } from "./router.js";
 import { clearAlerts, fill, h } from "./dom.js";
-import { hasRole, can, session } from "./session.js";
+import { can, session } from "./session.js";
 import { renderWork } from "./screens/work.js";
 import { renderSearch } from "./screens/search.js";
 import { renderPatient } from "./screens/patient.js";
@@ -21,7 +21,7 @@ const SCREENS = [
     title: "Referral board",
     render: renderBoard,
     nav: "/board/",
-    allowed: () => can("referrals", "write") && hasRole("coordinator", "clinician"),
+    allowed: () => can("referrals", "write"),
   },
   {
     path: /^\/dashboard\/$/,
@@ -71,7 +71,13 @@ async function route({ focus = true } = {}) {
   }
   document.title = `${screen.title} · Patient CRM`;
   const params = location.pathname.match(screen.path).slice(1);
-  await screen.render(main, { params, signal: currentController.signal, setTitle });
+  try {
+    await screen.render(main, { params, signal: currentController.signal, setTitle });
+  } catch (error) {
+    if (error.name === "AbortError") return;
+    fill(main, h("h1", {}, screen.title), h("p", { class: "error-box", role: "alert" }, explain(error)));
+    return;
+  }
   // Move focus to the new screen, unless the screen put it somewhere on purpose.
   if (focus && !main.contains(document.activeElement)) main.focus();
 }
@@ -96,15 +102,20 @@ document.querySelector(".skip-link").addEventListener("click", (event) => {
   main.focus();
 });
 
-// The server ends a session after `idle_minutes` without a request; when that time has
-// passed (or any request answers 401), go to the sign-in page instead of failing quietly.
+// The server ends a session after `idle_minutes` without a request. When that time has
+// passed here, sign out (so a screen left open shows no patient data) and go to the
+// sign-in page; a request answered 401 goes there too, instead of failing quietly.
 function signInAgain() {
   const next = encodeURIComponent(location.pathname);
   location.assign(`/login/?reason=idle&next=${next}`);
 }
 window.addEventListener("session-ended", signInAgain);
-setInterval(() => {
-  if (Date.now() - lastServerContact() > session.idle_minutes * 60 * 1000) signInAgain();
+const idleTimer = setInterval(async () => {
+  if (Date.now() - lastServerContact() < session.idle_minutes * 60 * 1000) return;
+  clearInterval(idleTimer);
+  const form = document.getElementById("sign-out");
+  await fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" }).catch(() => null);
+  signInAgain();
 }, 15 * 1000);
 
 renderNav();

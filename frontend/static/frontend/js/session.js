@@ -22,4 +22,3 @@ export function canWriteRow(section, { department, queue, assignee } = {}) {
   return false;
 }
 
-export const hasRole = (...roles) => roles.some((role) => session.roles.includes(role));

@@ -216,17 +216,19 @@ export async function renderPatient(main, { params: [id], signal, setTitle }) {
       key: "overview",
       label: "Care and contacts",
       render(panel) {
+        // Sections the role may not read are absent from the 360 answer, and from here.
         const care = h("div", { class: "care" });
-        const followUps = h("section", { class: "follow-ups" });
         let followUpsView = null;
-        if (record.open_follow_ups) {
-          followUpsView = renderFollowUps(followUps, { patient, followUps: record.open_follow_ups, signal });
-        }
-        const referrals = h("section", { class: "referrals" });
         if (record.open_referrals) {
+          const referrals = h("section", { class: "referrals" });
           renderReferrals(referrals, { referrals: record.open_referrals, onChange: () => followUpsView?.refresh() });
+          care.append(referrals);
         }
-        care.append(referrals, followUps);
+        if (record.open_follow_ups) {
+          const followUps = h("section", { class: "follow-ups" });
+          followUpsView = renderFollowUps(followUps, { patient, followUps: record.open_follow_ups, signal });
+          care.append(followUps);
+        }
         const timeline = h("section", { class: "timeline-section", "aria-labelledby": "timeline-heading" });
         if (record.interactions) {
           renderTimeline(timeline, { patient, interactions: record.interactions, next: record.interactions_next, signal });

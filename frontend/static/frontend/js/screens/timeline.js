@@ -97,12 +97,13 @@ export function renderTimeline(container, { patient, interactions, next, signal 
     ? h("button", { type: "button", class: "primary", id: "log-interaction" }, "Log an interaction")
     : null;
   logButton?.addEventListener("click", async () => {
+    const idempotencyKey = crypto.randomUUID();
     const created = await openDialog({
       title: "Log an interaction",
       description: `With ${patient.given_name ?? "the patient"}; the time is now and you are the staff member.`,
       fields: logFields(patient),
       submitLabel: "Save interaction",
-      onSubmit: (values) => api("interactions/", { method: "POST", body: { patient: patient.id, ...values }, idempotent: true }),
+      onSubmit: (values) => api("interactions/", { method: "POST", body: { patient: patient.id, ...values }, idempotencyKey }),
     });
     if (!created) return;
     list.querySelector(".empty")?.remove();

@@ -3,11 +3,13 @@ test server. Each screen is scanned with axe-core and saved as a screenshot unde
 artifacts/screens/ (git-ignored)."""
 
 import datetime
+import importlib
 import json
 import os
 from pathlib import Path
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.test import Client
 from django.utils import timezone
@@ -34,7 +36,22 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="session")
+# What data migrations put in the database; a live-server test empties every table after
+# it runs, so each one puts this back first.
+REFERENCE_DATA = [
+    ("crm.migrations.0002_staff_role_groups", "create_groups"),
+    ("referrals.migrations.0002_default_service_levels", "create_defaults"),
+    ("interactions.migrations.0004_default_complaint_service_levels", "create_defaults"),
+]
+
+
+@pytest.fixture(autouse=True)
+def reference_data(transactional_db):
+    for module, function in REFERENCE_DATA:
+        getattr(importlib.import_module(module), function)(django_apps, None)
+
+
+@pytest.fixture(scope="package")
 def browser():
     if not CHROMIUM.exists() or not AXE.exists():
         missing = "Chromium (apt-get install chromium)" if not CHROMIUM.exists() else str(AXE)
@@ -42,15 +59,19 @@ def browser():
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    # Playwright's synchronous API runs an event loop in this thread; the ORM calls the
-    # tests make between browser steps are still plain synchronous code.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
+    # Playwright's synchronous API keeps an event loop marked as running in this thread
+    # while it is open; the ORM calls the tests make between browser steps are still plain
+    # synchronous code. Allowed for these tests only, and only while the browser runs.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 class Screen:

@@ -12,7 +12,7 @@ from referrals import services
 from referrals.choices import FollowUpStatus, ReferralStatus
 from tests.factories import ReferralFactory, UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_coordinator_signs_in_with_the_form_and_out_again(screen_for, coordinator):
@@ -45,6 +45,19 @@ def test_an_ended_session_sends_the_browser_to_sign_in(screen_for, coordinator, 
     page.get_by_role("combobox").fill("Gómez")
     expect(page).to_have_url(re.compile(r"/login/\?reason=idle&next=%2Fsearch%2F"))
     expect(page.get_by_role("status")).to_contain_text("signed out because the session was idle")
+
+
+def test_an_idle_screen_signs_itself_out(screen_for, coordinator, clinic):
+    screen = screen_for(coordinator)
+    screen.page.clock.install()
+    page = screen.open(f"/patients/{clinic['patient'].pk}/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Lucía Gómez")
+    page.clock.fast_forward("14:00")
+    expect(page).to_have_url(re.compile(rf"/patients/{clinic['patient'].pk}/$"))
+    page.clock.fast_forward("01:30")
+    expect(page).to_have_url(re.compile(r"/login/\?reason=idle&next=%2Fpatients%2F"))
+    expect(page.locator("body")).not_to_contain_text("Lucía")
+    assert not Session.objects.exists()
 
 
 def test_my_work_lists_the_coordinators_referrals_and_follow_ups(screen_for, coordinator, clinic):
@@ -193,16 +206,27 @@ def test_a_stale_referral_gets_a_plain_message_not_a_blank_page(screen_for, coor
     assert referral.status == ReferralStatus.ACCEPTED
 
 
-def test_a_network_failure_is_explained_and_nothing_is_lost(screen_for, coordinator, clinic):
+def test_a_lost_answer_is_explained_and_the_retry_saves_once(screen_for, coordinator, clinic):
     screen = screen_for(coordinator)
     page = screen.open(f"/patients/{clinic['patient'].pk}/")
     page.get_by_role("button", name="Log an interaction").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Summary").fill("Left a voicemail.")
-    page.route("**/api/interactions/", lambda route: route.abort())
+
+    def lose_the_answer(route):
+        route.fetch()  # the server saves...
+        route.abort()  # ...but its answer never reaches the browser
+
+    page.route("**/api/interactions/", lose_the_answer)
     dialog.get_by_role("button", name="Save interaction").click()
     expect(dialog.get_by_role("alert")).to_contain_text("server could not be reached")
     expect(dialog.get_by_label("Summary")).to_have_value("Left a voicemail.")
+
+    page.unroute("**/api/interactions/")
+    dialog.get_by_role("button", name="Save interaction").click()  # the same Idempotency-Key
+    expect(dialog).to_be_hidden()
+    expect(page.locator("[data-interaction]").first).to_contain_text("Left a voicemail.")
+    assert Interaction.objects.filter(summary="Left a voicemail.").count() == 1
 
 
 def test_a_follow_up_is_completed_from_the_360(screen_for, coordinator, clinic):
@@ -299,8 +323,15 @@ def test_the_dashboard_draws_charts_with_tables(screen_for, coordinator, clinic)
     for chart in ("loop-closure", "time-to-schedule", "overdue", "nps-csat", "complaints"):
         canvas = page.locator(f"#chart-{chart}")
         assert canvas.evaluate("c => c.width > 0 && c.getContext('2d') !== null")
-    overdue = page.locator("figure[data-chart='overdue'] table")
-    expect(overdue.locator("tbody tr").first).to_contain_text("awaiting response")
+    # The tables carry the same numbers: the clinic has one accepted referral waiting for
+    # an appointment, and none of this month's two referrals has its report back yet.
+    page.locator("figure[data-chart='overdue'] summary").click()
+    overdue = page.locator("figure[data-chart='overdue'] tr", has_text="accepted not")
+    expect(overdue).to_have_text(
+        re.compile(r"accepted not scheduled\s*1\s*0"), use_inner_text=True
+    )
     page.locator("figure[data-chart='loop-closure'] summary").click()
-    expect(page.locator("figure[data-chart='loop-closure'] table tbody tr")).to_have_count(6)
+    rows = page.locator("figure[data-chart='loop-closure'] table tbody tr")
+    expect(rows).to_have_count(6)
+    expect(rows.last).to_have_text(re.compile(r"0%$"))
     screen.capture_both_sizes("dashboard")
