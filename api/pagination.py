@@ -44,3 +44,22 @@ def paginated_list(request, view, items: list, serializer_class):
     paginator = StandardPagination()
     page = paginator.paginate_queryset(items, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def next_link_after(pagination_class, request, path: str, page: list, following) -> str | None:
+    """The ``next`` link of a first keyset page that a selector read itself (``page`` in
+    ``pagination_class``'s ordering, ``following`` the row after it or None): the link the
+    list endpoint at ``path`` would give, so a client goes on from there with no gap or
+    repeat, ties at the boundary included."""
+    if following is None:
+        return None
+    paginator = pagination_class()
+    paginator.page_size = len(page)
+    paginator.ordering = pagination_class.ordering
+    paginator.base_url = request.build_absolute_uri(path)
+    # The state CursorPagination.paginate_queryset leaves after reading a first page.
+    paginator.cursor = None
+    paginator.page = page
+    paginator.has_next, paginator.has_previous = True, False
+    paginator.next_position = paginator._get_position_from_instance(following, paginator.ordering)
+    return paginator.get_next_link()

@@ -1,5 +1,7 @@
 """Settings for the patient CRM, driven by environment variables (see README)."""
 
+import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -108,8 +110,11 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The test database is a file, not memory, so that each thread of the live server the
-    # browser tests use has its own connection (the web app loads answers in parallel).
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
+    # browser tests use has its own connection (the web app loads answers in parallel);
+    # one file per test process.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"crm-test-{os.getpid()}.sqlite3")
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -98,7 +98,10 @@ def patient_360(*, patient_id: int, user, now: datetime) -> dict:
     return {
         "patient": patient,
         "interactions": timeline[:TIMELINE_SIZE],
-        "interactions_has_more": len(timeline) > TIMELINE_SIZE,
+        # The row after the timeline, if any: where the interaction list goes on.
+        "interactions_following": timeline[TIMELINE_SIZE]
+        if len(timeline) > TIMELINE_SIZE
+        else None,
         "open_referrals": referrals,
         "open_follow_ups": follow_ups,
         "service_levels": service_levels.targets(),

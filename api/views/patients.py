@@ -5,7 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from api.mixins import IF_MATCH_PARAMETER, expected_version
-from api.pagination import keyset, paginated_list
+from api.pagination import keyset, next_link_after, paginated_list
 from api.permissions import SectionPermission
 from api.serializers.care import MovedSerializer, ReassignCoordinatorSerializer
 from api.serializers.common import HistoryEntrySerializer
@@ -16,12 +16,14 @@ from api.serializers.patients import (
     PatientSerializer,
 )
 from api.views.base import WRITE_PARAMETERS, RecordViewSet
+from api.views.interactions import InteractionViewSet
 from crm.access import EMERGENCY_ACCESS_ROLES, Section
 from crm.models import AccessRecord
 from crm.roles import HasRole, HasStaffRole
 from patients.filtersets import PatientFilterSet
 from patients.models import Patient
 from patients.selectors import (
+    TIMELINE_SIZE,
     patient_360,
     patient_detail,
     patient_history,
@@ -72,9 +74,12 @@ class PatientViewSet(RecordViewSet):
             "now": now,
             "service_levels": data.pop("service_levels"),
         }
-        more = data.pop("interactions_has_more")
-        data["interactions_next"] = (
-            request.build_absolute_uri(f"/api/interactions/?patient={pk}") if more else None
+        data["interactions_next"] = next_link_after(
+            InteractionViewSet.pagination_class,
+            request,
+            f"/api/interactions/?patient={pk}&page_size={TIMELINE_SIZE}",
+            data["interactions"],
+            data.pop("interactions_following"),
         )
         return Response(Patient360Serializer(data, context=context).data)
 

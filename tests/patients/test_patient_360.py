@@ -72,8 +72,26 @@ def test_the_timeline_shows_the_latest_20_and_links_to_the_rest(api, coordinator
     data = api.get(f"/api/patients/{patient.pk}/360/").json()
     times = [i["occurred_at"] for i in data["interactions"]]
     assert len(times) == 20 and times == sorted(times, reverse=True)
-    assert data["interactions_next"].endswith(f"/api/interactions/?patient={patient.pk}")
     assert data["counts"]["interactions"] == 25
+    # The link goes on after the 20 shown: the other 5, in order, no repeats.
+    rest = api.get(data["interactions_next"]).json()
+    ids = [i["id"] for i in data["interactions"]] + [i["id"] for i in rest["results"]]
+    newest_first = patient.interactions.order_by("-occurred_at", "-id")
+    assert ids == list(newest_first.values_list("id", flat=True))
+    assert rest["next"] is None
+
+
+def test_the_timeline_link_goes_on_after_rows_with_the_same_time(api, coordinator):
+    """Imports can give many interactions one timestamp; the boundary splits no tie."""
+    patient = PatientFactory(care_coordinator=coordinator)
+    at = timezone.now() - datetime.timedelta(days=1)
+    for n in range(23):
+        InteractionFactory(patient=patient, occurred_at=at - datetime.timedelta(hours=n // 3))
+    data = api.get(f"/api/patients/{patient.pk}/360/").json()
+    rest = api.get(data["interactions_next"]).json()
+    ids = [i["id"] for i in data["interactions"]] + [i["id"] for i in rest["results"]]
+    newest_first = patient.interactions.order_by("-occurred_at", "-id")
+    assert ids == list(newest_first.values_list("id", flat=True))
 
 
 def test_the_query_count_is_the_same_for_1_and_for_200_related_rows(

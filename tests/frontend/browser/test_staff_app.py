@@ -1,16 +1,18 @@
 """The staff web app in a real browser: each screen works, is accessible, and fits at
 1280 and 390 px. Screenshots land in artifacts/screens/."""
 
+import datetime
 import re
 
 import pytest
 from django.contrib.sessions.models import Session
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from interactions.models import Interaction
 from referrals import services
 from referrals.choices import FollowUpStatus, ReferralStatus
-from tests.factories import ReferralFactory, UserFactory
+from tests.factories import InteractionFactory, ReferralFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -245,9 +247,23 @@ def test_a_follow_up_is_completed_from_the_360(screen_for, coordinator, clinic):
     assert follow_up.outcome == "Interpreter booked for Friday 10:00."
 
 
-def test_the_timeline_filters_and_the_other_tabs(screen_for, coordinator, clinic):
+def test_the_timeline_loads_more_filters_and_the_other_tabs(screen_for, coordinator, clinic):
+    for n in range(23):
+        InteractionFactory(
+            patient=clinic["patient"],
+            channel="email",
+            summary=f"Reminder email {n}.",
+            occurred_at=timezone.now() - datetime.timedelta(days=10 + n),
+        )
     screen = screen_for(coordinator)
     page = screen.open(f"/patients/{clinic['patient'].pk}/")
+    timeline = page.locator("[data-interaction]")
+    expect(timeline).to_have_count(20)
+    page.get_by_role("button", name="Load more").click()
+    expect(timeline).to_have_count(25)
+    expect(timeline.last).to_contain_text("Reminder email 22.")
+    expect(page.get_by_role("button", name="Load more")).to_have_count(0)
+
     page.get_by_label("Department").select_option("billing")
     expect(page.locator("[data-interaction]")).to_have_count(1)
     expect(page.locator("[data-interaction]")).to_contain_text("explained the copay")
