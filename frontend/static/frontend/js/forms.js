@@ -6,7 +6,7 @@ import { h, uid } from "./dom.js";
 
 /**
  * A field: {name, label, type ("text", "textarea", "select", "checkbox", "date",
- * "datetime-local", "number"), required, options ([{value, label}]), value, help}.
+ * "datetime-local"), required, options ([{value, label}]), value, help}.
  */
 function control(field) {
   const id = uid(`f-${field.name}`);
@@ -53,7 +53,6 @@ function control(field) {
 
 function valueOf(field, input) {
   if (field.type === "checkbox") return input.checked;
-  if (field.type === "number") return input.value === "" ? null : Number(input.value);
   if (field.type === "datetime-local") return input.value ? new Date(input.value).toISOString() : "";
   return input.value;
 }
@@ -61,9 +60,8 @@ function valueOf(field, input) {
 /**
  * Build a form. `onSubmit(values)` returns a promise; when it rejects with an ApiError
  * the form shows the message and per-field errors and stays open for correction.
- * Returns {form, reset}.
  */
-export function buildForm({ fields, submitLabel, onSubmit, onCancel, cancelLabel = "Cancel" }) {
+function buildForm({ fields, submitLabel, onSubmit, onCancel, cancelLabel }) {
   const controls = new Map(fields.map((f) => [f.name, { field: f, ...control(f) }]));
   const summary = h("div", { class: "form-summary", tabindex: "-1" });
   const submit = h("button", { type: "submit", class: "primary" }, submitLabel);
@@ -114,8 +112,8 @@ export function buildForm({ fields, submitLabel, onSubmit, onCancel, cancelLabel
     const missing = {};
     for (const [name, c] of controls) {
       const value = valueOf(c.field, c.input);
-      if (c.field.required && (value === "" || value === null)) missing[name] = ["This field is required."];
-      if (value !== "" && value !== null) values[name] = value;
+      if (c.field.required && value === "") missing[name] = ["This field is required."];
+      if (value !== "") values[name] = value;
     }
     if (Object.keys(missing).length) {
       showErrors("Some fields need attention.", missing);
@@ -134,13 +132,7 @@ export function buildForm({ fields, submitLabel, onSubmit, onCancel, cancelLabel
     }
   });
 
-  return {
-    form,
-    reset() {
-      form.reset();
-      clearErrors();
-    },
-  };
+  return form;
 }
 
 /**
@@ -158,11 +150,13 @@ export function openDialog({ title, description, fields, submitLabel, onSubmit }
       opener?.focus?.();
       resolve(result);
     };
-    const { form } = buildForm({
+    const form = buildForm({
       fields,
       submitLabel,
       onSubmit: async (values) => close(await onSubmit(values)),
       onCancel: () => close(null),
+      // Not "Cancel": several dialogs cancel a referral or a follow-up on submit.
+      cancelLabel: "Go back",
     });
     dialog.append(
       h("h2", { id: titleId }, title),
