@@ -9,7 +9,7 @@ from django.templatetags.static import static
 from crm.access import Scope, Section, departments, grant
 from crm.choices import Channel, Department
 from crm.roles import Role, user_queues, user_roles
-from interactions.choices import Direction, Outcome, Sensitivity, Topic
+from interactions.choices import Direction, Outcome, Topic
 from referrals.choices import ReferralAction, ReferralPriority
 
 # The code lists the app's forms and filters offer, as the API spells them.
@@ -19,7 +19,6 @@ CHOICES = {
     "direction": Direction,
     "topic": Topic,
     "outcome": Outcome,
-    "sensitivity": Sensitivity,
     "referral_priority": ReferralPriority,
     "referral_action": ReferralAction,
 }
@@ -49,7 +48,7 @@ def staff_session(user) -> dict:
 
 
 @login_required
-def app(request, **route):
+def app(request):
     """Every screen of the app is this page; the browser routes by path."""
     if not user_roles(request.user):
         return render(request, "frontend/no_role.html", status=403)

@@ -44,23 +44,6 @@ export function announce(message) {
   }, 50);
 }
 
-/** Show a dismissible message at the top of the page. */
-export function showAlert(message, { kind = "error" } = {}) {
-  const box = document.getElementById("alerts");
-  const close = h("button", { class: "link", type: "button" }, "Dismiss");
-  const alert = h(
-    "div",
-    { class: kind === "error" ? "error-box" : "notice", role: kind === "error" ? "alert" : "status" },
-    h("span", {}, message),
-    " ",
-    close,
-  );
-  close.addEventListener("click", () => alert.remove());
-  box.replaceChildren(alert);
-}
-
-export const clearAlerts = () => document.getElementById("alerts").replaceChildren();
-
 // Formatting. Dates from the API are ISO 8601; show them in the browser's locale.
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
 const dateTimeFormat = new Intl.DateTimeFormat(undefined, {

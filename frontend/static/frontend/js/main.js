@@ -3,7 +3,7 @@
 
 import { explain, lastServerContact } from "./api.js";
 import { navigate } from "./router.js";
-import { clearAlerts, fill, h } from "./dom.js";
+import { fill, h } from "./dom.js";
 import { can, session } from "./session.js";
 import { renderWork } from "./screens/work.js";
 import { renderSearch } from "./screens/search.js";
@@ -61,7 +61,6 @@ async function route({ focus = true } = {}) {
   const screen = SCREENS.find((s) => s.path.test(location.pathname));
   currentController?.abort();
   currentController = new AbortController();
-  clearAlerts();
   markCurrentNav();
   fill(main, h("p", { class: "muted" }, "Loading…"));
   if (!screen || (screen.allowed && !screen.allowed())) {

@@ -2,7 +2,7 @@
 // follow-up summaries.
 
 import { explain } from "../api.js";
-import { badge, formatDate, formatDateTime, h, patientLink } from "../dom.js";
+import { badge, formatDateTime, h, patientLink } from "../dom.js";
 
 /** Run `load()` and render its result into `panel`; a failure shows a plain message. */
 export async function loadInto(panel, load, render) {
@@ -76,5 +76,3 @@ export function followUpItem(followUp) {
     ),
   );
 }
-
-export const birthDate = (patient) => formatDate(patient.birth_date);
