@@ -22,7 +22,7 @@ def test_a_coordinator_signs_in_with_the_form_and_out_again(screen_for, coordina
     screen = screen_for(None)
     page = screen.open("/")
     expect(page).to_have_url(re.compile(r"/login/\?next=/$"))
-    screen.capture("sign-in")
+    screen.capture_both_sizes("sign-in")
 
     page.get_by_label("Username").fill("casey")
     page.get_by_label("Password").fill("wrong-password")
