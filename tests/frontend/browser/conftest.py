@@ -166,6 +166,14 @@ def screen_for(browser, live_server):
         assert not screen.problems, screen.problems
 
 
+def later_today(now):
+    """Halfway from now to midnight (the worklist's day): due today at any time of day."""
+    midnight = timezone.make_aware(
+        datetime.datetime.combine(timezone.localdate(now), datetime.time.min)
+    ) + datetime.timedelta(days=1)
+    return now + (midnight - now) / 2
+
+
 @pytest.fixture
 def clinic(coordinator, billing):
     """A small clinic: one patient assigned to the coordinator with a referral just sent,
@@ -230,7 +238,7 @@ def clinic(coordinator, billing):
         title="Confirm the interpreter for Friday",
         assigned_to=coordinator,
         queue=Department.CARE_COORDINATION,
-        due_at=now + datetime.timedelta(hours=1),
+        due_at=later_today(now),
     )
     referral.refresh_from_db()
     return {"patient": patient, "referral": referral, "follow_up": follow_up}
