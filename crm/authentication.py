@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from crm.errors import LockedOut, error_body
 from crm.models import ApiToken
 
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -110,7 +111,7 @@ def lockout_response(request, original_response=None, credentials=None):
     sign-in page saying why."""
     if request.path.startswith("/api/") and not request.path.startswith("/api/auth/login/"):
         return JsonResponse(
-            {"message": LOCKED_OUT_MESSAGE, "code": "locked_out", "errors": {}}, status=429
+            error_body(LOCKED_OUT_MESSAGE, LockedOut.default_code), status=LockedOut.status_code
         )
     return render(
         request,
@@ -118,7 +119,7 @@ def lockout_response(request, original_response=None, credentials=None):
         {
             "form": AuthenticationForm(request),
             "locked_out_message": LOCKED_OUT_MESSAGE,
-            "idle_minutes": settings.SESSION_COOKIE_AGE // 60,
+            "idle_minutes": settings.SESSION_IDLE_MINUTES,
         },
         status=429,
     )

@@ -73,7 +73,8 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 # Browser sessions end after this many idle minutes (the expiry slides with use).
-SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 15, minimum=1) * 60
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 15, minimum=1)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 
 # Lockout after repeated failed sign-ins (django-axes), per username and per address; an
 # administrator unlocks in the admin (Axes > Access attempts) or with

@@ -27,18 +27,19 @@ CHOICES = {
 def staff_session(user) -> dict:
     """What the page needs to know about the signed-in user to show only what their role
     may use. The API enforces the same policy; this only hides controls."""
+    roles = sorted(user_roles(user))
     access = {}
     for section in Section:
         held = grant(user, section)
         access[section.value] = {"read": Scope(held.read).name, "write": Scope(held.write).name}
     return {
         "user": {"id": user.pk, "name": user.get_full_name() or user.get_username()},
-        "roles": sorted(user_roles(user)),
-        "role_labels": [Role(role).label for role in sorted(user_roles(user))],
+        "roles": roles,
+        "role_labels": [Role(role).label for role in roles],
         "departments": departments(user),
         "queues": user_queues(user),
         "access": access,
-        "idle_minutes": settings.SESSION_COOKIE_AGE // 60,
+        "idle_minutes": settings.SESSION_IDLE_MINUTES,
         "choices": {
             name: [{"value": value, "label": label} for value, label in choices.choices]
             for name, choices in CHOICES.items()
@@ -63,5 +64,5 @@ class SignInView(LoginView):
         return {
             **super().get_context_data(**kwargs),
             "signed_out_idle": self.request.GET.get("reason") == "idle",
-            "idle_minutes": settings.SESSION_COOKIE_AGE // 60,
+            "idle_minutes": settings.SESSION_IDLE_MINUTES,
         }

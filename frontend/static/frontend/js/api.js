@@ -68,9 +68,8 @@ export async function api(path, { method = "GET", body, version, idempotencyKey,
   if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
   // Links the API returns are absolute; keep only path and query so a proxy's scheme or
   // host never matters.
-  const url = /^https?:/.test(path)
-    ? `${new URL(path).pathname}${new URL(path).search}`
-    : `/api/${path.replace(/^\//, "")}`;
+  const absolute = /^https?:/.test(path) ? new URL(path) : null;
+  const url = absolute ? `${absolute.pathname}${absolute.search}` : `/api/${path.replace(/^\//, "")}`;
   let response;
   try {
     response = await fetch(url, {

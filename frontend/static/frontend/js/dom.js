@@ -51,6 +51,9 @@ const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
   timeStyle: "short",
 });
 
+/** A local date as the API writes dates: "2026-11-22". */
+export const isoDate = (date = new Date()) => date.toLocaleDateString("en-CA");
+
 /** A calendar date ("1990-04-02") without shifting it through a time zone. */
 export function formatDate(value) {
   if (!value) return "";

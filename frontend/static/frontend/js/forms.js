@@ -61,7 +61,7 @@ function valueOf(field, input) {
  * Build a form. `onSubmit(values)` returns a promise; when it rejects with an ApiError
  * the form shows the message and per-field errors and stays open for correction.
  */
-function buildForm({ fields, submitLabel, onSubmit, onCancel, cancelLabel }) {
+function buildForm({ fields, submitLabel, onSubmit, onCancel }) {
   const controls = new Map(fields.map((f) => [f.name, { field: f, ...control(f) }]));
   const summary = h("div", { class: "form-summary", tabindex: "-1" });
   const submit = h("button", { type: "submit", class: "primary" }, submitLabel);
@@ -74,7 +74,8 @@ function buildForm({ fields, submitLabel, onSubmit, onCancel, cancelLabel }) {
       "div",
       { class: "actions" },
       submit,
-      onCancel ? h("button", { type: "button", onclick: onCancel }, cancelLabel) : null,
+      // Not "Cancel": several dialogs cancel a referral or a follow-up on submit.
+      h("button", { type: "button", onclick: onCancel }, "Go back"),
     ),
   );
 
@@ -155,8 +156,6 @@ export function openDialog({ title, description, fields, submitLabel, onSubmit }
       submitLabel,
       onSubmit: async (values) => close(await onSubmit(values)),
       onCancel: () => close(null),
-      // Not "Cancel": several dialogs cancel a referral or a follow-up on submit.
-      cancelLabel: "Go back",
     });
     dialog.append(
       h("h2", { id: titleId }, title),

@@ -4,7 +4,7 @@
 import { api, query } from "../api.js";
 import { fill, h } from "../dom.js";
 import { session } from "../session.js";
-import { latestOnly, loadInto, referralItem } from "./common.js";
+import { bucketSection, latestOnly, loadInto, referralItem } from "./common.js";
 
 export async function renderBoard(main, { signal }) {
   const scope = h("select", { id: "board-scope" }, h("option", { value: "mine" }, "My referrals"), h("option", { value: "team" }, "Whole team"));
@@ -45,15 +45,7 @@ export async function renderBoard(main, { signal }) {
     await loadInto(board, () => api(`worklists/referrals/${query(params)}`, { signal: nextSignal() }), (data) => {
       addSpecialties(data.buckets);
       board.append(
-        ...data.buckets.map((bucket) =>
-          h(
-            "section",
-            { class: "column", "aria-labelledby": `column-${bucket.key}` },
-            h("h2", { id: `column-${bucket.key}` }, bucket.label, " ", h("span", { class: "count" }, `(${bucket.count}${bucket.overdue ? `, ${bucket.overdue} overdue` : ""})`)),
-            bucket.items.length ? h("ul", { class: "items" }, bucket.items.map(referralItem)) : h("p", { class: "muted" }, "None."),
-            bucket.count > bucket.items.length ? h("p", { class: "muted" }, `Showing ${bucket.items.length} of ${bucket.count}.`) : null,
-          ),
-        ),
+        ...data.buckets.map((bucket) => bucketSection(bucket, referralItem, { column: true })),
       );
     });
   }

@@ -2,12 +2,11 @@
 // workflow allows now, each through a dialog) and open follow-ups (complete, cancel).
 
 import { api, query } from "../api.js";
-import { announce, badge, formatDateTime, h } from "../dom.js";
+import { announce, badge, formatDateTime, h, isoDate } from "../dom.js";
 import { openDialog } from "../forms.js";
 import { can, canWriteRow, session } from "../session.js";
 import { dueText, loadInto } from "./common.js";
 
-const today = () => new Date().toLocaleDateString("en-CA"); // YYYY-MM-DD, local
 const reason = (required) => ({ name: "reason", label: required ? "Reason" : "Reason (optional)", type: "textarea", required, maxlength: 4000 });
 
 // What each transition asks for; the API validates the same inputs.
@@ -25,7 +24,7 @@ const TRANSITION_FORMS = {
   },
   close: {
     fields: [
-      { name: "report_received_on", label: "Report received on", type: "date", required: true, value: today() },
+      { name: "report_received_on", label: "Report received on", type: "date", required: true, value: isoDate() },
       { name: "report_from", label: "Report from", type: "text", maxlength: 200 },
       { name: "report_summary", label: "Report summary", type: "textarea", maxlength: 10000 },
       { name: "report_recommendations", label: "Recommendations", type: "textarea", maxlength: 10000 },

@@ -32,6 +32,27 @@ export function latestOnly(screenSignal) {
   };
 }
 
+/**
+ * A worklist bucket: heading with its count, its items, and how many are not shown. As a
+ * board column it is a level-2 section that also counts the overdue ones.
+ */
+export function bucketSection(bucket, renderItem, { column = false } = {}) {
+  const kind = column ? "column" : "bucket";
+  const headingId = `${kind}-${bucket.key}`;
+  const overdue = column && bucket.overdue ? `, ${bucket.overdue} overdue` : "";
+  return h(
+    "section",
+    { class: kind, "aria-labelledby": headingId },
+    h(column ? "h2" : "h3", { id: headingId }, bucket.label, " ", h("span", { class: "count" }, `(${bucket.count}${overdue})`)),
+    bucket.items.length
+      ? h("ul", { class: "items" }, bucket.items.map(renderItem))
+      : h("p", { class: "muted" }, column ? "None." : "Nothing here."),
+    bucket.count > bucket.items.length
+      ? h("p", { class: "muted" }, `Showing ${bucket.items.length} of ${bucket.count}.`)
+      : null,
+  );
+}
+
 export function dueText(dueAt, overdue) {
   if (!dueAt) return null;
   return h(

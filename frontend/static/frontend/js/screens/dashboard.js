@@ -2,7 +2,7 @@
 // service levels for each of the last six months. Every chart has its numbers in a table.
 
 import { api, query } from "../api.js";
-import { h } from "../dom.js";
+import { h, isoDate } from "../dom.js";
 import { can, session } from "../session.js";
 import { loadInto } from "./common.js";
 
@@ -25,14 +25,13 @@ function loadChartLibrary() {
 /** The last MONTHS calendar months, oldest first, the current one ending today. */
 function months() {
   const now = new Date();
-  const iso = (d) => d.toLocaleDateString("en-CA");
   return Array.from({ length: MONTHS }, (_, i) => {
     const first = new Date(now.getFullYear(), now.getMonth() - (MONTHS - 1 - i), 1);
     const last = new Date(first.getFullYear(), first.getMonth() + 1, 0);
     return {
       label: first.toLocaleDateString(undefined, { month: "short", year: "numeric" }),
-      start: iso(first),
-      end: iso(last < now ? last : now),
+      start: isoDate(first),
+      end: isoDate(last < now ? last : now),
     };
   });
 }

@@ -4,22 +4,7 @@
 import { api } from "../api.js";
 import { h } from "../dom.js";
 import { can } from "../session.js";
-import { followUpItem, loadInto, referralItem } from "./common.js";
-
-function bucketSection(bucket, renderItem, emptyText) {
-  const headingId = `bucket-${bucket.key}`;
-  return h(
-    "section",
-    { class: "bucket", "aria-labelledby": headingId },
-    h("h3", { id: headingId }, bucket.label, " ", h("span", { class: "count" }, `(${bucket.count})`)),
-    bucket.items.length
-      ? h("ul", { class: "items" }, bucket.items.map(renderItem))
-      : h("p", { class: "muted" }, emptyText),
-    bucket.count > bucket.items.length
-      ? h("p", { class: "muted" }, `Showing ${bucket.items.length} of ${bucket.count}.`)
-      : null,
-  );
-}
+import { bucketSection, followUpItem, loadInto, referralItem } from "./common.js";
 
 export async function renderWork(main, { signal }) {
   const followUps = h("div", { class: "panel" });
@@ -42,7 +27,7 @@ export async function renderWork(main, { signal }) {
     tasks.push(
       loadInto(followUps, () => api("worklists/follow-ups/?limit=10", { signal }), (data) => {
         const shown = data.buckets.filter((b) => b.key === "overdue" || b.key === "due_today");
-        followUps.append(...shown.map((b) => bucketSection(b, followUpItem, "Nothing here.")));
+        followUps.append(...shown.map((b) => bucketSection(b, followUpItem)));
       }),
     );
   }
@@ -51,7 +36,7 @@ export async function renderWork(main, { signal }) {
       loadInto(referrals, () => api("worklists/referrals/?limit=10", { signal }), (data) => {
         const open = data.buckets.filter((b) => b.count > 0);
         if (!open.length) referrals.append(h("p", { class: "muted" }, "No referrals need action."));
-        referrals.append(...open.map((b) => bucketSection(b, referralItem, "")));
+        referrals.append(...open.map((b) => bucketSection(b, referralItem)));
       }),
     );
   }
