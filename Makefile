@@ -52,6 +52,7 @@ TEST_ENV := DEBUG=false SECRET_KEY=test-only-not-a-secret SECURE_SSL_REDIRECT=fa
 test: $(VENV)/.installed-dev $(NODE_MODULES)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 

@@ -76,3 +76,61 @@ class SectionFieldsMixin:
                 if any(name in data for name in names):
                     require(user, section, "write")
         return super().to_internal_value(data)
+
+
+class AllowedActionsField(serializers.Field):
+    """The actions the record's workflow allows now (``crm.workflow``), read-only."""
+
+    def __init__(self, workflow, **kwargs):
+        self.workflow = workflow
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, record) -> list[str]:
+        return self.workflow.allowed_actions(record)
+
+
+class AllowedActionsFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = AllowedActionsField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {
+            "type": "array",
+            "items": {"type": "string", "enum": list(self.target.workflow.table)},
+            "description": "What may be done now; each is a POST to the action's URL.",
+        }
+
+
+_INPUT_FIELDS = {
+    "datetime": serializers.DateTimeField,
+    "date": serializers.DateField,
+    "boolean": serializers.BooleanField,
+}
+
+
+def transition_input_serializers(workflow) -> dict[str, type[serializers.Serializer]]:
+    """One input serializer per action of ``workflow``, built from its declared inputs,
+    so the table is the only place an action's input is written down."""
+    built = {}
+    for action, transition in workflow.table.items():
+        fields = {}
+        for spec in transition.inputs:
+            if spec.kind == "text":
+                fields[spec.name] = serializers.CharField(
+                    max_length=spec.max_length,
+                    required=spec.required,
+                    allow_blank=not spec.required,
+                    help_text=spec.help or spec.label,
+                )
+            else:
+                fields[spec.name] = _INPUT_FIELDS[spec.kind](
+                    required=spec.required, help_text=spec.help or spec.label
+                )
+        name = "".join(
+            part.title() for part in f"{workflow.name} {action}".replace("-", " ").split()
+        )
+        built[action] = type(
+            f"{name}InputSerializer",
+            (serializers.Serializer,),
+            {**fields, "__doc__": transition.help or f"{transition.label}."},
+        )
+    return built

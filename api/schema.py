@@ -28,7 +28,7 @@ class AutoSchema(SpectacularAutoSchema):
 class ApiTokenScheme(OpenApiAuthenticationExtension):
     """Documents ``Authorization: Token <key>`` for the named API tokens."""
 
-    target_class = "crm.authentication.ApiTokenAuthentication"
+    target_class = "api.authentication.ApiTokenAuthentication"
     name = "tokenAuth"
 
     def get_security_definition(self, auto_schema):

@@ -2,11 +2,14 @@
 patient data, written by a middleware with a single INSERT.
 
 The patients involved are read from what the response returned (for lists and
-searches, the ids on the page), or from the URL when access was refused.
+searches, the ids on the page), or from the URL when access was refused. What only the
+view knows (the action, how the caller signed in, the purpose) it writes on the
+request's :class:`AuditNote`, which the middleware reads.
 """
 
 import re
 import uuid
+from dataclasses import dataclass
 
 from crm.models import AccessRecord
 from crm.roles import Role, user_roles
@@ -21,6 +24,25 @@ ROLE_PURPOSE = {
     Role.PHARMACY: AccessRecord.Purpose.TREATMENT,
 }
 MAX_PATIENTS = 500
+
+
+@dataclass
+class AuditNote:
+    """What the view tells the access log about its request."""
+
+    action: str = ""
+    body_is_patient: bool = False  # the response's own ids are patients
+    auth_method: str = ""  # session or token
+    client: str = ""  # the API token's name and prefix
+    purpose: str = ""  # overrides the stated or role's purpose (break_glass)
+
+
+def audit_note(request) -> AuditNote:
+    """The request's note, made on first use (the Django request, not DRF's wrapper)."""
+    note = getattr(request, "_audit_note", None)
+    if note is None:
+        note = request._audit_note = AuditNote()
+    return note
 
 
 def _patient_ids(data, *, is_patient_resource: bool) -> set[int]:
@@ -77,10 +99,9 @@ class AccessLogMiddleware:
     def _record(self, request, response, view) -> None:
         user = getattr(request, "user", None)
         authenticated = bool(user and user.is_authenticated)
+        note = audit_note(request)
         data = getattr(response, "data", None)
-        patients = _patient_ids(
-            data, is_patient_resource=getattr(request, "audit_body_is_patient", False)
-        )
+        patients = _patient_ids(data, is_patient_resource=note.body_is_patient)
         pk = str(request.resolver_match.kwargs.get("pk", ""))
         if not patients and getattr(view, "audit_patients", False) and pk.isdigit():
             patients = {int(pk[:18])}
@@ -95,19 +116,19 @@ class AccessLogMiddleware:
         AccessRecord.objects.create(
             user_id=user.pk if authenticated else None,
             username=user.get_username() if authenticated else "",
-            auth_method=getattr(request, "auth_method", ""),
-            client=getattr(request, "audit_client", "")[:120],
+            auth_method=note.auth_method,
+            client=note.client[:120],
             patient_ids="," + ",".join(str(pk) for pk in sorted(patients)) + ","
             if patients
             else "",
-            action=getattr(request, "audit_action", "") or request.method.lower(),
+            action=note.action or request.method.lower(),
             method=request.method,
             endpoint=request.path[:300],
             status_code=status,
             outcome=outcome,
             client_address=request.META.get("REMOTE_ADDR") or None,
             request_id=request.request_id,
-            purpose=getattr(request, "audit_purpose", None) or self._purpose(request, user),
+            purpose=note.purpose or self._purpose(request, user),
         )
 
     @staticmethod

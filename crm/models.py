@@ -1,6 +1,47 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+
+class VersionedRecord(models.Model):
+    """A record staff work on: its ``version`` moves with every change (the API's ETag,
+    checked against ``If-Match``), it knows when it was created and last changed, and
+    every change is kept in its history (django-simple-history)."""
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Not kept in history: the change time (the history row has its own) and derived
+    # search keys (a patient's ``name_search``).
+    history = HistoricalRecords(inherit=True, excluded_fields=["updated_at", "name_search"])
+
+    class Meta:
+        abstract = True
+
+
+class TransitionEvent(models.Model):
+    """One step of a record's workflow (``crm.workflow``): who, when, from, to, why,
+    and the facts the step recorded. Append-only. Each workflow's event model adds the
+    foreign key to its record."""
+
+    action = models.CharField(max_length=16)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    occurred_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(max_length=4000, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.from_status or '-'} -> {self.to_status}"
 
 
 class IdempotencyKey(models.Model):

@@ -1,7 +1,6 @@
 """Staff roles. Each role is a Django group created by a data migration."""
 
 from django.db import models
-from rest_framework.permissions import BasePermission
 
 from crm.choices import Department
 
@@ -44,30 +43,3 @@ def has_role(user, *roles: str) -> bool:
 def user_queues(user) -> list[str]:
     """The department queues the user's roles work from."""
     return sorted({ROLE_QUEUES[role] for role in user_roles(user) if role in ROLE_QUEUES})
-
-
-class HasRole(BasePermission):
-    """Allows the roles named by ``roles``; build one with :meth:`of`."""
-
-    roles: tuple[str, ...] = ()
-
-    @classmethod
-    def of(cls, *roles: str) -> type["HasRole"]:
-        labels = ", ".join(Role(role).label.lower() for role in roles)
-        return type(
-            "HasRole",
-            (cls,),
-            {"roles": roles, "message": f"Only these roles may do this: {labels}."},
-        )
-
-    def has_permission(self, request, view) -> bool:
-        return has_role(request.user, *self.roles)
-
-
-class HasStaffRole(BasePermission):
-    """A signed-in user with at least one staff role; everyone else is refused."""
-
-    message = "Your account has no staff role; ask an administrator to assign one."
-
-    def has_permission(self, request, view) -> bool:
-        return bool(user_roles(request.user)) and request.user.is_active

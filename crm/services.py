@@ -1,4 +1,7 @@
-"""Helpers every write service shares: optimistic locking and attribution."""
+"""Helpers every write service shares: locking, validation, attribution, updates."""
+
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -6,42 +9,93 @@ from django.db import models
 from crm.errors import InvalidInput, StaleUpdate, validation_errors
 
 
-def lock_for_update(instance: models.Model, expected_version: int | None) -> models.Model:
-    """Reload ``instance`` with a row lock and check the version the client last saw.
+def lock_for_update[M: models.Model](
+    instance: M, expected_version: int | None, *, related: Iterable[str] = ()
+) -> M:
+    """Reload ``instance`` with a row lock (and the joins in ``related``, so the caller
+    and its response need no further query) and check the version the client last saw.
 
     Two staff saving the same record at once are serialised by the lock; a client
     that sent ``If-Match`` with an older version gets 412 instead of overwriting.
     """
-    locked = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
-    if expected_version is not None and locked.version != expected_version:
+    manager = type(instance)._default_manager
+    related = tuple(related)
+    queryset = manager.select_related(*related) if related else manager.all()
+    # Only this row is locked: PostgreSQL cannot lock the nullable side of an outer join.
+    locked = queryset.select_for_update(of=("self",)).get(pk=instance.pk)
+    if expected_version is not None and getattr(locked, "version", None) != expected_version:
         raise StaleUpdate(
             "This record was changed by someone else; reload it and try again.",
-            current_version=locked.version,
+            current_version=getattr(locked, "version", None),
         )
     return locked
 
 
 def save_attributed(
-    instance: models.Model, *, actor, reason: str = "", update_fields=None, bump: bool = True
+    instance: models.Model,
+    *,
+    actor,
+    reason: str = "",
+    update_fields: Iterable[str] | None = None,
+    bump: bool = True,
 ) -> None:
     """Save with the acting user (and reason) recorded in the change history."""
-    instance._history_user = actor
+    instance._history_user = actor  # type: ignore[attr-defined]
     if reason:
         # simple-history keeps at most 100 characters of the reason.
-        instance._change_reason = reason[:100]
+        instance._change_reason = reason[:100]  # type: ignore[attr-defined]
+    fields = list(update_fields) if update_fields is not None else None
     if bump and instance.pk is not None and hasattr(instance, "version"):
         instance.version += 1
-        if update_fields is not None:
-            update_fields = [*update_fields, "version"]
-    instance.save(update_fields=update_fields)
+        if fields is not None:
+            fields.append("version")
+    instance.save(update_fields=fields)
 
 
-def full_clean(instance: models.Model, exclude=()) -> None:
-    """Model validation, raised as the API's 400 with field errors."""
+def full_clean(
+    instance: models.Model, exclude: Iterable[str] = (), *, only: Iterable[str] | None = None
+) -> None:
+    """Model validation, raised as the API's 400 with field errors. With ``only``, just
+    those fields (and the constraints that involve them) are checked: what did not
+    change was valid when it was saved, and each check of a foreign key or a database
+    constraint costs a query."""
+    excluded = set(exclude)
+    if only is not None:
+        kept = {_attname_to_name(instance, name) for name in only}
+        excluded |= {f.name for f in instance._meta.concrete_fields if f.name not in kept}
     try:
-        instance.full_clean(exclude=list(exclude))
+        instance.full_clean(exclude=sorted(excluded), validate_unique=only is None)
     except ValidationError as exc:
         raise InvalidInput("Some fields are not valid.", errors=validation_errors(exc)) from None
+
+
+def _attname_to_name(instance: models.Model, name: str) -> str:
+    for f in instance._meta.concrete_fields:
+        if name in (f.name, f.attname):
+            return f.name
+    return name
+
+
+def apply_changes(instance: models.Model, fields: Mapping[str, Any]) -> list[str]:
+    """Set the fields whose value differs; the names of those that changed."""
+    changed = [name for name, value in fields.items() if getattr(instance, name) != value]
+    for name in changed:
+        setattr(instance, name, fields[name])
+    return changed
+
+
+def update_record[M: models.Model](
+    instance: M, *, actor, fields: Mapping[str, Any], reason: str = "", check=None
+) -> list[str]:
+    """The one update step: apply the changed fields, validate them (and run ``check``
+    on the changed instance), save with history when anything changed."""
+    changed = apply_changes(instance, fields)
+    full_clean(instance, only=changed)
+    if check is not None:
+        check(instance)
+    if changed:
+        save_attributed(instance, actor=actor, reason=reason)
+    return changed
 
 
 def require_reason(reason: str) -> None:

@@ -180,10 +180,13 @@ PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "US")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous request gets 401 with WWW-Authenticate.
-        "crm.authentication.ApiTokenAuthentication",
+        "api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["crm.roles.HasStaffRole", "api.permissions.SectionPermission"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "api.permissions.HasStaffRole",
+        "api.permissions.SectionPermission",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.StandardPagination",
     "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
@@ -209,7 +212,7 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["crm.roles.HasStaffRole"],
+    "SERVE_PERMISSIONS": ["api.permissions.HasStaffRole"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -1,16 +1,12 @@
-from django.contrib import admin
-from django.contrib.auth.views import LogoutView
-from django.urls import include, path, re_path
+"""The project's URLs. Apps are included by name, so this base package imports none of
+them (docs/architecture.md)."""
 
-from frontend.views import SignInView, app
-from interactions.views import feedback
+from django.contrib import admin
+from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
-    path("feedback/<str:token>/", feedback, name="feedback"),
-    path("login/", SignInView.as_view(), name="login"),
-    path("logout/", LogoutView.as_view(), name="logout"),
-    # The web app's screens; the page routes between them without reloading.
-    re_path(r"^(?:|search/|board/|dashboard/|patients/\d+/)$", app, name="app"),
+    path("", include("interactions.urls")),
+    path("", include("frontend.urls")),
 ]

@@ -10,7 +10,9 @@ from crm.access import Scope, Section, departments, grant
 from crm.choices import Channel, Department
 from crm.roles import Role, user_queues, user_roles
 from interactions.choices import Direction, Outcome, Topic
-from referrals.choices import ReferralAction, ReferralPriority
+from interactions.workflow import COMPLAINT_WORKFLOW
+from referrals.choices import ReferralPriority
+from referrals.workflow import FOLLOW_UP_WORKFLOW, REFERRAL_WORKFLOW
 
 # The code lists the app's forms and filters offer, as the API spells them.
 CHOICES = {
@@ -20,7 +22,14 @@ CHOICES = {
     "topic": Topic,
     "outcome": Outcome,
     "referral_priority": ReferralPriority,
-    "referral_action": ReferralAction,
+}
+# The state machines' actions with their labels and inputs: the app draws each action's
+# button and dialog from these, and shows only the actions a record's
+# ``allowed_actions`` names.
+WORKFLOWS = {
+    "referral": REFERRAL_WORKFLOW,
+    "follow_up": FOLLOW_UP_WORKFLOW,
+    "complaint": COMPLAINT_WORKFLOW,
 }
 
 
@@ -43,6 +52,10 @@ def staff_session(user) -> dict:
         "choices": {
             name: [{"value": value, "label": label} for value, label in choices.choices]
             for name, choices in CHOICES.items()
+        },
+        "workflows": {
+            name: {step["action"]: step for step in workflow.describe()}
+            for name, workflow in WORKFLOWS.items()
         },
         "chart_script": static("vendor/chart.js/chart.umd.min.js"),
     }

@@ -30,11 +30,14 @@ class Sensitivity(models.TextChoices):
 
 
 class InteractionPriority(models.TextChoices):
+    """The same values as follow-up and complaint priorities."""
+
     HIGH = "high", "High"
     MEDIUM = "medium", "Medium"
 
 
-# DOMAIN.md section 3: priority by interaction type.
+# Priority by interaction type (docs/domain.md, interactions): the default priority of
+# the follow-ups and complaints that arise from a topic.
 TOPIC_PRIORITY = {
     Topic.SCHEDULING: InteractionPriority.HIGH,
     Topic.COMPLAINT: InteractionPriority.HIGH,
@@ -70,11 +73,11 @@ COMPLAINT_PRIORITY_RANK = {
     ComplaintPriority.MEDIUM: 2,
 }
 
-# DOMAIN.md section 3's priority by interaction type, read for each complaint category:
-# billing and insurance and patient education are MEDIUM, everything else HIGH.
-CATEGORY_DEFAULT_PRIORITY = {
-    ComplaintCategory.BILLING: ComplaintPriority.MEDIUM,
-    ComplaintCategory.ACCESS_TO_INFORMATION: ComplaintPriority.MEDIUM,
+# The topic a complaint category is about, for its default priority (TOPIC_PRIORITY):
+# billing and insurance and patient education are MEDIUM, every other complaint HIGH.
+CATEGORY_TOPIC = {
+    ComplaintCategory.BILLING: Topic.BILLING,
+    ComplaintCategory.ACCESS_TO_INFORMATION: Topic.EDUCATION,
 }
 
 
@@ -100,25 +103,6 @@ class ComplaintAction(models.TextChoices):
     RESOLVE = "resolve", "Resolve"
     CLOSE = "close", "Close"
     REOPEN = "reopen", "Reopen"
-
-
-# Complaint transitions: action -> (states it may start from, state it leads to).
-COMPLAINT_TRANSITIONS = {
-    ComplaintAction.ACKNOWLEDGE: ({ComplaintStatus.NEW}, ComplaintStatus.ACKNOWLEDGED),
-    ComplaintAction.INVESTIGATE: (
-        {ComplaintStatus.NEW, ComplaintStatus.ACKNOWLEDGED},
-        ComplaintStatus.INVESTIGATING,
-    ),
-    ComplaintAction.RESOLVE: (
-        {ComplaintStatus.ACKNOWLEDGED, ComplaintStatus.INVESTIGATING},
-        ComplaintStatus.RESOLVED,
-    ),
-    ComplaintAction.CLOSE: ({ComplaintStatus.RESOLVED}, ComplaintStatus.CLOSED),
-    ComplaintAction.REOPEN: (
-        {ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED},
-        ComplaintStatus.INVESTIGATING,
-    ),
-}
 
 
 class SurveyLanguage(models.TextChoices):

@@ -1,4 +1,4 @@
-"""Patient-experience metrics, as defined in DOMAIN.md section 5, computed by the database.
+"""Patient-experience metrics, as docs/domain.md defines them, computed by the database.
 
 Over the period (start to end date, inclusive):
 - NPS = % promoters (9-10) - % detractors (0-6) of responses with an NPS score;
@@ -16,9 +16,9 @@ from datetime import date
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
 
 from crm.db import EpochSeconds, Percentile
+from crm.periods import period_bounds
 from interactions.choices import ComplaintCategory, ComplaintStatus, Direction
 from interactions.models import Complaint, Interaction, SurveyInvitation, SurveyResponse
-from referrals.metrics import period_bounds
 
 HOUR = 3600.0
 

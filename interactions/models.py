@@ -8,8 +8,8 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from crm.choices import Channel, Department
+from crm.models import TransitionEvent, VersionedRecord
 from interactions.choices import (
-    ComplaintAction,
     ComplaintCategory,
     ComplaintPriority,
     ComplaintStatus,
@@ -24,7 +24,7 @@ from patients.validators import normalize_language_tag
 ZERO = timedelta(0)
 
 
-class Interaction(models.Model):
+class Interaction(VersionedRecord):
     """One touchpoint with a patient on any channel; all channels share this table so
     one timeline shows everything."""
 
@@ -74,11 +74,6 @@ class Interaction(models.Model):
         on_delete=models.SET_NULL,
         related_name="interactions",
     )
-    version = models.PositiveIntegerField(default=1, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -144,7 +139,7 @@ class ComplaintServiceLevel(models.Model):
         return f"{self.priority} complaint service levels"
 
 
-class Complaint(models.Model):
+class Complaint(VersionedRecord):
     """A patient's complaint (a case), including negative public reviews, tracked from
     receipt to resolution. Status changes go through services that write an event."""
 
@@ -184,11 +179,6 @@ class Complaint(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    version = models.PositiveIntegerField(default=1, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -224,25 +214,13 @@ class Complaint(models.Model):
             raise ValidationError({"referral": "The referral belongs to another patient."})
 
 
-class ComplaintEvent(models.Model):
-    """One status change of a complaint: who, when, from, to, why. Append-only."""
+class ComplaintEvent(TransitionEvent):
+    """One status change of a complaint (``interactions.workflow``). Append-only."""
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
-    action = models.CharField(max_length=16, choices=ComplaintAction)
-    from_status = models.CharField(max_length=16, choices=ComplaintStatus, blank=True)
-    to_status = models.CharField(max_length=16, choices=ComplaintStatus)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    occurred_at = models.DateTimeField(default=timezone.now)
-    reason = models.TextField(max_length=4000, blank=True)
 
-    class Meta:
-        ordering = ["occurred_at", "id"]
+    class Meta(TransitionEvent.Meta):
         indexes = [models.Index(fields=["complaint", "occurred_at"], name="complaintevent_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.action}: {self.from_status or '-'} -> {self.to_status}"
 
 
 class SurveyInvitation(models.Model):

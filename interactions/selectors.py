@@ -3,7 +3,19 @@
 from datetime import datetime
 
 from django.db import models
-from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -12,6 +24,11 @@ from crm.worklists import ranked_buckets
 from interactions.choices import COMPLAINT_PRIORITY_RANK, ComplaintStatus, Sensitivity
 from interactions.models import Complaint, Interaction
 from patients.models import EmergencyAccess
+from patients.selectors import patient_detail
+from referrals import service_levels
+from referrals.choices import OPEN_STATUSES, FollowUpStatus
+from referrals.models import Referral
+from referrals.selectors import REFERRAL_RELATED
 
 
 def visible_interactions_q(user) -> Q:
@@ -95,3 +112,66 @@ def complaint_worklist(complaints: QuerySet, *, targets, now: datetime, limit: i
         order_by=[F("priority_rank").asc(), F("urgent_since").asc(), F("pk").asc()],
         limit=limit,
     )
+
+
+# The 360 reads every app, so it lives in the top domain layer.
+
+TIMELINE_SIZE = 20
+
+
+def _count(queryset: QuerySet) -> Coalesce:
+    counted = (
+        queryset.filter(patient=OuterRef("pk"))
+        .order_by()
+        .values("patient")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def patient_360(*, patient_id: int, user, now: datetime) -> dict:
+    """Everything staff need before talking to the patient, in a constant number of
+    queries: the record, the latest interactions, open referrals and follow-ups."""
+    visible = Interaction.objects.filter(visible_interactions_q(user))
+    patient = (
+        patient_detail()
+        .annotate(
+            interactions_total=_count(visible),
+            referrals_total=_count(Referral.objects.all()),
+        )
+        .get(pk=patient_id)
+    )
+    timeline = list(interaction_list(user=user).filter(patient=patient)[: TIMELINE_SIZE + 1])
+    # Through the related managers, each row's ``patient`` is already this patient.
+    referrals = []
+    if can(user, Section.REFERRALS):
+        referrals = list(
+            patient.referrals.filter(status__in=OPEN_STATUSES)
+            .select_related(*REFERRAL_RELATED)
+            .order_by("-created_at", "-id")
+        )
+    follow_ups = list(
+        patient.follow_ups.filter(status=FollowUpStatus.OPEN)
+        .filter(rows_q(user, Section.FOLLOW_UPS))
+        .select_related("assigned_to")
+        .order_by("due_at", "id")
+    )
+    return {
+        "patient": patient,
+        "interactions": timeline[:TIMELINE_SIZE],
+        # The row after the timeline, if any: where the interaction list goes on.
+        "interactions_following": timeline[TIMELINE_SIZE]
+        if len(timeline) > TIMELINE_SIZE
+        else None,
+        "open_referrals": referrals,
+        "open_follow_ups": follow_ups,
+        "service_levels": service_levels.targets(),
+        "counts": {
+            "interactions": patient.interactions_total,
+            "referrals": patient.referrals_total if can(user, Section.REFERRALS) else 0,
+            "open_referrals": len(referrals),
+            "open_follow_ups": len(follow_ups),
+            "overdue_follow_ups": sum(1 for f in follow_ups if f.due_at < now),
+        },
+    }

@@ -1,21 +1,22 @@
-"""Writes for interactions. Outbound contact respects the patient's consent."""
+"""Writes for interactions, complaints and surveys. Outbound contact and survey
+invitations go through the contact policy (``patients.contact``)."""
 
 import hashlib
 import re
 import secrets
 from datetime import timedelta
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from crm.choices import Channel, Department
-from crm.errors import Conflict, InvalidInput, InvalidTransition, validation_errors
-from crm.services import full_clean, lock_for_update, require_reason, save_attributed
+from crm.errors import Conflict, InvalidInput
+from crm.services import full_clean, lock_for_update, save_attributed, update_record
+from interactions import rules
 from interactions.choices import (
-    CATEGORY_DEFAULT_PRIORITY,
+    CATEGORY_TOPIC,
     COMPLAINT_PRIORITY_RANK,
-    COMPLAINT_TRANSITIONS,
+    TOPIC_PRIORITY,
     ComplaintAction,
     ComplaintPriority,
     Direction,
@@ -24,15 +25,15 @@ from interactions.choices import (
 )
 from interactions.models import (
     Complaint,
-    ComplaintEvent,
     Interaction,
     SurveyInvitation,
     SurveyResponse,
 )
-from patients.choices import ConsentPurpose, ConsentStatus, PatientStatus
+from interactions.workflow import COMPLAINT_WORKFLOW
+from patients.choices import ConsentPurpose
+from patients.contact import contact_policy, preferred_language
 from patients.models import PHONE_SYSTEMS, Patient
 from patients.validators import search_key
-from referrals import rules
 
 # Which consent purpose an outbound contact on a topic falls under.
 TOPIC_PURPOSE = {
@@ -41,30 +42,24 @@ TOPIC_PURPOSE = {
 }
 
 
-def check_outbound_contact_allowed(*, patient: Patient, channel: str, topic: str) -> None:
-    """Refuse new outbound contact the patient has opted out of (409).
+def check_outbound_contact_allowed(*, patient: Patient, channel: str, topic: str, at=None) -> None:
+    """Refuse new outbound contact the contact policy does not allow (409).
 
     Replies on a thread the patient started are not checked: answering a patient is
-    not unsolicited contact.
+    not unsolicited contact. The contact already happened, so no address is needed.
     """
-    if patient.status == PatientStatus.DECEASED:
-        raise Conflict("The patient is recorded as deceased.", code="contact_not_permitted")
-    if patient.do_not_contact:
+    decision = contact_policy(
+        patient,
+        purpose=TOPIC_PURPOSE.get(topic, ConsentPurpose.CARE_COORDINATION),
+        channel=channel,
+        at=at,
+        needs_address=False,
+    )
+    if not decision.allowed:
+        field = "channel" if decision.code == "opted_out" else "direction"
         raise Conflict(
-            "The patient asked not to be contacted.",
-            code="contact_not_permitted",
-            errors={"direction": ["The patient is marked do-not-contact."]},
+            decision.reason, code="contact_not_permitted", errors={field: [decision.reason]}
         )
-    purpose = TOPIC_PURPOSE.get(topic, ConsentPurpose.CARE_COORDINATION)
-    today = timezone.localdate()
-    for consent in patient.consents.filter(channel=channel, purpose=purpose):
-        if consent.status == ConsentStatus.OPT_OUT and consent.is_in_effect(today):
-            raise Conflict(
-                f"The patient opted out of {consent.get_channel_display().lower()} contact "
-                f"for {consent.get_purpose_display().lower()}.",
-                code="contact_not_permitted",
-                errors={"channel": ["The patient opted out of this channel for this purpose."]},
-            )
 
 
 def check_public_reply(*, patient: Patient, text: str) -> None:
@@ -118,7 +113,10 @@ def interaction_create(*, actor, patient: Patient, **fields) -> Interaction:
         check_public_reply(patient=patient, text=interaction.summary)
     if interaction.direction == Direction.OUTBOUND and interaction.parent_id is None:
         check_outbound_contact_allowed(
-            patient=patient, channel=interaction.channel, topic=interaction.topic
+            patient=patient,
+            channel=interaction.channel,
+            topic=interaction.topic,
+            at=interaction.occurred_at,
         )
     save_attributed(interaction, actor=actor, reason="created")
     rules.on_interaction_logged(interaction, actor=actor)
@@ -130,13 +128,8 @@ def interaction_update(
     *, interaction: Interaction, actor, expected_version: int | None = None, **fields
 ) -> Interaction:
     """Correct a logged interaction; the change history keeps what it said before."""
-    interaction = lock_for_update(interaction, expected_version)
-    changed = [name for name, value in fields.items() if getattr(interaction, name) != value]
-    for name in changed:
-        setattr(interaction, name, fields[name])
-    full_clean(interaction)
-    if changed:
-        save_attributed(interaction, actor=actor)
+    interaction = lock_for_update(interaction, expected_version, related=("patient", "staff"))
+    changed = update_record(interaction, actor=actor, fields=fields)
     if "outcome" in changed:
         rules.on_interaction_logged(interaction, actor=actor)
     return interaction
@@ -146,7 +139,8 @@ def interaction_update(
 
 
 def _priority_floor(category: str) -> str:
-    return CATEGORY_DEFAULT_PRIORITY.get(category, ComplaintPriority.HIGH)
+    """The default (and lowest) priority of a category: its topic's priority."""
+    return ComplaintPriority(TOPIC_PRIORITY[CATEGORY_TOPIC.get(category, Topic.COMPLAINT)])
 
 
 def _check_priority(category: str, priority: str) -> None:
@@ -161,8 +155,8 @@ def _check_priority(category: str, priority: str) -> None:
 
 @transaction.atomic
 def complaint_create(*, actor, patient: Patient, at=None, **fields) -> Complaint:
-    """Open a complaint. Its priority defaults from the category (DOMAIN.md section 3)
-    and may be raised; with no owner it goes to its department's queue."""
+    """Open a complaint. Its priority defaults from the category's topic and may be
+    raised; with no owner it goes to its department's queue."""
     at = at or fields.pop("received_at", None) or timezone.now()
     fields.setdefault("priority", _priority_floor(fields.get("category", "")))
     if not fields.get("owner") and not fields.get("queue"):
@@ -171,66 +165,18 @@ def complaint_create(*, actor, patient: Patient, at=None, **fields) -> Complaint
     full_clean(complaint)
     _check_priority(complaint.category, complaint.priority)
     save_attributed(complaint, actor=actor, reason="created")
-    ComplaintEvent.objects.create(
-        complaint=complaint,
-        action=ComplaintAction.CREATE,
-        to_status=complaint.status,
-        actor=actor,
-        occurred_at=at,
-    )
+    COMPLAINT_WORKFLOW.start(complaint, actor=actor, at=at)
     return complaint
 
 
 @transaction.atomic
 def complaint_update(*, complaint: Complaint, actor, expected_version=None, **fields) -> Complaint:
-    complaint = lock_for_update(complaint, expected_version)
-    changed = [name for name, value in fields.items() if getattr(complaint, name) != value]
-    for name in changed:
-        setattr(complaint, name, fields[name])
-    full_clean(complaint)
-    _check_priority(complaint.category, complaint.priority)
-    if changed:
-        save_attributed(complaint, actor=actor)
-    return complaint
-
-
-def _complaint_transition(
-    complaint: Complaint,
-    action: str,
-    *,
-    actor,
-    expected_version: int | None,
-    at,
-    reason: str = "",
-    changes: dict | None = None,
-) -> Complaint:
-    sources, target = COMPLAINT_TRANSITIONS[action]
-    complaint = lock_for_update(complaint, expected_version)
-    if complaint.status not in sources:
-        allowed = [a for a, (s, _) in COMPLAINT_TRANSITIONS.items() if complaint.status in s]
-        raise InvalidTransition(
-            f"A complaint that is {complaint.status} cannot be {action}d; "
-            f"allowed now: {', '.join(allowed) or 'none'}.",
-            current_status=complaint.status,
-            allowed_actions=allowed,
-        )
-    at = at or timezone.now()
-    from_status = complaint.status
-    complaint.status = target
-    if complaint.first_response_at is None:
-        complaint.first_response_at = at
-    for name, value in (changes or {}).items():
-        setattr(complaint, name, value)
-    full_clean(complaint)
-    save_attributed(complaint, actor=actor, reason=f"{action}: {reason}" if reason else action)
-    ComplaintEvent.objects.create(
-        complaint=complaint,
-        action=action,
-        from_status=from_status,
-        to_status=target,
+    complaint = lock_for_update(complaint, expected_version, related=COMPLAINT_WORKFLOW.related)
+    update_record(
+        complaint,
         actor=actor,
-        occurred_at=at,
-        reason=reason,
+        fields=fields,
+        check=lambda changed: _check_priority(changed.category, changed.priority),
     )
     return complaint
 
@@ -238,7 +184,7 @@ def _complaint_transition(
 @transaction.atomic
 def complaint_acknowledge(*, complaint, actor, reason: str = "", expected_version=None, at=None):
     """The first response to the patient: the complaint was received and is owned."""
-    return _complaint_transition(
+    return COMPLAINT_WORKFLOW.apply(
         complaint,
         ComplaintAction.ACKNOWLEDGE,
         actor=actor,
@@ -250,7 +196,7 @@ def complaint_acknowledge(*, complaint, actor, reason: str = "", expected_versio
 
 @transaction.atomic
 def complaint_investigate(*, complaint, actor, reason: str = "", expected_version=None, at=None):
-    return _complaint_transition(
+    return COMPLAINT_WORKFLOW.apply(
         complaint,
         ComplaintAction.INVESTIGATE,
         actor=actor,
@@ -277,7 +223,7 @@ def complaint_resolve(
             errors={"resolution_note": ["This field is required."]},
         )
     at = at or timezone.now()
-    return _complaint_transition(
+    return COMPLAINT_WORKFLOW.apply(
         complaint,
         ComplaintAction.RESOLVE,
         actor=actor,
@@ -293,7 +239,7 @@ def complaint_resolve(
 
 @transaction.atomic
 def complaint_close(*, complaint, actor, reason: str = "", expected_version=None, at=None):
-    return _complaint_transition(
+    return COMPLAINT_WORKFLOW.apply(
         complaint,
         ComplaintAction.CLOSE,
         actor=actor,
@@ -305,8 +251,7 @@ def complaint_close(*, complaint, actor, reason: str = "", expected_version=None
 
 @transaction.atomic
 def complaint_reopen(*, complaint, actor, reason: str, expected_version=None, at=None):
-    require_reason(reason)
-    return _complaint_transition(
+    return COMPLAINT_WORKFLOW.apply(
         complaint,
         ComplaintAction.REOPEN,
         actor=actor,
@@ -347,13 +292,11 @@ def token_hash(token: str) -> str:
 
 def survey_language_for(patient: Patient) -> str:
     """The patient's preferred language if the survey page is written in it."""
-    for language in patient.languages.order_by("-preferred", "rank"):
-        base = language.language.split("-")[0]
-        if base == "zh":
-            return SurveyLanguage.CHINESE
-        if base in ("en", "es"):
-            return base
-    return SurveyLanguage.ENGLISH
+    language = preferred_language(patient)
+    base = language.language.split("-")[0] if language else ""
+    if base == "zh":
+        return SurveyLanguage.CHINESE
+    return base if base in ("en", "es") else SurveyLanguage.ENGLISH
 
 
 def _touchpoint_department(interaction, referral, department: str) -> str:
@@ -396,9 +339,17 @@ def survey_invite(
     at=None,
 ) -> tuple[SurveyInvitation, str]:
     """Send a survey as a single-use link. Returns the invitation and the token, which
-    is shown this once and stored only as a hash."""
+    is shown this once and stored only as a hash. The contact policy decides: a patient
+    who opted out of surveys on the channel, or of all contact, is not invited (409)."""
     _check_touchpoint(patient, interaction, referral)
     at = at or timezone.now()
+    decision = contact_policy(patient, purpose=ConsentPurpose.SURVEYS, channel=channel, at=at)
+    if not decision.allowed:
+        raise Conflict(
+            decision.reason,
+            code="contact_not_permitted",
+            errors={"channel": [decision.reason]},
+        )
     token = secrets.token_urlsafe(32)
     invitation = SurveyInvitation(
         patient=patient,
@@ -436,10 +387,7 @@ def survey_invitation_for(token: str, *, now=None) -> SurveyInvitation:
 
 
 def _save_response(response: SurveyResponse, *, actor) -> SurveyResponse:
-    try:
-        response.full_clean()
-    except ValidationError as exc:
-        raise InvalidInput("Some fields are not valid.", errors=validation_errors(exc)) from None
+    full_clean(response)
     save_attributed(response, actor=actor, reason="survey response")
     rules.on_survey_response(response, actor=actor)
     return response

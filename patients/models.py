@@ -8,6 +8,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from crm.choices import Channel
+from crm.models import VersionedRecord
 from patients.choices import (
     AdministrativeSex,
     ConsentPurpose,
@@ -29,7 +30,7 @@ from patients.validators import (
 PHONE_SYSTEMS = (ContactSystem.PHONE, ContactSystem.SMS, ContactSystem.FAX)
 
 
-class Patient(models.Model):
+class Patient(VersionedRecord):
     """A person receiving care: identity, preferences for being contacted, care team.
 
     Contact points, languages, identifiers and consents are child rows; together they
@@ -82,12 +83,6 @@ class Patient(models.Model):
         related_name="primary_care_patients",
     )
 
-    version = models.PositiveIntegerField(default=1, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    history = HistoricalRecords(excluded_fields=["name_search", "updated_at"])
-
     class Meta:
         ordering = ["family_name", "given_name", "id"]
         indexes = [
@@ -120,10 +115,6 @@ class Patient(models.Model):
             )
         )
         super().save(*args, **kwargs)
-
-    @property
-    def display_name(self) -> str:
-        return f"{self.preferred_name or self.given_name} {self.family_name}"
 
     def clean(self) -> None:
         errors = {}

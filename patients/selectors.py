@@ -1,15 +1,9 @@
 """Reads of the patient record. Each owns its joins and prefetches so serializers never
-query, and the 360 view runs the same number of queries for any patient."""
+query. The 360 view, which reads every app, is ``interactions.selectors.patient_360``."""
 
-from datetime import datetime
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
-
-from crm.access import Section, can, rows_q
 from crm.history import merged_change_log
-from interactions.models import Interaction
-from interactions.selectors import interaction_list, visible_interactions_q
 from patients.models import (
     CommunicationConsent,
     ContactPoint,
@@ -17,12 +11,6 @@ from patients.models import (
     PatientIdentifier,
     PatientLanguage,
 )
-from referrals import service_levels
-from referrals.choices import OPEN_STATUSES, FollowUpStatus
-from referrals.models import Referral
-from referrals.selectors import REFERRAL_RELATED
-
-TIMELINE_SIZE = 20
 
 
 def patient_list() -> QuerySet[Patient]:
@@ -55,64 +43,6 @@ def patients_speaking_q(tag: str) -> Q:
 
 def patients_with_phone_q(e164: str) -> Q:
     return Q(Exists(ContactPoint.objects.filter(patient=OuterRef("pk"), value=e164)))
-
-
-def _count(queryset: QuerySet) -> Coalesce:
-    counted = (
-        queryset.filter(patient=OuterRef("pk"))
-        .order_by()
-        .values("patient")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
-
-
-def patient_360(*, patient_id: int, user, now: datetime) -> dict:
-    """Everything staff need before talking to the patient, in a constant number of
-    queries: the record, the latest interactions, open referrals and follow-ups."""
-    visible = Interaction.objects.filter(visible_interactions_q(user))
-    patient = (
-        patient_detail()
-        .annotate(
-            interactions_total=_count(visible),
-            referrals_total=_count(Referral.objects.all()),
-        )
-        .get(pk=patient_id)
-    )
-    timeline = list(interaction_list(user=user).filter(patient=patient)[: TIMELINE_SIZE + 1])
-    # Through the related managers, each row's ``patient`` is already this patient.
-    referrals = []
-    if can(user, Section.REFERRALS):
-        referrals = list(
-            patient.referrals.filter(status__in=OPEN_STATUSES)
-            .select_related(*REFERRAL_RELATED)
-            .order_by("-created_at", "-id")
-        )
-    follow_ups = list(
-        patient.follow_ups.filter(status=FollowUpStatus.OPEN)
-        .filter(rows_q(user, Section.FOLLOW_UPS))
-        .select_related("assigned_to")
-        .order_by("due_at", "id")
-    )
-    return {
-        "patient": patient,
-        "interactions": timeline[:TIMELINE_SIZE],
-        # The row after the timeline, if any: where the interaction list goes on.
-        "interactions_following": timeline[TIMELINE_SIZE]
-        if len(timeline) > TIMELINE_SIZE
-        else None,
-        "open_referrals": referrals,
-        "open_follow_ups": follow_ups,
-        "service_levels": service_levels.targets(),
-        "counts": {
-            "interactions": patient.interactions_total,
-            "referrals": patient.referrals_total if can(user, Section.REFERRALS) else 0,
-            "open_referrals": len(referrals),
-            "open_follow_ups": len(follow_ups),
-            "overdue_follow_ups": sum(1 for f in follow_ups if f.due_at < now),
-        },
-    }
 
 
 def patient_history(patient: Patient) -> list[dict]:

@@ -22,7 +22,7 @@ OPEN_STATUSES = (
     ReferralStatus.SEEN,
 )
 
-# DOMAIN.md section 4: how each state is said in FHIR and BSeR.
+# How each state is said in FHIR and BSeR (docs/domain.md, referrals).
 FHIR_SERVICE_REQUEST_STATUS = {
     ReferralStatus.DRAFT: "draft",
     ReferralStatus.SENT: "active",
@@ -76,6 +76,7 @@ class FollowUpKind(models.TextChoices):
     VISIT_CONFIRMATION = "visit_confirmation", "Confirm visit or record no-show"
     REPORT_REQUEST = "report_request", "Request consult report"
     FIND_PROVIDER = "find_provider", "Find another provider"
+    REBOOK = "rebook", "Rebook a missed appointment"
     POST_VISIT_CHECK_IN = "post_visit_check_in", "Post-visit check-in"
     SERVICE_RECOVERY = "service_recovery", "Service-recovery call"
     OTHER = "other", "Other"

@@ -1,4 +1,4 @@
-"""Referral metrics, as defined in DOMAIN.md section 5, computed by the database.
+"""Referral metrics, as docs/domain.md defines them, computed by the database.
 
 The cohort is the referrals *sent* in the period (``sent_at`` from the start date to the
 end date, inclusive) that match the filters.
@@ -16,12 +16,12 @@ end date, inclusive) that match the filters.
   cancelled), those completed by their due time.
 """
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
-from django.utils import timezone
 
 from crm.db import EpochSeconds, Percentile
+from crm.periods import period_bounds
 from crm.worklists import bucket_counts
 from referrals.choices import FollowUpStatus, ReferralAction
 from referrals.choices import ReferralStatus as S
@@ -50,13 +50,6 @@ def _first_event(**condition) -> Subquery:
         .order_by("occurred_at", "id")
         .values("occurred_at")[:1]
     )
-
-
-def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """The period as [start of the start date, start of the day after the end date)."""
-    begin = timezone.make_aware(datetime.combine(start, time.min))
-    finish = timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min))
-    return begin, finish
 
 
 def referral_metrics(

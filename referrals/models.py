@@ -8,11 +8,11 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from crm.choices import Channel, Department
+from crm.models import TransitionEvent, VersionedRecord
 from referrals.choices import (
     FollowUpKind,
     FollowUpPriority,
     FollowUpStatus,
-    ReferralAction,
     ReferralPriority,
     ReferralStatus,
 )
@@ -104,7 +104,7 @@ class ServiceLevelTarget(models.Model):
         return f"{self.priority} service levels"
 
 
-class Referral(models.Model):
+class Referral(VersionedRecord):
     """A referral to another provider, tracked until the report is back (closed loop).
 
     ``status`` moves only through ``referrals.services``, which writes a
@@ -169,11 +169,6 @@ class Referral(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    version = models.PositiveIntegerField(default=1, editable=False)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -217,32 +212,19 @@ class Referral(models.Model):
             )
 
 
-class ReferralEvent(models.Model):
-    """One transition of a referral: who, when, from, to, why. Append-only."""
+class ReferralEvent(TransitionEvent):
+    """One transition of a referral (``referrals.workflow``). Append-only."""
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
-    action = models.CharField(max_length=16, choices=ReferralAction)
-    from_status = models.CharField(max_length=16, choices=ReferralStatus, blank=True)
-    to_status = models.CharField(max_length=16, choices=ReferralStatus)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    occurred_at = models.DateTimeField(default=timezone.now)
-    reason = models.TextField(max_length=4000, blank=True)
-    details = models.JSONField(default=dict, blank=True)
 
-    class Meta:
-        ordering = ["occurred_at", "id"]
+    class Meta(TransitionEvent.Meta):
         indexes = [
             models.Index(fields=["referral", "occurred_at"], name="referralevent_timeline_idx"),
             models.Index(fields=["to_status", "occurred_at"], name="referralevent_metrics_idx"),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.action}: {self.from_status or '-'} -> {self.to_status}"
 
-
-class FollowUp(models.Model):
+class FollowUp(VersionedRecord):
     """A task to do for a patient by a person or a department queue, by a due time."""
 
     patient = models.ForeignKey(
@@ -300,11 +282,6 @@ class FollowUp(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    version = models.PositiveIntegerField(default=1, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["due_at", "id"]

@@ -5,14 +5,15 @@ Rule (follow-up kind)   fires when                                   due
 - visit_confirmation    the visit time passed, still scheduled (*)   the day after the visit
 - report_request        seen, and no report by the target (*)        at once
 - find_provider         a referral is declined                       next business day
-- callback              an interaction's outcome: follow-up needed   next business day
+- rebook                a patient missed the appointment (no-show)   next business day
 - post_visit_check_in   a referral is closed                         next business day
-- service_recovery      a survey response is a detractor             next business day
 (*) time-based: run by ``manage.py run_care_rules``; the others run in the transition.
+Rules that interactions trigger (a callback, service recovery) are in
+``interactions.rules``; they use :func:`create_once` from here.
 
 Referral rules go to the referral's coordinator (else the patient's, else the
-care-coordination queue); a callback to whoever logged the interaction, else its
-department queue; service recovery to the rated department's queue. Each follow-up
+care-coordination queue). How to reach the patient (channel, language, interpreter,
+contact window) comes from the contact policy (``patients.contact``). Each follow-up
 records its ``rule`` and a ``rule_key`` naming the occasion; a database constraint makes
 (rule, rule_key) unique, so running a rule twice, or twice at once, never creates a
 second follow-up. When a referral moves on, open rule follow-ups that no longer apply
@@ -22,15 +23,16 @@ are resolved automatically.
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from crm.choices import Channel, Department
+from crm.choices import Department
+from crm.periods import next_business_day
 from crm.services import save_attributed
-from interactions.choices import Outcome
-from patients.choices import ConsentPurpose, ConsentStatus, InterpreterNeeded
+from patients.choices import ConsentPurpose
+from patients.contact import contact_policy
 from patients.models import Patient
 from patients.validators import language_name
 from referrals import service_levels
@@ -42,12 +44,10 @@ REMINDER = FollowUpKind.APPOINTMENT_REMINDER
 CONFIRM_VISIT = FollowUpKind.VISIT_CONFIRMATION
 REQUEST_REPORT = FollowUpKind.REPORT_REQUEST
 FIND_PROVIDER = FollowUpKind.FIND_PROVIDER
-CALLBACK = FollowUpKind.CALLBACK
+REBOOK = FollowUpKind.REBOOK
 CHECK_IN = FollowUpKind.POST_VISIT_CHECK_IN
-SERVICE_RECOVERY = FollowUpKind.SERVICE_RECOVERY
 
 REMIND_BEFORE = timedelta(days=2)
-END_OF_BUSINESS_DAY = time(17)
 
 
 @dataclass
@@ -68,15 +68,6 @@ class Need:
     contact: dict = field(default_factory=dict)
 
 
-def next_business_day(after: datetime) -> datetime:
-    """End of the next weekday (17:00 in the clinic's time zone) after ``after``."""
-    local = timezone.localtime(after)
-    day = local.date() + timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return timezone.make_aware(datetime.combine(day, END_OF_BUSINESS_DAY))
-
-
 def _owner(referral: Referral) -> dict:
     person = referral.coordinator or referral.patient.care_coordinator
     return {"assigned_to": person} if person else {"queue": Department.CARE_COORDINATION}
@@ -86,32 +77,24 @@ def _provider(referral: Referral) -> str:
     return str(referral.receiving_practitioner or referral.receiving_organization or "provider")
 
 
-def contact_plan(patient: Patient, purpose: str) -> tuple[dict, str]:
-    """How to reach the patient: their preferred language and channel, and a note."""
-    languages = list(patient.languages.all())
-    preferred = [lang for lang in languages if lang.preferred] or languages
-    language = min(preferred, key=lambda lang: lang.rank).language if preferred else ""
-    channel = patient.preferred_channel or Channel.PHONE
-    opted_out = patient.consents.filter(
-        channel=channel, purpose=purpose, status=ConsentStatus.OPT_OUT
-    ).exists()
+def contact_plan(patient: Patient, purpose: str, now: datetime) -> tuple[dict, str]:
+    """How to reach the patient, by the contact policy: the language and channel for the
+    follow-up's fields, and a note for the person who makes the contact."""
+    decision = contact_policy(patient, purpose=purpose, at=now)
     notes = []
-    if opted_out:
-        notes.append(f"Opted out of {channel} for this purpose; use phone.")
-        channel = Channel.PHONE
-    if language:
-        notes.append(f"Contact in {language_name(language)} ({language}) by {channel}.")
-    if patient.interpreter_needed == InterpreterNeeded.YES:
-        notes.append("Interpreter needed.")
-    if patient.contact_window_start:
+    if decision.allowed and decision.language:
         notes.append(
-            f"Best time {patient.contact_window_start:%H:%M}-{patient.contact_window_end:%H:%M}"
-            f" {patient.time_zone}".rstrip()
-            + "."
+            f"Contact in {language_name(decision.language)} ({decision.language}) "
+            f"by {decision.channel}."
         )
-    if patient.do_not_contact:
-        notes.append("Patient is marked do-not-contact: check before calling.")
-    return {"contact_language": language, "contact_channel": channel}, " ".join(notes)
+    elif decision.allowed:
+        notes.append(f"Contact by {decision.channel}.")
+    notes.append(decision.note())
+    contact = {
+        "contact_language": decision.language,
+        "contact_channel": decision.channel if decision.allowed else "",
+    }
+    return contact, " ".join(note for note in notes if note)
 
 
 def create_once(need: Need, *, actor) -> FollowUp | None:
@@ -150,7 +133,7 @@ def _appointment_key(referral: Referral) -> str:
 
 
 def appointment_reminder(referral: Referral, now: datetime) -> Need:
-    contact, note = contact_plan(referral.patient, ConsentPurpose.APPOINTMENT_REMINDERS)
+    contact, note = contact_plan(referral.patient, ConsentPurpose.APPOINTMENT_REMINDERS, now)
     when = timezone.localtime(referral.appointment_at)
     return Need(
         rule=REMINDER,
@@ -205,7 +188,7 @@ def find_provider(referral: Referral, now: datetime) -> Need:
 
 
 def post_visit_check_in(referral: Referral, now: datetime) -> Need:
-    contact, note = contact_plan(referral.patient, ConsentPurpose.CARE_COORDINATION)
+    contact, note = contact_plan(referral.patient, ConsentPurpose.CARE_COORDINATION, now)
     return Need(
         rule=CHECK_IN,
         key=f"{referral.pk}:{referral.status_changed_at.isoformat()}",
@@ -219,23 +202,19 @@ def post_visit_check_in(referral: Referral, now: datetime) -> Need:
     )
 
 
-def interaction_callback(interaction) -> Need:
-    contact, note = contact_plan(interaction.patient, ConsentPurpose.CARE_COORDINATION)
-    owner = (
-        {"assigned_to": interaction.staff}
-        if interaction.staff
-        else {"queue": interaction.department}
-    )
+def rebook(referral: Referral, now: datetime) -> Need:
+    contact, note = contact_plan(referral.patient, ConsentPurpose.APPOINTMENT_REMINDERS, now)
     return Need(
-        rule=CALLBACK,
-        key=str(interaction.pk),
-        patient=interaction.patient,
-        title=f"Call back about {interaction.get_topic_display().lower()}",
-        due_at=next_business_day(interaction.occurred_at),
-        interaction=interaction,
+        rule=REBOOK,
+        key=f"{referral.pk}:{referral.status_changed_at.isoformat()}",
+        patient=referral.patient,
+        title=f"Rebook the missed {referral.specialty} appointment",
+        due_at=next_business_day(now),
+        priority=FollowUpPriority.HIGH,
+        referral=referral,
         contact=contact,
         note=note,
-        **owner,
+        **_owner(referral),
     )
 
 
@@ -243,6 +222,7 @@ def interaction_callback(interaction) -> Need:
 ON_ENTERING = {
     S.SCHEDULED: appointment_reminder,
     S.DECLINED: find_provider,
+    S.NO_SHOW: rebook,
     S.CLOSED: post_visit_check_in,
 }
 
@@ -254,6 +234,8 @@ def _still_applies(follow_up: FollowUp, referral: Referral) -> bool:
         return referral.status == S.SEEN
     if follow_up.rule == FIND_PROVIDER:
         return referral.status == S.DECLINED and not referral.replaced_by.exists()
+    if follow_up.rule == REBOOK:
+        return referral.status == S.NO_SHOW
     return True
 
 
@@ -280,11 +262,6 @@ def on_referral_change(referral: Referral, *, actor, now: datetime | None = None
     rule = ON_ENTERING.get(referral.status)
     if rule is not None:
         create_once(rule(referral, now), actor=actor)
-
-
-def on_interaction_logged(interaction, *, actor) -> None:
-    if interaction.outcome == Outcome.FOLLOW_UP_NEEDED:
-        create_once(interaction_callback(interaction), actor=actor)
 
 
 # Time-based rules, run by `manage.py run_care_rules` -------------------------------
@@ -323,33 +300,3 @@ def run_time_based_rules(*, now: datetime | None = None, actor=None) -> dict[str
     ):
         created[REQUEST_REPORT] += bool(create_once(report_request(referral, now), actor=actor))
     return created
-
-
-def service_recovery(response) -> Need:
-    scores = ", ".join(
-        f"{name} {score}"
-        for name, score in (("NPS", response.nps_score), ("CSAT", response.csat_score))
-        if score is not None
-    )
-    contact, note = contact_plan(response.patient, ConsentPurpose.CARE_COORDINATION)
-    comment = f' Comment: "{response.comment[:300]}"' if response.comment else ""
-    return Need(
-        rule=SERVICE_RECOVERY,
-        key=str(response.pk),
-        patient=response.patient,
-        title=f"Service-recovery call after a low rating ({scores})",
-        due_at=next_business_day(response.received_at),
-        queue=response.department,
-        priority=FollowUpPriority.HIGH,
-        interaction=response.interaction,
-        referral=response.referral,
-        contact=contact,
-        note=(note + comment).strip(),
-    )
-
-
-def on_survey_response(response, *, actor) -> None:
-    """A detractor (NPS 0-6 or CSAT 1-2) gets a service-recovery call from the
-    responsible department."""
-    if response.is_detractor:
-        create_once(service_recovery(response), actor=actor)

@@ -1,34 +1,30 @@
 """Writes for the provider directory, referrals and follow-ups.
 
-Each referral transition is its own service: it locks the row, refuses a transition
-the state machine does not allow (409 naming the allowed actions), applies the change
-and writes one ReferralEvent, all in one transaction.
+Each referral transition is a thin service over :data:`REFERRAL_WORKFLOW`, which locks
+the row, refuses a transition the state machine does not allow (409 naming the allowed
+actions), applies the change, writes one ReferralEvent and runs the care rules, all in
+one transaction.
 """
 
-from collections.abc import Callable
 from datetime import date, datetime
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from crm.errors import Conflict, InvalidInput, InvalidTransition
-from crm.services import full_clean, lock_for_update, require_reason, save_attributed
+from crm.errors import Conflict, InvalidInput
+from crm.services import (
+    full_clean,
+    lock_for_update,
+    require_reason,
+    save_attributed,
+    update_record,
+)
 from patients.models import Patient
 from referrals import rules
 from referrals.choices import OPEN_STATUSES, FollowUpStatus, ReferralAction, ReferralStatus
-from referrals.models import FollowUp, Organization, Practitioner, Referral, ReferralEvent
-from referrals.workflow import TRANSITIONS, allowed_actions
-
-
-def _set_and_save(instance, *, actor, fields: dict, reason: str = "") -> None:
-    changed = [name for name, value in fields.items() if getattr(instance, name) != value]
-    for name in changed:
-        setattr(instance, name, fields[name])
-    full_clean(instance)
-    if changed:
-        save_attributed(instance, actor=actor, reason=reason)
-
+from referrals.models import FollowUp, Organization, Practitioner, Referral
+from referrals.workflow import FOLLOW_UP_WORKFLOW, REFERRAL_WORKFLOW
 
 # Directory -------------------------------------------------------------------------
 
@@ -41,8 +37,8 @@ def _create(model, *, actor, **fields):
 
 
 def _update(instance, *, actor, **fields):
-    instance = type(instance).objects.select_for_update().get(pk=instance.pk)
-    _set_and_save(instance, actor=actor, fields=fields)
+    instance = lock_for_update(instance, None)
+    update_record(instance, actor=actor, fields=fields)
     return instance
 
 
@@ -110,13 +106,7 @@ def referral_create(*, actor, patient, at: datetime | None = None, **fields) -> 
     )
     full_clean(referral)
     save_attributed(referral, actor=actor, reason="created")
-    ReferralEvent.objects.create(
-        referral=referral,
-        action=ReferralAction.CREATE,
-        to_status=ReferralStatus.DRAFT,
-        actor=actor,
-        occurred_at=at,
-    )
+    REFERRAL_WORKFLOW.start(referral, actor=actor, at=at)
     rules.on_referral_change(referral, actor=actor, now=at)
     return referral
 
@@ -125,7 +115,7 @@ def referral_create(*, actor, patient, at: datetime | None = None, **fields) -> 
 def referral_update(
     *, referral: Referral, actor, expected_version: int | None = None, **fields
 ) -> Referral:
-    referral = lock_for_update(referral, expected_version)
+    referral = lock_for_update(referral, expected_version, related=REFERRAL_WORKFLOW.related)
     if referral.status != ReferralStatus.DRAFT:
         frozen = sorted(
             name
@@ -139,93 +129,33 @@ def referral_update(
                 code="referral_fields_locked",
                 errors={name: ["Cannot change after the referral is sent."] for name in frozen},
             )
-    _set_and_save(referral, actor=actor, fields=fields)
-    return referral
-
-
-def _transition(
-    referral: Referral,
-    action: str,
-    *,
-    actor,
-    expected_version: int | None,
-    at: datetime | None,
-    reason: str = "",
-    changes: dict | None = None,
-    check: Callable[[Referral], None] | None = None,
-    target: str | None = None,
-) -> Referral:
-    transition = TRANSITIONS[action]
-    if transition.reason_required and not reason.strip():
-        raise InvalidInput("A reason is required.", errors={"reason": ["This field is required."]})
-    referral = lock_for_update(referral, expected_version)
-    if referral.status not in transition.sources:
-        allowed = allowed_actions(referral.status)
-        raise InvalidTransition(
-            f"A referral that is {referral.get_status_display().lower()} cannot be "
-            f"{action.replace('_', '-')}; allowed now: {', '.join(allowed) or 'none'}.",
-            current_status=referral.status,
-            allowed_actions=allowed,
-        )
-    if check:
-        check(referral)
-    at = at or timezone.now()
-    from_status = referral.status
-    referral.status = target or transition.target
-    referral.status_changed_at = at
-    for name, value in (changes or {}).items():
-        setattr(referral, name, value)
-    full_clean(referral)
-    save_attributed(referral, actor=actor, reason=f"{action}: {reason}" if reason else action)
-    ReferralEvent.objects.create(
-        referral=referral,
-        action=action,
-        from_status=from_status,
-        to_status=referral.status,
-        actor=actor,
-        occurred_at=at,
-        reason=reason,
-        details={
-            name: value.isoformat() if isinstance(value, date | datetime) else value
-            for name, value in (changes or {}).items()
-            if value not in (None, "")
-        },
-    )
-    rules.on_referral_change(referral, actor=actor, now=at)
+    update_record(referral, actor=actor, fields=fields)
     return referral
 
 
 @transaction.atomic
 def referral_send(*, referral, actor, expected_version=None, at=None) -> Referral:
-    def check(locked: Referral) -> None:
-        if not (locked.receiving_organization_id or locked.receiving_practitioner_id):
-            raise InvalidInput(
-                "Choose who receives the referral before sending it.",
-                errors={"receiving_organization": ["Required to send the referral."]},
-            )
-
     at = at or timezone.now()
-    return _transition(
+    return REFERRAL_WORKFLOW.apply(
         referral,
         ReferralAction.SEND,
         actor=actor,
         expected_version=expected_version,
         at=at,
         changes={"sent_at": at},
-        check=check,
     )
 
 
 @transaction.atomic
 def referral_accept(*, referral, actor, expected_version=None, at=None) -> Referral:
-    return _transition(
+    return REFERRAL_WORKFLOW.apply(
         referral, ReferralAction.ACCEPT, actor=actor, expected_version=expected_version, at=at
     )
 
 
 @transaction.atomic
 def referral_decline(*, referral, actor, reason: str, expected_version=None, at=None) -> Referral:
-    return _transition(
+    return REFERRAL_WORKFLOW.apply(
         referral,
         ReferralAction.DECLINE,
         actor=actor,
@@ -246,29 +176,22 @@ def referral_schedule(
     at=None,
 ) -> Referral:
     """Book (or rebook) the appointment."""
-
-    def check(locked: Referral) -> None:
-        if locked.sent_at and appointment_at < locked.sent_at:
-            raise InvalidInput(
-                "The appointment cannot be before the referral was sent.",
-                errors={"appointment_at": ["Must be after the referral was sent."]},
-            )
-
-    return _transition(
+    changes = {"appointment_at": appointment_at}
+    return REFERRAL_WORKFLOW.apply(
         referral,
         ReferralAction.SCHEDULE,
         actor=actor,
         expected_version=expected_version,
         at=at,
         reason=reason,
-        changes={"appointment_at": appointment_at},
-        check=check,
+        changes=changes,
+        details=changes,
     )
 
 
 @transaction.atomic
 def referral_no_show(*, referral, actor, reason: str = "", expected_version=None, at=None):
-    return _transition(
+    return REFERRAL_WORKFLOW.apply(
         referral,
         ReferralAction.NO_SHOW,
         actor=actor,
@@ -280,7 +203,7 @@ def referral_no_show(*, referral, actor, reason: str = "", expected_version=None
 
 @transaction.atomic
 def referral_seen(*, referral, actor, expected_version=None, at=None) -> Referral:
-    return _transition(
+    return REFERRAL_WORKFLOW.apply(
         referral, ReferralAction.SEEN, actor=actor, expected_version=expected_version, at=at
     )
 
@@ -297,40 +220,27 @@ def referral_close(
     expected_version=None,
     at=None,
 ) -> Referral:
-    """Close the loop: the specialist's report has been received."""
-    if report_received_on > timezone.localdate():
-        raise InvalidInput(
-            "The report cannot be received in the future.",
-            errors={"report_received_on": ["Cannot be in the future."]},
-        )
-
-    def check(locked: Referral) -> None:
-        if locked.sent_at and report_received_on < timezone.localdate(locked.sent_at):
-            raise InvalidInput(
-                "The report must be received after the referral was sent.",
-                errors={"report_received_on": ["Is before the referral was sent."]},
-            )
-
-    changes = {
-        "report_received_on": report_received_on,
-        "report_from": report_from,
-        "report_summary": report_summary,
-        "report_recommendations": report_recommendations,
-    }
-    return _transition(
+    """Close the loop: the specialist's report has been received. The event names the
+    date only; the report itself stays on the referral, behind its clinical section."""
+    return REFERRAL_WORKFLOW.apply(
         referral,
         ReferralAction.CLOSE,
         actor=actor,
         expected_version=expected_version,
         at=at,
-        changes=changes,
-        check=check,
+        changes={
+            "report_received_on": report_received_on,
+            "report_from": report_from,
+            "report_summary": report_summary,
+            "report_recommendations": report_recommendations,
+        },
+        details={"report_received_on": report_received_on},
     )
 
 
 @transaction.atomic
 def referral_cancel(*, referral, actor, reason: str, expected_version=None, at=None):
-    return _transition(
+    return REFERRAL_WORKFLOW.apply(
         referral,
         ReferralAction.CANCEL,
         actor=actor,
@@ -343,22 +253,14 @@ def referral_cancel(*, referral, actor, reason: str, expected_version=None, at=N
 @transaction.atomic
 def referral_reopen(*, referral, actor, reason: str, expected_version=None, at=None):
     """Return a closed or cancelled referral to the state it was in before."""
-    previous = (
-        ReferralEvent.objects.filter(referral=referral, to_status=referral.status)
-        .exclude(from_status="")
-        .order_by("-occurred_at", "-id")
-        .values_list("from_status", flat=True)
-        .first()
-    ) or ReferralStatus.DRAFT
     changes = {"report_received_on": None} if referral.status == ReferralStatus.CLOSED else {}
-    return _transition(
+    return REFERRAL_WORKFLOW.apply(
         referral,
         ReferralAction.REOPEN,
         actor=actor,
         expected_version=expected_version,
         at=at,
         reason=reason,
-        target=previous,
         changes=changes,
     )
 
@@ -387,37 +289,37 @@ def follow_up_create(*, actor, patient, **fields) -> FollowUp:
     return follow_up
 
 
-def _require_open(follow_up: FollowUp) -> None:
+@transaction.atomic
+def follow_up_update(*, follow_up: FollowUp, actor, expected_version=None, **fields) -> FollowUp:
+    follow_up = lock_for_update(follow_up, expected_version, related=FOLLOW_UP_WORKFLOW.related)
     if follow_up.status != FollowUpStatus.OPEN:
         raise Conflict(
             f"This follow-up is already {follow_up.get_status_display().lower()}.",
             code="follow_up_closed",
             current_status=follow_up.status,
         )
-
-
-@transaction.atomic
-def follow_up_update(*, follow_up: FollowUp, actor, expected_version=None, **fields) -> FollowUp:
-    follow_up = lock_for_update(follow_up, expected_version)
-    _require_open(follow_up)
-    _set_and_save(follow_up, actor=actor, fields=fields)
+    update_record(follow_up, actor=actor, fields=fields)
     return follow_up
 
 
-def _finish(follow_up, status, *, actor, outcome, expected_version, at) -> FollowUp:
-    follow_up = lock_for_update(follow_up, expected_version)
-    _require_open(follow_up)
-    follow_up.finish(status, by=actor, outcome=outcome, at=at or timezone.now())
-    full_clean(follow_up)
-    save_attributed(follow_up, actor=actor, reason=f"{status}: {outcome}")
-    return follow_up
+def _finish(follow_up, action: str, *, actor, outcome: str, expected_version, at) -> FollowUp:
+    at = at or timezone.now()
+    return FOLLOW_UP_WORKFLOW.apply(
+        follow_up,
+        action,
+        actor=actor,
+        expected_version=expected_version,
+        at=at,
+        reason=outcome,
+        changes={"outcome": outcome, "completed_at": at, "completed_by": actor},
+    )
 
 
 @transaction.atomic
 def follow_up_complete(*, follow_up, actor, outcome: str = "", expected_version=None, at=None):
     return _finish(
         follow_up,
-        FollowUpStatus.DONE,
+        "complete",
         actor=actor,
         outcome=outcome,
         expected_version=expected_version,
@@ -427,15 +329,12 @@ def follow_up_complete(*, follow_up, actor, outcome: str = "", expected_version=
 
 @transaction.atomic
 def follow_up_cancel(*, follow_up, actor, reason: str, expected_version=None, at=None):
-    require_reason(reason)
     return _finish(
-        follow_up,
-        FollowUpStatus.CANCELLED,
-        actor=actor,
-        outcome=reason,
-        expected_version=expected_version,
-        at=at,
+        follow_up, "cancel", actor=actor, outcome=reason, expected_version=expected_version, at=at
     )
+
+
+FOLLOW_UP_TRANSITION_SERVICES = {"complete": follow_up_complete, "cancel": follow_up_cancel}
 
 
 # Handoffs --------------------------------------------------------------------------

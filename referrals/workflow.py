@@ -1,40 +1,234 @@
-"""The referral state machine of DOMAIN.md section 4, in one table.
+"""The state machines of referrals and follow-ups, as tables (docs/domain.md, referrals).
 
-Each action names the states it may start from and the state it leads to. ``reopen``
-has no fixed target: it returns to the state the referral was in before it was closed
-or cancelled.
+``reopen`` has no fixed target: it returns to the state the referral was in before it
+was closed or cancelled. Guards refuse what the state allows but the facts do not: a
+no-show before the appointment time, a visit recorded before its day.
 """
 
-from dataclasses import dataclass
+import datetime
 
+from django.utils import timezone
+
+from crm.errors import InvalidInput
+from crm.workflow import Input, Transition, Workflow, reason
+from referrals import rules
+from referrals.choices import FollowUpStatus
 from referrals.choices import ReferralAction as A
 from referrals.choices import ReferralStatus as S
+from referrals.models import FollowUp, Referral, ReferralEvent
+
+OPEN_REFERRAL = frozenset({S.DRAFT, S.SENT, S.ACCEPTED, S.SCHEDULED, S.NO_SHOW, S.SEEN})
 
 
-@dataclass(frozen=True)
-class Transition:
-    sources: frozenset[str]
-    target: str | None
-    reason_required: bool = False
+def _has_receiver(referral: Referral, at, changes) -> None:
+    if not (referral.receiving_organization_id or referral.receiving_practitioner_id):
+        raise InvalidInput(
+            "Choose who receives the referral before sending it.",
+            errors={"receiving_organization": ["Required to send the referral."]},
+        )
 
 
-TRANSITIONS: dict[str, Transition] = {
-    A.SEND: Transition(frozenset({S.DRAFT}), S.SENT),
-    A.ACCEPT: Transition(frozenset({S.SENT}), S.ACCEPTED),
-    A.DECLINE: Transition(frozenset({S.SENT, S.ACCEPTED}), S.DECLINED, reason_required=True),
-    # From scheduled it is a reschedule; from no_show a rebooking.
-    A.SCHEDULE: Transition(frozenset({S.ACCEPTED, S.SCHEDULED, S.NO_SHOW}), S.SCHEDULED),
-    A.NO_SHOW: Transition(frozenset({S.SCHEDULED}), S.NO_SHOW),
-    A.SEEN: Transition(frozenset({S.SCHEDULED}), S.SEEN),
-    A.CLOSE: Transition(frozenset({S.SEEN}), S.CLOSED),
-    A.CANCEL: Transition(
-        frozenset({S.DRAFT, S.SENT, S.ACCEPTED, S.SCHEDULED, S.NO_SHOW, S.SEEN}),
-        S.CANCELLED,
-        reason_required=True,
+def _after_sending(referral: Referral, at, changes) -> None:
+    if referral.sent_at and changes["appointment_at"] < referral.sent_at:
+        raise InvalidInput(
+            "The appointment cannot be before the referral was sent.",
+            errors={"appointment_at": ["Must be after the referral was sent."]},
+        )
+
+
+def _appointment_passed(referral: Referral, at, changes) -> str | None:
+    if referral.appointment_at and at < referral.appointment_at:
+        return (
+            "A no-show can be recorded only after the appointment time "
+            f"({timezone.localtime(referral.appointment_at):%Y-%m-%d %H:%M})."
+        )
+    return None
+
+
+def _appointment_day_came(referral: Referral, at, changes) -> str | None:
+    if referral.appointment_at and timezone.localdate(at) < timezone.localdate(
+        referral.appointment_at
+    ):
+        return (
+            "A visit can be recorded from the day of the appointment "
+            f"({timezone.localdate(referral.appointment_at):%Y-%m-%d}) on."
+        )
+    return None
+
+
+def _report_dates(referral: Referral, at, changes) -> None:
+    received = changes["report_received_on"]
+    if received > timezone.localdate():
+        raise InvalidInput(
+            "The report cannot be received in the future.",
+            errors={"report_received_on": ["Cannot be in the future."]},
+        )
+    if referral.sent_at and received < timezone.localdate(referral.sent_at):
+        raise InvalidInput(
+            "The report must be received after the referral was sent.",
+            errors={"report_received_on": ["Is before the referral was sent."]},
+        )
+
+
+def _state_before(referral: Referral, transition: Transition) -> str:
+    """Where a reopened referral returns: the state it left to be closed or cancelled."""
+    previous = (
+        ReferralEvent.objects.filter(referral=referral, to_status=referral.status)
+        .exclude(from_status="")
+        .order_by("-occurred_at", "-id")
+        .values_list("from_status", flat=True)
+        .first()
+    )
+    return previous or S.DRAFT
+
+
+def _run_rules(referral: Referral, *, actor, at: datetime.datetime, action: str) -> None:
+    rules.on_referral_change(referral, actor=actor, now=at)
+
+
+APPOINTMENT = Input("appointment_at", "datetime", "Appointment date and time")
+REFERRAL_WORKFLOW = Workflow(
+    name="referral",
+    model=Referral,
+    event_model=ReferralEvent,
+    event_link="referral",
+    changed_at_field="status_changed_at",
+    related=(
+        "patient__care_coordinator",
+        "receiving_organization",
+        "receiving_practitioner",
+        "referring_practitioner",
+        "coordinator",
     ),
-    A.REOPEN: Transition(frozenset({S.CLOSED, S.CANCELLED}), None, reason_required=True),
-}
+    after=_run_rules,
+    target_of=_state_before,
+    transitions=[
+        Transition(
+            A.SEND,
+            "Send",
+            frozenset({S.DRAFT}),
+            S.SENT,
+            guard=_has_receiver,
+            help="Record that the referral was sent to the receiving provider.",
+        ),
+        Transition(
+            A.ACCEPT,
+            "Accept",
+            frozenset({S.SENT}),
+            S.ACCEPTED,
+            help="Record that the receiving provider accepted the referral.",
+        ),
+        Transition(
+            A.DECLINE,
+            "Decline",
+            frozenset({S.SENT, S.ACCEPTED}),
+            S.DECLINED,
+            inputs=(reason(True, "Why the receiving provider declined."),),
+            help="Record that the receiving provider declined. The patient will need "
+            "another provider.",
+        ),
+        # From scheduled it is a reschedule; from no_show a rebooking.
+        Transition(
+            A.SCHEDULE,
+            "Schedule",
+            frozenset({S.ACCEPTED, S.SCHEDULED, S.NO_SHOW}),
+            S.SCHEDULED,
+            inputs=(APPOINTMENT, reason(False)),
+            guard=_after_sending,
+            help="Record the appointment the receiving provider booked. A reminder "
+            "follow-up is created two days before.",
+        ),
+        Transition(
+            A.NO_SHOW,
+            "Record no-show",
+            frozenset({S.SCHEDULED}),
+            S.NO_SHOW,
+            inputs=(reason(False),),
+            guard=_appointment_passed,
+            help="Record that the patient did not attend. A rebooking follow-up is created.",
+        ),
+        Transition(
+            A.SEEN,
+            "Record visit",
+            frozenset({S.SCHEDULED}),
+            S.SEEN,
+            guard=_appointment_day_came,
+            help="Record that the patient was seen; the loop stays open until the report is back.",
+        ),
+        Transition(
+            A.CLOSE,
+            "Close with report",
+            frozenset({S.SEEN}),
+            S.CLOSED,
+            inputs=(
+                Input("report_received_on", "date", "Report received on"),
+                Input("report_from", "text", "Report from", required=False, max_length=200),
+                Input(
+                    "report_summary", "text", "Report summary", required=False, max_length=10000
+                ),
+                Input(
+                    "report_recommendations",
+                    "text",
+                    "Recommendations",
+                    required=False,
+                    max_length=10000,
+                ),
+            ),
+            guard=_report_dates,
+            help="Close the loop: the specialist's report is back.",
+        ),
+        Transition(
+            A.CANCEL,
+            "Cancel",
+            OPEN_REFERRAL,
+            S.CANCELLED,
+            inputs=(reason(True),),
+            help="Cancel this referral. Say why, so the care team knows.",
+        ),
+        Transition(
+            A.REOPEN,
+            "Reopen",
+            frozenset({S.CLOSED, S.CANCELLED}),
+            None,
+            inputs=(reason(True),),
+            help="Reopen this referral: it returns to the state it was in before.",
+        ),
+    ],
+)
+
+
+FOLLOW_UP_WORKFLOW = Workflow(
+    name="follow-up",
+    model=FollowUp,
+    related=("patient", "assigned_to", "completed_by"),
+    transitions=[
+        Transition(
+            "complete",
+            "Complete",
+            frozenset({FollowUpStatus.OPEN}),
+            FollowUpStatus.DONE,
+            inputs=(
+                Input(
+                    "outcome",
+                    "text",
+                    "Outcome",
+                    required=False,
+                    help="What happened, for the next person.",
+                    max_length=4000,
+                ),
+            ),
+        ),
+        Transition(
+            "cancel",
+            "Cancel",
+            frozenset({FollowUpStatus.OPEN}),
+            FollowUpStatus.CANCELLED,
+            inputs=(reason(True),),
+        ),
+    ],
+)
 
 
 def allowed_actions(status: str) -> list[str]:
-    return [action for action, t in TRANSITIONS.items() if status in t.sources]
+    """The referral actions a status allows."""
+    return [action for action, t in REFERRAL_WORKFLOW.table.items() if status in t.sources]

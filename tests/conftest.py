@@ -7,6 +7,14 @@ from crm.roles import Role
 from tests.factories import UserFactory
 
 
+def pytest_configure(config):
+    """A fast password hasher: the production one is slow on purpose (about a second
+    per hash on a small machine), which tests that create users would pay each time."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def coordinator(db):
     return UserFactory(username="alice", roles=[Role.COORDINATOR])

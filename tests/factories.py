@@ -21,9 +21,13 @@ def valid_npi(n: int) -> str:
 
 
 class UserFactory(factory.django.DjangoModelFactory):
+    """A staff member; the same username gives the same user, so factories that need
+    "some user" share one instead of creating (and hashing a password for) each."""
+
     class Meta:
         model = get_user_model()
         skip_postgeneration_save = True
+        django_get_or_create = ("username",)
 
     username = factory.Sequence(lambda n: f"staff{n}")
     first_name = factory.Faker("first_name")
@@ -97,7 +101,7 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     receiving_practitioner = factory.SubFactory(
         PractitionerFactory, organization=factory.SelfAttribute("..receiving_organization")
     )
-    coordinator = factory.SubFactory(UserFactory)
+    coordinator = factory.SubFactory(UserFactory, username="referral-coordinator")
     specialty = "Cardiology"
     reason = "Chest pain on exertion."
 

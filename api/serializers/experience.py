@@ -7,13 +7,12 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import ChoiceField, UserSummarySerializer
+from api.fields import AllowedActionsField, ChoiceField, UserSummarySerializer
 from api.serializers.care import PeriodSerializer, RatioSerializer
 from api.serializers.referrals import PatientSummarySerializer
 from crm.choices import Channel, Department
 from interactions import service_levels
 from interactions.choices import (
-    COMPLAINT_TRANSITIONS,
     ComplaintAction,
     ComplaintCategory,
     ComplaintPriority,
@@ -27,6 +26,7 @@ from interactions.models import (
     SurveyInvitation,
     SurveyResponse,
 )
+from interactions.workflow import COMPLAINT_WORKFLOW
 from patients.models import Patient
 from referrals.models import Referral
 
@@ -66,7 +66,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
     )
     queue = ChoiceField(choices=Department.choices, required=False, allow_blank=True)
     due = serializers.SerializerMethodField()
-    allowed_actions = serializers.SerializerMethodField()
+    allowed_actions = AllowedActionsField(COMPLAINT_WORKFLOW)
 
     class Meta:
         model = Complaint
@@ -124,12 +124,6 @@ class ComplaintSerializer(serializers.ModelSerializer):
             "overdue": due.overdue,
         }
 
-    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
-    def get_allowed_actions(self, complaint) -> list[str]:
-        return [
-            a for a, (sources, _) in COMPLAINT_TRANSITIONS.items() if complaint.status in sources
-        ]
-
 
 class ComplaintEventSerializer(serializers.ModelSerializer):
     action = ChoiceField(choices=ComplaintAction.choices)
@@ -140,30 +134,6 @@ class ComplaintEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = ComplaintEvent
         fields = ["id", "action", "from_status", "to_status", "actor", "occurred_at", "reason"]
-
-
-class ComplaintNoteInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=4000, required=False, allow_blank=True)
-
-
-class ComplaintReasonInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=4000)
-
-
-class ComplaintResolveInputSerializer(serializers.Serializer):
-    resolution_note = serializers.CharField(max_length=10000)
-    patient_informed = serializers.BooleanField(
-        help_text="Whether the patient was told of the resolution."
-    )
-
-
-COMPLAINT_INPUTS = {
-    ComplaintAction.ACKNOWLEDGE: ComplaintNoteInputSerializer,
-    ComplaintAction.INVESTIGATE: ComplaintNoteInputSerializer,
-    ComplaintAction.RESOLVE: ComplaintResolveInputSerializer,
-    ComplaintAction.CLOSE: ComplaintNoteInputSerializer,
-    ComplaintAction.REOPEN: ComplaintReasonInputSerializer,
-}
 
 
 class SurveyInvitationSerializer(serializers.ModelSerializer):

@@ -12,6 +12,7 @@ from api.serializers.referrals import (
 )
 from crm.access import Section
 from crm.choices import Channel
+from interactions.selectors import TIMELINE_SIZE
 from patients.choices import (
     AccessibilityNeed,
     AdministrativeSex,
@@ -32,7 +33,6 @@ from patients.models import (
     PatientIdentifier,
     PatientLanguage,
 )
-from patients.selectors import TIMELINE_SIZE
 from patients.validators import language_name
 from referrals.models import Practitioner
 

@@ -3,7 +3,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import ChoiceField, SectionFieldsMixin, UserSummarySerializer
+from api.fields import (
+    AllowedActionsField,
+    ChoiceField,
+    SectionFieldsMixin,
+    UserSummarySerializer,
+)
 from crm.access import Section
 from crm.choices import Channel, Department
 from patients.models import Patient
@@ -20,7 +25,7 @@ from referrals.choices import (
     ReferralStatus,
 )
 from referrals.models import FollowUp, Organization, Practitioner, Referral, ReferralEvent
-from referrals.workflow import allowed_actions
+from referrals.workflow import FOLLOW_UP_WORKFLOW, REFERRAL_WORKFLOW
 
 User = get_user_model()
 
@@ -147,7 +152,7 @@ class ReferralSerializer(SectionFieldsMixin, serializers.ModelSerializer):
     priority = ChoiceField(choices=ReferralPriority.choices, required=False)
     status = ChoiceField(choices=ReferralStatus.choices, read_only=True)
     next_step = serializers.SerializerMethodField()
-    allowed_actions = serializers.SerializerMethodField()
+    allowed_actions = AllowedActionsField(REFERRAL_WORKFLOW)
     fhir = serializers.SerializerMethodField()
 
     class Meta:
@@ -217,10 +222,6 @@ class ReferralSerializer(SectionFieldsMixin, serializers.ModelSerializer):
             else {"step": step.step, "due_at": step.due_at, "overdue": step.overdue}
         )
 
-    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
-    def get_allowed_actions(self, referral) -> list[str]:
-        return allowed_actions(referral.status)
-
     @extend_schema_field(
         serializers.DictField(
             child=serializers.CharField(),
@@ -254,44 +255,6 @@ class ReferralEventSerializer(serializers.ModelSerializer):
         ]
 
 
-class TransitionInputSerializer(serializers.Serializer):
-    """Send, accept, seen: no input."""
-
-
-class ReasonInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=4000)
-
-
-class OptionalReasonInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=4000, required=False, allow_blank=True)
-
-
-class ScheduleInputSerializer(OptionalReasonInputSerializer):
-    appointment_at = serializers.DateTimeField()
-
-
-class CloseInputSerializer(serializers.Serializer):
-    report_received_on = serializers.DateField()
-    report_from = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    report_summary = serializers.CharField(max_length=10000, required=False, allow_blank=True)
-    report_recommendations = serializers.CharField(
-        max_length=10000, required=False, allow_blank=True
-    )
-
-
-TRANSITION_INPUTS = {
-    ReferralAction.SEND: TransitionInputSerializer,
-    ReferralAction.ACCEPT: TransitionInputSerializer,
-    ReferralAction.SEEN: TransitionInputSerializer,
-    ReferralAction.DECLINE: ReasonInputSerializer,
-    ReferralAction.CANCEL: ReasonInputSerializer,
-    ReferralAction.REOPEN: ReasonInputSerializer,
-    ReferralAction.NO_SHOW: OptionalReasonInputSerializer,
-    ReferralAction.SCHEDULE: ScheduleInputSerializer,
-    ReferralAction.CLOSE: CloseInputSerializer,
-}
-
-
 class FollowUpSerializer(serializers.ModelSerializer):
     patient = PatientSummarySerializer(read_only=True)
     patient_id = _write_id(Patient.objects.all(), "patient")
@@ -306,6 +269,7 @@ class FollowUpSerializer(serializers.ModelSerializer):
     contact_channel = ChoiceField(choices=Channel.choices, required=False, allow_blank=True)
     completed_by = UserSummarySerializer(read_only=True)
     overdue = serializers.SerializerMethodField()
+    allowed_actions = AllowedActionsField(FOLLOW_UP_WORKFLOW)
 
     class Meta:
         model = FollowUp
@@ -331,6 +295,7 @@ class FollowUpSerializer(serializers.ModelSerializer):
             "rule",
             "contact_language",
             "contact_channel",
+            "allowed_actions",
             "version",
             "created_at",
             "updated_at",
@@ -346,7 +311,3 @@ class FollowUpSerializer(serializers.ModelSerializer):
 
     def get_overdue(self, follow_up) -> bool:
         return follow_up.status == FollowUpStatus.OPEN and follow_up.due_at < self.context["now"]
-
-
-class CompleteInputSerializer(serializers.Serializer):
-    outcome = serializers.CharField(max_length=4000, required=False, allow_blank=True)

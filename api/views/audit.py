@@ -5,10 +5,11 @@ from rest_framework.response import Response
 
 from api.audit import AuditedMixin
 from api.pagination import keyset
+from api.permissions import HasRole, HasStaffRole
 from api.serializers.patients import EmergencyAccessReviewSerializer, EmergencyAccessSerializer
 from crm.filtersets import AccessRecordFilterSet
 from crm.models import AccessRecord
-from crm.roles import HasRole, HasStaffRole, Role
+from crm.roles import Role
 from patients.models import EmergencyAccess
 from patients.services import emergency_access_review
 

@@ -5,6 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from api.audit import AuditedMixin
+from api.fields import transition_input_serializers
 from api.mixins import (
     IDEMPOTENCY_KEY_PARAMETER,
     IF_MATCH_PARAMETER,
@@ -12,6 +13,7 @@ from api.mixins import (
     VersionedMixin,
     expected_version,
 )
+from api.serializers.common import InvalidTransitionSerializer
 
 # Documents the Idempotency-Key and If-Match headers on a RecordViewSet's writes.
 WRITE_PARAMETERS = extend_schema_view(
@@ -41,6 +43,10 @@ class RecordViewSet(
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "now": timezone.now()}
 
+    def check_write(self, record) -> None:
+        """Refuse (403) a write to a row the user's scope does not cover; the section
+        itself is checked by the permission class."""
+
     def perform_create(self, serializer):
         serializer.instance = type(self).create_service(
             actor=self.request.user, **serializer.validated_data
@@ -55,32 +61,45 @@ class RecordViewSet(
         )
 
 
-def transition_action(
-    name: str, *, inputs: dict, services: dict, response_serializer, conflict_serializer
-):
-    """A ``POST /<records>/{id}/<name>/`` action: validate the action's input, run its
-    service (which locks the row and refuses a transition not allowed now with 409),
-    and answer with the record as the view serializes it."""
+def with_transitions(workflow, services: dict, response_serializer):
+    """A class decorator adding a workflow's ``POST /<records>/{id}/<action>/`` actions
+    to a :class:`RecordViewSet`. Each validates the action's input (built from the workflow's
+    table), checks the view's row rule (``check_write``), runs the action's service
+    (which locks the row and refuses a transition not allowed now with 409) and answers
+    with the record the service returns, already loaded with its joins."""
+    inputs = transition_input_serializers(workflow)
 
-    def handler(self, request, pk=None):
-        record = self.get_object()
-        data = inputs[name](data=request.data)
-        data.is_valid(raise_exception=True)
-        services[name](
-            **{self.instance_name: record},
-            actor=request.user,
-            expected_version=expected_version(request),
-            **data.validated_data,
+    def make(name: str):
+        def handler(self, request, pk=None):
+            record = self.get_object()
+            self.check_write(record)
+            data = inputs[name](data=request.data)
+            data.is_valid(raise_exception=True)
+            record = services[name](
+                **{self.instance_name: record},
+                actor=request.user,
+                expected_version=expected_version(request),
+                **data.validated_data,
+            )
+            return Response(self.get_serializer(record).data)
+
+        handler.__name__ = name
+        transition = workflow.table[name]
+        handler.__doc__ = (
+            f"{transition.label}. {transition.help} Refused with 409 when not allowed now."
         )
-        return Response(self.get_serializer(self.get_queryset().get(pk=record.pk)).data)
+        handler = action(
+            detail=True, methods=["post"], url_path=name.replace("_", "-"), filter_backends=[]
+        )(handler)
+        return extend_schema(
+            request=inputs[name],
+            responses={200: response_serializer, 409: InvalidTransitionSerializer},
+            parameters=[IF_MATCH_PARAMETER],
+        )(handler)
 
-    handler.__name__ = name
-    handler.__doc__ = f"Transition: {name.replace('_', '-')}. Refused with 409 when not allowed."
-    handler = action(
-        detail=True, methods=["post"], url_path=name.replace("_", "-"), filter_backends=[]
-    )(handler)
-    return extend_schema(
-        request=inputs[name],
-        responses={200: response_serializer, 409: conflict_serializer},
-        parameters=[IF_MATCH_PARAMETER],
-    )(handler)
+    def decorate(viewset):
+        for name in workflow.table:
+            setattr(viewset, name, make(name))
+        return viewset
+
+    return decorate

@@ -15,9 +15,7 @@ from api.serializers.care import (
     MetricsQuerySerializer,
     WorklistQuerySerializer,
 )
-from api.serializers.common import InvalidTransitionSerializer
 from api.serializers.experience import (
-    COMPLAINT_INPUTS,
     ComplaintEventSerializer,
     ComplaintSerializer,
     ComplaintWorklistSerializer,
@@ -25,7 +23,7 @@ from api.serializers.experience import (
     SurveyInvitationSerializer,
     SurveyResponseSerializer,
 )
-from api.views.base import WRITE_PARAMETERS, RecordViewSet, transition_action
+from api.views.base import WRITE_PARAMETERS, RecordViewSet, with_transitions
 from api.views.care import query_params
 from crm.access import Scope, Section, rows_q
 from crm.roles import user_queues
@@ -45,16 +43,7 @@ from interactions.services import (
     survey_invite,
     survey_response_record,
 )
-
-
-def _complaint_action(name: str):
-    return transition_action(
-        name,
-        inputs=COMPLAINT_INPUTS,
-        services=COMPLAINT_TRANSITION_SERVICES,
-        response_serializer=ComplaintSerializer,
-        conflict_serializer=InvalidTransitionSerializer,
-    )
+from interactions.workflow import COMPLAINT_WORKFLOW
 
 
 class ComplaintContextMixin:
@@ -69,6 +58,7 @@ class ComplaintContextMixin:
 
 
 @WRITE_PARAMETERS
+@with_transitions(COMPLAINT_WORKFLOW, COMPLAINT_TRANSITION_SERVICES, ComplaintSerializer)
 class ComplaintViewSet(ComplaintContextMixin, RecordViewSet):
     """Complaints (cases), negative public reviews included, with service levels."""
 
@@ -82,12 +72,6 @@ class ComplaintViewSet(ComplaintContextMixin, RecordViewSet):
 
     def get_queryset(self):
         return complaint_list().filter(rows_q(self.request.user, Section.FEEDBACK))
-
-    acknowledge = _complaint_action("acknowledge")
-    investigate = _complaint_action("investigate")
-    resolve = _complaint_action("resolve")
-    close = _complaint_action("close")
-    reopen = _complaint_action("reopen")
 
     @extend_schema(responses=ComplaintEventSerializer(many=True))
     @action(detail=True, filter_backends=[], pagination_class=None)

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from api.mixins import IF_MATCH_PARAMETER, expected_version
 from api.pagination import keyset, next_link_after, paginated_list
-from api.permissions import SectionPermission
+from api.permissions import HasRole, HasStaffRole, SectionPermission
 from api.serializers.care import MovedSerializer, ReassignCoordinatorSerializer
 from api.serializers.common import HistoryEntrySerializer
 from api.serializers.patients import (
@@ -18,17 +18,12 @@ from api.serializers.patients import (
 from api.views.base import WRITE_PARAMETERS, RecordViewSet
 from api.views.interactions import InteractionViewSet
 from crm.access import EMERGENCY_ACCESS_ROLES, Section
+from crm.audit import audit_note
 from crm.models import AccessRecord
-from crm.roles import HasRole, HasStaffRole
+from interactions.selectors import TIMELINE_SIZE, patient_360
 from patients.filtersets import PatientFilterSet
 from patients.models import Patient
-from patients.selectors import (
-    TIMELINE_SIZE,
-    patient_360,
-    patient_detail,
-    patient_history,
-    patient_list,
-)
+from patients.selectors import patient_detail, patient_history, patient_list
 from patients.services import emergency_access_grant, patient_create, patient_update
 from referrals.services import patient_reassign_coordinator
 
@@ -119,7 +114,7 @@ class PatientViewSet(RecordViewSet):
         """Emergency access to this patient's restricted items for a limited time, with a
         stated reason; logged with purpose break_glass and flagged for the privacy
         officer."""
-        request._request.audit_purpose = AccessRecord.Purpose.BREAK_GLASS
+        audit_note(request._request).purpose = AccessRecord.Purpose.BREAK_GLASS
         data = EmergencyAccessSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         grant = emergency_access_grant(

@@ -3,23 +3,20 @@ from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
-from api.mixins import IF_MATCH_PARAMETER, expected_version
 from api.pagination import keyset, paginated_list
-from api.serializers.common import HistoryEntrySerializer, InvalidTransitionSerializer
+from api.permissions import HasStaffRole
+from api.serializers.common import HistoryEntrySerializer
 from api.serializers.referrals import (
-    TRANSITION_INPUTS,
-    CompleteInputSerializer,
     FollowUpSerializer,
     OrganizationSerializer,
     PractitionerSerializer,
-    ReasonInputSerializer,
     ReferralEventSerializer,
     ReferralSerializer,
 )
-from api.views.base import WRITE_PARAMETERS, RecordViewSet, transition_action
+from api.views.base import WRITE_PARAMETERS, RecordViewSet, with_transitions
 from crm.access import Section, require_row, rows_q
 from crm.history import change_log
-from crm.roles import HasStaffRole, Role, has_role
+from crm.roles import Role, has_role
 from referrals import selectors, service_levels, services
 from referrals.filtersets import (
     FollowUpFilterSet,
@@ -28,7 +25,8 @@ from referrals.filtersets import (
     ReferralFilterSet,
 )
 from referrals.models import FollowUp, Referral
-from referrals.services import TRANSITION_SERVICES
+from referrals.services import FOLLOW_UP_TRANSITION_SERVICES, TRANSITION_SERVICES
+from referrals.workflow import FOLLOW_UP_WORKFLOW, REFERRAL_WORKFLOW
 
 
 class DirectoryWrite(BasePermission):
@@ -74,17 +72,8 @@ class PractitionerViewSet(RecordViewSet):
     instance_name = "practitioner"
 
 
-def _transition_action(name: str):
-    return transition_action(
-        name,
-        inputs=TRANSITION_INPUTS,
-        services=TRANSITION_SERVICES,
-        response_serializer=ReferralSerializer,
-        conflict_serializer=InvalidTransitionSerializer,
-    )
-
-
 @WRITE_PARAMETERS
+@with_transitions(REFERRAL_WORKFLOW, TRANSITION_SERVICES, ReferralSerializer)
 class ReferralViewSet(RecordViewSet):
     """Referrals, their transitions, event log and change history."""
 
@@ -105,16 +94,6 @@ class ReferralViewSet(RecordViewSet):
             self._service_levels = service_levels.targets()
         return {**super().get_serializer_context(), "service_levels": self._service_levels}
 
-    send = _transition_action("send")
-    accept = _transition_action("accept")
-    decline = _transition_action("decline")
-    schedule = _transition_action("schedule")
-    no_show = _transition_action("no_show")
-    seen = _transition_action("seen")
-    close = _transition_action("close")
-    cancel = _transition_action("cancel")
-    reopen = _transition_action("reopen")
-
     @extend_schema(responses=ReferralEventSerializer(many=True))
     @action(detail=True, filter_backends=[], pagination_class=None)
     def events(self, request, pk=None):
@@ -133,6 +112,7 @@ class ReferralViewSet(RecordViewSet):
 
 
 @WRITE_PARAMETERS
+@with_transitions(FOLLOW_UP_WORKFLOW, FOLLOW_UP_TRANSITION_SERVICES, FollowUpSerializer)
 class FollowUpViewSet(RecordViewSet):
     """Follow-up tasks for a person or a department queue."""
 
@@ -151,8 +131,11 @@ class FollowUpViewSet(RecordViewSet):
         require_row(self.request.user, Section.FOLLOW_UPS, FollowUp(**serializer.validated_data))
         super().perform_create(serializer)
 
+    def check_write(self, record) -> None:
+        require_row(self.request.user, Section.FOLLOW_UPS, record)
+
     def perform_update(self, serializer):
-        require_row(self.request.user, Section.FOLLOW_UPS, serializer.instance)
+        self.check_write(serializer.instance)
         moved = FollowUp(
             assigned_to=serializer.validated_data.get(
                 "assigned_to", serializer.instance.assigned_to
@@ -161,36 +144,3 @@ class FollowUpViewSet(RecordViewSet):
         )
         require_row(self.request.user, Section.FOLLOW_UPS, moved)
         super().perform_update(serializer)
-
-    def _finish(self, request, service, input_serializer):
-        follow_up = self.get_object()
-        require_row(request.user, Section.FOLLOW_UPS, follow_up)
-        data = input_serializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        service(
-            follow_up=follow_up,
-            actor=request.user,
-            expected_version=expected_version(request),
-            **data.validated_data,
-        )
-        return Response(self.get_serializer(self.get_queryset().get(pk=follow_up.pk)).data)
-
-    @extend_schema(
-        request=CompleteInputSerializer,
-        responses=FollowUpSerializer,
-        parameters=[IF_MATCH_PARAMETER],
-    )
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def complete(self, request, pk=None):
-        """Mark the follow-up done, with its outcome."""
-        return self._finish(request, services.follow_up_complete, CompleteInputSerializer)
-
-    @extend_schema(
-        request=ReasonInputSerializer,
-        responses=FollowUpSerializer,
-        parameters=[IF_MATCH_PARAMETER],
-    )
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def cancel(self, request, pk=None):
-        """Cancel the follow-up; a reason is required."""
-        return self._finish(request, services.follow_up_cancel, ReasonInputSerializer)

@@ -5,7 +5,7 @@ import time_machine
 
 from interactions import services
 from interactions.models import SurveyResponse
-from tests.factories import InteractionFactory, PatientFactory
+from tests.factories import ContactPointFactory, InteractionFactory, PatientFactory
 from tests.referrals.deck import at
 
 pytestmark = pytest.mark.django_db
@@ -18,6 +18,8 @@ PERIOD = {"start": "2026-10-01", "end": "2026-10-31"}
 def deck(coordinator):
     c = coordinator
     patient = PatientFactory()
+    ContactPointFactory(patient=patient, system="sms")
+    ContactPointFactory(patient=patient, system="email", value="patient@example.org")
     with time_machine.travel(NOW, tick=False):
         # Three answered by link, one link never answered, all sent in October.
         for sent, nps, csat in [(at(10, 2), 10, 5), (at(10, 3), 10, 4), (at(10, 4), 9, 4)]:

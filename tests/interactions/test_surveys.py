@@ -6,8 +6,14 @@ import time_machine
 from django.utils import timezone
 
 from interactions.models import SurveyInvitation, SurveyResponse
+from patients.models import CommunicationConsent, Patient
 from referrals.models import FollowUp
-from tests.factories import InteractionFactory, LanguageFactory, PatientFactory
+from tests.factories import (
+    ContactPointFactory,
+    InteractionFactory,
+    LanguageFactory,
+    PatientFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -16,6 +22,7 @@ pytestmark = pytest.mark.django_db
 def patient():
     patient = PatientFactory(given_name="Lucía", family_name="Quispe", mrn="M424242")
     LanguageFactory(patient=patient, language="es-MX")
+    ContactPointFactory(patient=patient, system="sms")
     return patient
 
 
@@ -57,6 +64,7 @@ def test_the_page_shows_the_first_name_only_in_the_patients_language(api, client
 def test_the_page_is_written_in_chinese_too(api, client):
     patient = PatientFactory(given_name="伟")
     LanguageFactory(patient=patient, language="zh-Hans")
+    ContactPointFactory(patient=patient, system="sms")
     html = client.get(path_of(invite(api, patient)["link"])).content.decode()
     assert "伟，您好" in html and 'lang="zh-Hans"' in html
 
@@ -159,3 +167,59 @@ def test_a_survey_needs_something_to_rate(api, patient):
         "/api/surveys/invitations/", {"patient_id": patient.pk, "channel": "sms"}, "json"
     )
     assert response.status_code == 400 and "department" in response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        ({"do_not_contact": True}, "asked not to be contacted"),
+        ({"consent": {"effective_to": None}}, "opted out of sms for surveys"),
+        ({"status": "deceased"}, "deceased"),
+    ],
+    ids=["do-not-contact", "opted-out", "deceased"],
+)
+def test_the_contact_policy_decides_whether_a_survey_is_sent(api, patient, change, refusal):
+    consent = change.pop("consent", None)
+    if consent is not None:
+        CommunicationConsent.objects.create(
+            patient=patient,
+            channel="sms",
+            purpose="surveys",
+            status="opt_out",
+            source="phone",
+            **consent,
+        )
+    Patient.objects.filter(pk=patient.pk).update(**change)
+    response = api.post(
+        "/api/surveys/invitations/",
+        {"patient_id": patient.pk, "channel": "sms", "department": "billing"},
+        "json",
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "contact_not_permitted"
+    assert refusal in response.json()["message"]
+    assert not SurveyInvitation.objects.exists()
+
+
+def test_an_expired_survey_opt_out_no_longer_refuses(api, patient):
+    CommunicationConsent.objects.create(
+        patient=patient,
+        channel="sms",
+        purpose="surveys",
+        status="opt_out",
+        source="phone",
+        effective_to=timezone.localdate() - dt.timedelta(days=30),
+    )
+    invite(api, patient)
+    assert SurveyInvitation.objects.filter(patient=patient).count() == 1
+
+
+def test_a_survey_cannot_go_to_a_channel_with_no_address(api):
+    patient = PatientFactory()
+    response = api.post(
+        "/api/surveys/invitations/",
+        {"patient_id": patient.pk, "channel": "email", "department": "billing"},
+        "json",
+    )
+    assert response.status_code == 409 and "No usable email address" in response.json()["message"]
+    assert not SurveyInvitation.objects.exists()

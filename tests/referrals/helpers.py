@@ -24,7 +24,8 @@ def action_input(action: str) -> dict:
         "decline": {"reason": "Not taking new patients."},
         "cancel": {"reason": "Patient withdrew."},
         "reopen": {"reason": "Report was for another patient."},
-        "schedule": {"appointment_at": timezone.now() + datetime.timedelta(days=3)},
+        # Soon enough that the visit or the no-show can be recorded next.
+        "schedule": {"appointment_at": timezone.now() + datetime.timedelta(seconds=1)},
         "close": {"report_received_on": timezone.localdate()},
     }.get(action, {})
 
@@ -32,7 +33,8 @@ def action_input(action: str) -> dict:
 def referral_in(state: str, actor, **fields):
     referral = ReferralFactory(**fields)
     for action in PATHS[state]:
-        referral = services.TRANSITION_SERVICES[action](
-            referral=referral, actor=actor, **action_input(action)
-        )
+        step = action_input(action)
+        if action == "no_show":  # recorded once the appointment time has passed
+            step["at"] = referral.appointment_at + datetime.timedelta(minutes=1)
+        referral = services.TRANSITION_SERVICES[action](referral=referral, actor=actor, **step)
     return referral

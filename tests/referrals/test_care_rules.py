@@ -7,11 +7,17 @@ import time_machine
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
+from crm.periods import next_business_day
 from interactions.services import interaction_create
 from patients.models import CommunicationConsent
 from referrals import rules, services
 from referrals.models import FollowUp
-from tests.factories import FollowUpFactory, LanguageFactory, PatientFactory
+from tests.factories import (
+    ContactPointFactory,
+    FollowUpFactory,
+    LanguageFactory,
+    PatientFactory,
+)
 from tests.referrals.deck import at, walk
 
 pytestmark = pytest.mark.django_db
@@ -43,13 +49,14 @@ def scheduled(actor, appointment, **fields):
 
 def test_next_business_day_skips_the_weekend():
     friday = at(11, 20, 15)
-    assert rules.next_business_day(friday) == at(11, 23, 17)
-    assert rules.next_business_day(at(11, 16, 9)) == at(11, 17, 17)
+    assert next_business_day(friday) == at(11, 23, 17)
+    assert next_business_day(at(11, 16, 9)) == at(11, 17, 17)
 
 
 def test_scheduling_reminds_the_coordinator_in_the_patients_language_and_channel(coordinator):
     patient = PatientFactory(preferred_channel="sms", interpreter_needed="yes")
     LanguageFactory(patient=patient, language="vi")
+    ContactPointFactory(patient=patient, system="sms")
     with time_machine.travel(NOW, tick=False):
         referral = scheduled(coordinator, at(11, 25, 9), patient=patient, coordinator=coordinator)
     [reminder] = open_rule_follow_ups(referral)
@@ -60,18 +67,54 @@ def test_scheduling_reminds_the_coordinator_in_the_patients_language_and_channel
     assert "Vietnamese" in reminder.note and "Interpreter needed" in reminder.note
 
 
-def test_an_opt_out_of_the_preferred_channel_falls_back_to_phone(coordinator):
-    patient = PatientFactory(preferred_channel="sms")
-    CommunicationConsent.objects.create(
+def sms_opt_out(patient, **dates):
+    return CommunicationConsent.objects.create(
         patient=patient,
         channel="sms",
         purpose="appointment_reminders",
         status="opt_out",
         source="portal",
+        **dates,
     )
+
+
+def test_an_opt_out_of_the_preferred_channel_falls_back_to_the_next_reachable_one(coordinator):
+    patient = PatientFactory(preferred_channel="sms")
+    ContactPointFactory(patient=patient, system="phone", use="mobile")
+    sms_opt_out(patient)
     with time_machine.travel(NOW, tick=False):
         referral = scheduled(coordinator, at(11, 25, 9), patient=patient)
-    assert open_rule_follow_ups(referral)[0].contact_channel == "phone"
+    [reminder] = open_rule_follow_ups(referral)
+    # SMS is opted out and no email address is known: phone.
+    assert reminder.contact_channel == "phone"
+    assert "opted out" not in reminder.note
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        {"effective_to": dt.date(2026, 10, 17)},  # ended 30 days before NOW
+        {"effective_from": dt.date(2026, 12, 1)},  # starts after NOW
+    ],
+    ids=["expired", "future"],
+)
+def test_an_opt_out_not_in_effect_does_not_change_the_channel(coordinator, dates):
+    patient = PatientFactory(preferred_channel="sms")
+    ContactPointFactory(patient=patient, system="sms")
+    sms_opt_out(patient, **dates)
+    with time_machine.travel(NOW, tick=False):
+        referral = scheduled(coordinator, at(11, 25, 9), patient=patient)
+    assert open_rule_follow_ups(referral)[0].contact_channel == "sms"
+
+
+def test_a_patient_who_may_not_be_contacted_gets_a_reminder_that_says_why(coordinator):
+    patient = PatientFactory(preferred_channel="sms", do_not_contact=True)
+    ContactPointFactory(patient=patient, system="sms")
+    with time_machine.travel(NOW, tick=False):
+        referral = scheduled(coordinator, at(11, 25, 9), patient=patient)
+    [reminder] = open_rule_follow_ups(referral)
+    assert reminder.contact_channel == ""
+    assert "asked not to be contacted" in reminder.note
 
 
 def test_rescheduling_replaces_the_reminder(coordinator):

@@ -176,7 +176,8 @@ def later_today(now):
 
 @pytest.fixture
 def clinic(coordinator, billing):
-    """A small clinic: one patient assigned to the coordinator with a referral just sent,
+    """A small clinic: one patient assigned to the coordinator with a referral sent two
+    hours ago,
     a follow-up due today, a restricted note and a billing call."""
     now = timezone.now()
     patient = PatientFactory(
@@ -227,7 +228,9 @@ def clinic(coordinator, billing):
         receiving_practitioner=receiver,
         reason="Palpitations on exertion.",
     )
-    services.referral_send(referral=referral, actor=coordinator)
+    services.referral_send(
+        referral=referral, actor=coordinator, at=now - datetime.timedelta(hours=2)
+    )
     accepted = ReferralFactory(
         patient=patient, coordinator=coordinator, specialty="Neurology", priority="urgent"
     )

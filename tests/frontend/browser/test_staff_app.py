@@ -129,7 +129,7 @@ def test_logging_an_interaction_shows_api_errors_then_prepends_it(screen_for, co
     dialog.get_by_role("button", name="Save interaction").click()
     channel = dialog.get_by_label("Channel")
     expect(channel).to_have_attribute("aria-invalid", "true")
-    expect(dialog).to_contain_text("opted out of this channel for this purpose")
+    expect(dialog).to_contain_text("The patient opted out of sms for care coordination.")
     screen.capture("log-interaction-error")
     assert not Interaction.objects.filter(summary__startswith="Called to confirm").exists()
 
@@ -164,11 +164,15 @@ def test_a_referral_moves_from_sent_to_closed_through_the_dialogs(screen_for, co
 
     card.get_by_role("button", name="Schedule").click()
     dialog = page.get_by_role("dialog")
-    dialog.get_by_label("Appointment date and time").fill("2030-02-14T10:30")
+    # An hour ago, after it was sent: a visit can be recorded only once its day has come.
+    visit = (timezone.now() - datetime.timedelta(hours=1)).replace(second=0, microsecond=0)
+    dialog.get_by_label("Appointment date and time").fill(f"{visit:%Y-%m-%dT%H:%M}")
     screen.capture("referral-schedule-dialog")
     dialog.get_by_role("button", name="Schedule").click()
     expect(card).to_contain_text("Scheduled")
-    expect(card).to_contain_text("Appointment: Feb 14, 2030, 10:30 AM")
+    expect(card).to_contain_text(
+        f"Appointment: {visit:%b} {visit.day}, {visit.year}, {visit:%-I:%M %p}"
+    )
 
     card.get_by_role("button", name="Record visit").click()
     page.get_by_role("dialog").get_by_role("button", name="Record visit").click()

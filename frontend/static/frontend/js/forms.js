@@ -2,7 +2,32 @@
 // are shown next to the fields they belong to; any other failure as a plain message.
 
 import { ApiError, explain } from "./api.js";
-import { h, uid } from "./dom.js";
+import { h, isoDate, uid } from "./dom.js";
+import { session } from "./session.js";
+
+const INPUT_TYPES = { datetime: "datetime-local", date: "date", boolean: "checkbox" };
+
+/**
+ * A workflow action as the server declares it (label, help and inputs, in
+ * session.workflows), as a dialog's title, description and fields: the app keeps no
+ * table of its own.
+ */
+export function actionForm(workflow, action) {
+  const step = session.workflows[workflow][action];
+  return {
+    label: step.label,
+    description: step.help,
+    fields: step.inputs.map((input) => ({
+      name: input.name,
+      label: input.label,
+      required: input.required,
+      help: input.name === "reason" ? input.help : undefined,
+      maxlength: input.max_length ?? undefined,
+      type: INPUT_TYPES[input.kind] ?? (input.max_length && input.max_length <= 200 ? "text" : "textarea"),
+      value: input.kind === "date" ? isoDate() : undefined,
+    })),
+  };
+}
 
 /**
  * A field: {name, label, type ("text", "textarea", "select", "checkbox", "date",

@@ -2,38 +2,12 @@
 // workflow allows now, each through a dialog) and open follow-ups (complete, cancel).
 
 import { api, query } from "../api.js";
-import { announce, badge, formatDateTime, h, isoDate } from "../dom.js";
-import { openDialog } from "../forms.js";
+import { announce, badge, formatDateTime, h } from "../dom.js";
+import { actionForm, openDialog } from "../forms.js";
 import { can, canWriteRow, session } from "../session.js";
 import { dueText, loadInto } from "./common.js";
 
-const reason = (required) => ({ name: "reason", label: required ? "Reason" : "Reason (optional)", type: "textarea", required, maxlength: 4000 });
-
-// What each transition asks for; the API validates the same inputs.
-const TRANSITION_FORMS = {
-  send: { fields: [], description: "Record that the referral was sent to the receiving provider." },
-  accept: { fields: [], description: "Record that the receiving provider accepted the referral." },
-  seen: { fields: [], description: "Record that the patient was seen; the loop stays open until the report is back." },
-  decline: { fields: [reason(true)], description: "Record that the receiving provider declined. The patient will need another provider." },
-  cancel: { fields: [reason(true)], description: "Cancel this referral. Say why, so the care team knows." },
-  reopen: { fields: [reason(true)], description: "Reopen this referral." },
-  no_show: { fields: [reason(false)], description: "Record that the patient did not attend. A rebooking follow-up is created." },
-  schedule: {
-    fields: [{ name: "appointment_at", label: "Appointment date and time", type: "datetime-local", required: true }, reason(false)],
-    description: "Record the appointment the receiving provider booked.",
-  },
-  close: {
-    fields: [
-      { name: "report_received_on", label: "Report received on", type: "date", required: true, value: isoDate() },
-      { name: "report_from", label: "Report from", type: "text", maxlength: 200 },
-      { name: "report_summary", label: "Report summary", type: "textarea", maxlength: 10000 },
-      { name: "report_recommendations", label: "Recommendations", type: "textarea", maxlength: 10000 },
-    ],
-    description: "Close the loop: the specialist's report is back.",
-  },
-};
-
-const actionLabel = (action) => session.choices.referral_action.find((a) => a.value === action)?.label ?? action;
+const actionLabel = (workflow, action) => session.workflows[workflow][action]?.label ?? action;
 
 function referralCard(referral, onChange) {
   const overdue = referral.next_step?.overdue;
@@ -66,7 +40,7 @@ function referralCard(referral, onChange) {
           "div",
           { class: "actions", role: "group", "aria-label": `Actions for the ${referral.specialty} referral` },
           actions.map((action) =>
-            h("button", { type: "button", "data-action": action, onclick: () => transition(referral, action, card, onChange) }, actionLabel(action)),
+            h("button", { type: "button", "data-action": action, onclick: () => transition(referral, action, card, onChange) }, actionLabel("referral", action)),
           ),
         )
       : null,
@@ -75,12 +49,12 @@ function referralCard(referral, onChange) {
 }
 
 async function transition(referral, action, card, onChange) {
-  const form = TRANSITION_FORMS[action];
+  const form = actionForm("referral", action);
   const updated = await openDialog({
-    title: `${actionLabel(action)}: ${referral.specialty} referral`,
+    title: `${form.label}: ${referral.specialty} referral`,
     description: form.description,
     fields: form.fields,
-    submitLabel: actionLabel(action),
+    submitLabel: form.label,
     onSubmit: (values) =>
       api(`referrals/${referral.id}/${action.replaceAll("_", "-")}/`, { method: "POST", body: values, version: referral.version }),
   });
@@ -104,12 +78,10 @@ export function renderReferrals(container, { referrals, onChange }) {
 function followUpItem(followUp, remove) {
   const mayWrite = canWriteRow("follow_ups", { queue: followUp.queue?.value, assignee: followUp.assigned_to?.id });
   const finish = async (kind) => {
+    const form = actionForm("follow_up", kind);
     const done = await openDialog({
-      title: kind === "complete" ? `Complete: ${followUp.title}` : `Cancel: ${followUp.title}`,
-      fields:
-        kind === "complete"
-          ? [{ name: "outcome", label: "Outcome", type: "textarea", maxlength: 4000, help: "What happened, for the next person." }]
-          : [reason(true)],
+      title: `${form.label}: ${followUp.title}`,
+      fields: form.fields,
       submitLabel: kind === "complete" ? "Mark complete" : "Cancel follow-up",
       onSubmit: (values) => api(`follow-ups/${followUp.id}/${kind}/`, { method: "POST", body: values, version: followUp.version }),
     });
@@ -134,8 +106,9 @@ function followUpItem(followUp, remove) {
       ? h(
           "div",
           { class: "actions" },
-          h("button", { type: "button", onclick: () => finish("complete") }, "Complete"),
-          h("button", { type: "button", onclick: () => finish("cancel") }, "Cancel"),
+          (followUp.allowed_actions ?? []).map((action) =>
+            h("button", { type: "button", onclick: () => finish(action) }, actionLabel("follow_up", action)),
+          ),
         )
       : null,
   );

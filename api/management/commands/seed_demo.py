@@ -30,6 +30,7 @@ from patients.choices import (
     InterpreterNeeded,
     LanguageMode,
 )
+from patients.contact import contact_policy
 from patients.models import Patient
 from patients.services import patient_create
 from referrals import services as referral_services
@@ -421,9 +422,13 @@ class Command(BaseCommand):
                     if target == ReferralStatus.SCHEDULED
                     else (rng.uniform(1, 5))
                 )
-                kwargs["appointment_at"] = clock + timedelta(days=visit_offset)
-                if kwargs["appointment_at"] < referral.sent_at:
-                    kwargs["appointment_at"] = referral.sent_at + timedelta(days=1)
+                appointment = clock + timedelta(days=visit_offset)
+                if target != ReferralStatus.SCHEDULED:
+                    # Its outcome is recorded next: the visit has already happened.
+                    appointment = min(appointment, now - timedelta(hours=1))
+                elif appointment < referral.sent_at:
+                    appointment = referral.sent_at + timedelta(days=1)
+                kwargs["appointment_at"] = max(appointment, referral.sent_at)
             elif action in ("seen", "no_show"):
                 clock = min(max(clock, referral.appointment_at), now)
                 kwargs["at"] = clock
@@ -439,10 +444,15 @@ class Command(BaseCommand):
         actor = staff["frontdesk"]
         for _ in range(rng.choice([0, 1, 1, 2])):
             sent = now - timedelta(days=rng.uniform(1, 120))
+            channel = rng.choice([Channel.SMS, Channel.EMAIL, Channel.PORTAL])
+            if not contact_policy(
+                patient, purpose=ConsentPurpose.SURVEYS, channel=channel, at=sent
+            ).allowed:
+                continue
             _, token = experience.survey_invite(
                 actor=actor,
                 patient=patient,
-                channel=rng.choice([Channel.SMS, Channel.EMAIL, Channel.PORTAL]),
+                channel=channel,
                 department=rng.choice(list(TOPIC_DEPARTMENT.values())),
                 at=sent,
             )
@@ -493,7 +503,12 @@ class Command(BaseCommand):
             complaint = experience.COMPLAINT_TRANSITION_SERVICES[step](
                 complaint=complaint, actor=staff["coordinator"], at=clock, **extra
             )
-        if channel == Channel.SOCIAL:
+        if (
+            channel == Channel.SOCIAL
+            and contact_policy(
+                patient, purpose=ConsentPurpose.CARE_COORDINATION, channel=channel, at=now
+            ).allowed
+        ):
             experience.interaction_create(
                 actor=staff["frontdesk"],
                 patient=patient,
