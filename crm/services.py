@@ -55,16 +55,24 @@ def save_attributed(
 def full_clean(
     instance: models.Model, exclude: Iterable[str] = (), *, only: Iterable[str] | None = None
 ) -> None:
-    """Model validation, raised as the API's 400 with field errors. With ``only``, just
-    those fields (and the constraints that involve them) are checked: what did not
-    change was valid when it was saved, and each check of a foreign key or a database
-    constraint costs a query."""
+    """Model validation, raised as the API's 400 with field errors: each field, the
+    model's ``clean()``, and uniqueness. Each check that needs the database costs a
+    query, so what is already known is not checked again: with ``only``, just those
+    fields (what did not change was valid when it was saved), and never a foreign key
+    given as a row loaded from the database. The database's CHECK constraints are left
+    to the database; each model's ``clean()`` restates, with a field error, those a
+    person's input can break."""
     excluded = set(exclude)
     if only is not None:
         kept = {_attname_to_name(instance, name) for name in only}
         excluded |= {f.name for f in instance._meta.concrete_fields if f.name not in kept}
+    for f in instance._meta.concrete_fields:
+        if f.is_relation and f.is_cached(instance):
+            related = f.get_cached_value(instance)
+            if related is not None and not related._state.adding:
+                excluded.add(f.name)
     try:
-        instance.full_clean(exclude=sorted(excluded), validate_unique=only is None)
+        instance.full_clean(exclude=sorted(excluded), validate_constraints=False)
     except ValidationError as exc:
         raise InvalidInput("Some fields are not valid.", errors=validation_errors(exc)) from None
 

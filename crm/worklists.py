@@ -5,6 +5,17 @@ urgent items of each (a window function ranks them inside their bucket)."""
 from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
+from crm.roles import user_queues
+
+
+def mine_q(user, *, person: str, queue: str | None = None) -> Q:
+    """What a worklist calls "mine": rows held by the user (``person``), and where the
+    model has a ``queue``, rows in the queues of the user's departments."""
+    condition = Q(**{person: user})
+    if queue is not None:
+        condition |= Q(**{f"{queue}__in": user_queues(user)})
+    return condition
+
 
 def bucket_counts(bucketed: QuerySet, keys) -> dict[str, dict[str, int]]:
     counts = {key: {"count": 0, "overdue": 0} for key in keys}

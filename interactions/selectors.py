@@ -22,7 +22,7 @@ from django.utils import timezone
 from crm.access import Section, can, rows_q
 from crm.worklists import ranked_buckets
 from interactions.choices import COMPLAINT_PRIORITY_RANK, ComplaintStatus, Sensitivity
-from interactions.models import Complaint, Interaction
+from interactions.models import Complaint, Interaction, SurveyInvitation, SurveyResponse
 from patients.models import EmergencyAccess
 from patients.selectors import patient_detail
 from referrals import service_levels
@@ -63,8 +63,28 @@ class ComplaintBucket(models.TextChoices):
     RESOLVED = "resolved", "Resolved, to close"
 
 
-def complaint_list() -> QuerySet[Complaint]:
-    return Complaint.objects.select_related("patient", "owner").order_by("-received_at", "-id")
+def complaint_list(*, user) -> QuerySet[Complaint]:
+    return (
+        Complaint.objects.filter(rows_q(user, Section.FEEDBACK))
+        .select_related("patient", "owner")
+        .order_by("-received_at", "-id")
+    )
+
+
+def survey_invitation_list(*, user) -> QuerySet[SurveyInvitation]:
+    return (
+        SurveyInvitation.objects.filter(rows_q(user, Section.FEEDBACK))
+        .select_related("patient")
+        .order_by("-sent_at", "-id")
+    )
+
+
+def survey_response_list(*, user) -> QuerySet[SurveyResponse]:
+    return (
+        SurveyResponse.objects.filter(rows_q(user, Section.FEEDBACK))
+        .select_related("patient", "recorded_by")
+        .order_by("-received_at", "-id")
+    )
 
 
 def complaint_worklist(complaints: QuerySet, *, targets, now: datetime, limit: int) -> list[dict]:

@@ -120,13 +120,13 @@ def opted_out(patient: Patient, on: datetime.date) -> list:
     ]
 
 
-def _address(patient: Patient, channel: str, on: datetime.date) -> str:
+def _address(points: list, channel: str, on: datetime.date) -> str:
     systems = ADDRESS_SYSTEMS.get(channel)
     if systems is None:
         return ""
     usable = [
         point
-        for point in patient.contact_points.all()
+        for point in points
         if point.system in systems
         and point.use != ContactUse.OLD
         and (point.period_end is None or point.period_end >= on)
@@ -165,10 +165,11 @@ def contact_policy(
         return ContactDecision(channel=channel, allowed=False, **refused, **common)
 
     opted = {(c.channel, c.purpose) for c in opted_out(patient, local_date)}
+    points = list(patient.contact_points.all())  # one query at most, for every channel
     candidates = [channel] if channel else _channel_order(patient)
     first_refusal = None
     for candidate in candidates:
-        address = _address(patient, candidate, local_date)
+        address = _address(points, candidate, local_date)
         if (candidate, purpose) in opted:
             refusal = {
                 "code": "opted_out",

@@ -19,15 +19,22 @@ def patient_list() -> QuerySet[Patient]:
     )
 
 
-def patient_detail() -> QuerySet[Patient]:
-    return Patient.objects.select_related(
-        "care_coordinator", "primary_care_practitioner"
-    ).prefetch_related(
+# What the record's serializer shows besides the patient row.
+PATIENT_RELATED = ("care_coordinator", "primary_care_practitioner")
+
+
+def patient_children() -> list:
+    """The child rows the record shows (and the contact policy reads)."""
+    return [
         "identifiers",
         "contact_points",
         "languages",
         Prefetch("consents", queryset=CommunicationConsent.objects.select_related("captured_by")),
-    )
+    ]
+
+
+def patient_detail() -> QuerySet[Patient]:
+    return Patient.objects.select_related(*PATIENT_RELATED).prefetch_related(*patient_children())
 
 
 def patients_speaking_q(tag: str) -> Q:

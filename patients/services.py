@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from crm.errors import InvalidInput, validation_errors
-from crm.services import full_clean, lock_for_update, save_attributed
+from crm.services import apply_changes, full_clean, lock_for_update, save_attributed
 from patients.models import (
     CommunicationConsent,
     ContactPoint,
@@ -18,6 +19,7 @@ from patients.models import (
     PatientIdentifier,
     PatientLanguage,
 )
+from patients.selectors import PATIENT_RELATED, patient_children
 
 # Child collections written with the patient: field name -> (model, natural key).
 CHILDREN: dict[str, tuple[type[models.Model], tuple[str, ...]]] = {
@@ -149,6 +151,7 @@ def patient_create(
         },
         actor,
     )
+    prefetch_related_objects([patient], *patient_children())
     return patient
 
 
@@ -165,11 +168,9 @@ def patient_update(
     **fields,
 ) -> Patient:
     """Change the patient's fields; a child list that is given replaces the stored one."""
-    patient = lock_for_update(patient, expected_version)
-    changed = [name for name, value in fields.items() if getattr(patient, name) != value]
-    for name in changed:
-        setattr(patient, name, fields[name])
-    full_clean(patient, exclude=["name_search"])
+    patient = lock_for_update(patient, expected_version, related=PATIENT_RELATED)
+    changed = apply_changes(patient, fields)
+    full_clean(patient, only=changed)
     children_changed = _write_children(
         patient,
         {
@@ -183,6 +184,7 @@ def patient_update(
     # The version moves when anything in the record moved, so If-Match covers children.
     if changed or children_changed:
         save_attributed(patient, actor=actor)
+    prefetch_related_objects([patient], *patient_children())
     return patient
 
 

@@ -1,7 +1,9 @@
-"""Reads of the directory, referrals and follow-ups."""
+"""Reads of the directory, referrals and follow-ups. Reads of patient data take the
+user and return only the rows the access policy lets them see."""
 
 from django.db.models import QuerySet
 
+from crm.access import Section, rows_q
 from referrals.models import FollowUp, Organization, Practitioner, Referral, ReferralEvent
 
 
@@ -24,9 +26,11 @@ REFERRAL_RELATED = (
 )
 
 
-def referral_list() -> QuerySet[Referral]:
-    return Referral.objects.select_related("patient", *REFERRAL_RELATED).order_by(
-        "-created_at", "-id"
+def referral_list(*, user) -> QuerySet[Referral]:
+    return (
+        Referral.objects.filter(rows_q(user, Section.REFERRALS))
+        .select_related("patient", *REFERRAL_RELATED)
+        .order_by("-created_at", "-id")
     )
 
 
@@ -34,7 +38,9 @@ def referral_events(referral: Referral) -> QuerySet[ReferralEvent]:
     return referral.events.select_related("actor").order_by("occurred_at", "id")
 
 
-def follow_up_list() -> QuerySet[FollowUp]:
-    return FollowUp.objects.select_related("patient", "assigned_to", "completed_by").order_by(
-        "due_at", "id"
+def follow_up_list(*, user) -> QuerySet[FollowUp]:
+    return (
+        FollowUp.objects.filter(rows_q(user, Section.FOLLOW_UPS))
+        .select_related("patient", "assigned_to", "completed_by")
+        .order_by("due_at", "id")
     )

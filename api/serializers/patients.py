@@ -25,6 +25,7 @@ from patients.choices import (
     LanguageMode,
     PatientStatus,
 )
+from patients.contact import contact_summary, preferred_language
 from patients.models import (
     CommunicationConsent,
     ContactPoint,
@@ -93,11 +94,41 @@ class ConsentSerializer(serializers.ModelSerializer):
         validators = []
 
 
-def _preferred_language(patient: Patient) -> PatientLanguage | None:
-    """The preferred language, else the best-ranked one (uses prefetched rows)."""
-    languages = list(patient.languages.all())
-    preferred = [language for language in languages if language.preferred]
-    return min(preferred or languages, key=lambda language: language.rank, default=None)
+class ContactDecisionSerializer(serializers.Serializer):
+    """The contact policy's answer for one purpose (``patients.contact``)."""
+
+    purpose = ChoiceField(choices=ConsentPurpose.choices)
+    allowed = serializers.BooleanField()
+    channel = ChoiceField(
+        choices=Channel.choices,
+        allow_null=True,
+        help_text="The channel to use: the first allowed one in the patient's fallback "
+        "order; when refused, the one that was refused.",
+    )
+    code = serializers.CharField(
+        help_text="Empty when allowed; else deceased, merged, do_not_contact, opted_out "
+        "or no_address."
+    )
+    reason = serializers.CharField()
+
+
+class OptOutSerializer(serializers.Serializer):
+    channel = ChoiceField(choices=Channel.choices)
+    purpose = ChoiceField(choices=ConsentPurpose.choices)
+
+
+class ContactStatusSerializer(serializers.Serializer):
+    """How to reach the patient now, as the contact policy answers it: what the 360's
+    header shows. Opt-outs count only while in effect."""
+
+    preferred_language = serializers.CharField(allow_null=True)
+    local_time = serializers.DateTimeField(help_text="Now, in the patient's time zone.")
+    within_window = serializers.BooleanField(
+        allow_null=True, help_text="Null when the patient gave no contact window."
+    )
+    window_opens_at = serializers.DateTimeField(allow_null=True)
+    opted_out = OptOutSerializer(many=True, help_text="Opt-outs in effect today.")
+    purposes = ContactDecisionSerializer(many=True)
 
 
 class EmergencyAccessSerializer(serializers.ModelSerializer):
@@ -153,7 +184,7 @@ class PatientListSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(LanguageSerializer(allow_null=True))
     def get_preferred_language(self, patient):
-        language = _preferred_language(patient)
+        language = preferred_language(patient)
         return LanguageSerializer(language).data if language else None
 
 
@@ -183,6 +214,7 @@ PREFERENCE_FIELDS = [
     "time_zone",
     "do_not_contact",
     "consents",
+    "contact_status",
 ]
 CARE_TEAM_FIELDS = [
     "care_coordinator",
@@ -230,6 +262,7 @@ class PatientSerializer(SectionFieldsMixin, serializers.ModelSerializer):
     languages = LanguageSerializer(many=True, required=False, max_length=10)
     consents = ConsentSerializer(many=True, required=False, max_length=60)
     age = serializers.SerializerMethodField()
+    contact_status = serializers.SerializerMethodField()
 
     section_fields = {
         Section.IDENTITY: IDENTITY_FIELDS,
@@ -249,6 +282,11 @@ class PatientSerializer(SectionFieldsMixin, serializers.ModelSerializer):
             "updated_at",
         ]
         extra_kwargs = {"mrn": {"required": False}}
+
+    @extend_schema_field(ContactStatusSerializer)
+    def get_contact_status(self, patient) -> dict:
+        at = self.context.get("now") or timezone.now()
+        return ContactStatusSerializer(contact_summary(patient, at=at)).data
 
     def get_age(self, patient) -> int:
         today = timezone.localdate()

@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.generics import GenericAPIView
@@ -18,8 +17,8 @@ from api.serializers.care import (
     ReferralWorklistSerializer,
     WorklistQuerySerializer,
 )
-from crm.access import Scope, Section, rows_q
-from crm.roles import user_queues
+from crm.access import Scope, Section
+from crm.worklists import mine_q
 from referrals import selectors, service_levels
 from referrals.filtersets import FollowUpFilterSet, ReferralFilterSet
 from referrals.metrics import referral_metrics
@@ -44,7 +43,7 @@ class ReferralWorklistView(AuditedMixin, GenericAPIView):
     serializer_class = ReferralWorklistSerializer
 
     def get_queryset(self):
-        return selectors.referral_list()
+        return selectors.referral_list(user=self.request.user)
 
     @extend_schema(parameters=[WorklistQuerySerializer])
     def get(self, request):
@@ -54,7 +53,7 @@ class ReferralWorklistView(AuditedMixin, GenericAPIView):
         if options["team"]:
             coordinators = None
         elif not coordinators:
-            referrals = referrals.filter(coordinator=request.user)
+            referrals = referrals.filter(mine_q(request.user, person="coordinator"))
             coordinators = [request.user.pk]
         now = timezone.now()
         targets = service_levels.targets()
@@ -75,7 +74,7 @@ class FollowUpWorklistView(AuditedMixin, GenericAPIView):
     serializer_class = FollowUpWorklistSerializer
 
     def get_queryset(self):
-        return selectors.follow_up_list().filter(rows_q(self.request.user, Section.FOLLOW_UPS))
+        return selectors.follow_up_list(user=self.request.user)
 
     @extend_schema(parameters=[WorklistQuerySerializer])
     def get(self, request):
@@ -84,7 +83,7 @@ class FollowUpWorklistView(AuditedMixin, GenericAPIView):
         scoped = {"assigned_to", "queue"} & set(request.query_params)
         if not options["team"] and not scoped:
             follow_ups = follow_ups.filter(
-                Q(assigned_to=request.user) | Q(queue__in=user_queues(request.user))
+                mine_q(request.user, person="assigned_to", queue="queue")
             )
         now = timezone.now()
         worklist = follow_up_worklist(
@@ -100,7 +99,7 @@ class FollowUpWorklistView(AuditedMixin, GenericAPIView):
 class ReferralMetricsView(GenericAPIView):
     """Loop closure, times between steps, overdue counts, no-shows, out-of-network share
     and follow-ups on time for referrals sent from `start` to `end` (inclusive), as
-    DOMAIN.md section 5 defines them. Filters: priority, specialty,
+    docs/domain.md defines them. Filters: priority, specialty,
     receiving_organization, coordinator."""
 
     section = Section.REFERRALS
@@ -109,13 +108,13 @@ class ReferralMetricsView(GenericAPIView):
     serializer_class = ReferralMetricsSerializer
 
     def get_queryset(self):
-        return selectors.referral_list().order_by()
+        return selectors.referral_list(user=self.request.user).order_by()
 
     @extend_schema(parameters=[MetricsQuerySerializer])
     def get(self, request):
         period = query_params(MetricsQuerySerializer, request)
         referrals = self.filter_queryset(self.get_queryset())
-        follow_ups = selectors.follow_up_list().order_by()
+        follow_ups = selectors.follow_up_list(user=request.user).order_by()
         params = request.query_params
         if "coordinator" in params:
             follow_ups = follow_ups.filter(assigned_to__in=params.getlist("coordinator"))

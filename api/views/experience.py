@@ -1,6 +1,5 @@
 """Patient-experience endpoints: complaints, surveys, the complaints worklist, metrics."""
 
-from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
@@ -25,8 +24,8 @@ from api.serializers.experience import (
 )
 from api.views.base import WRITE_PARAMETERS, RecordViewSet, with_transitions
 from api.views.care import query_params
-from crm.access import Scope, Section, rows_q
-from crm.roles import user_queues
+from crm.access import Scope, Section
+from crm.worklists import mine_q
 from interactions import service_levels
 from interactions.filtersets import (
     ComplaintFilterSet,
@@ -35,7 +34,13 @@ from interactions.filtersets import (
 )
 from interactions.metrics import experience_metrics
 from interactions.models import Interaction, SurveyInvitation, SurveyResponse
-from interactions.selectors import complaint_list, complaint_worklist, visible_interactions_q
+from interactions.selectors import (
+    complaint_list,
+    complaint_worklist,
+    survey_invitation_list,
+    survey_response_list,
+    visible_interactions_q,
+)
 from interactions.services import (
     COMPLAINT_TRANSITION_SERVICES,
     complaint_create,
@@ -71,7 +76,7 @@ class ComplaintViewSet(ComplaintContextMixin, RecordViewSet):
     instance_name = "complaint"
 
     def get_queryset(self):
-        return complaint_list().filter(rows_q(self.request.user, Section.FEEDBACK))
+        return complaint_list(user=self.request.user)
 
     @extend_schema(responses=ComplaintEventSerializer(many=True))
     @action(detail=True, filter_backends=[], pagination_class=None)
@@ -97,9 +102,7 @@ class SurveyInvitationViewSet(
     section = Section.FEEDBACK
 
     def get_queryset(self):
-        return SurveyInvitation.objects.select_related("patient").filter(
-            rows_q(self.request.user, Section.FEEDBACK)
-        )
+        return survey_invitation_list(user=self.request.user)
 
     def perform_create(self, serializer):
         invitation, token = survey_invite(actor=self.request.user, **serializer.validated_data)
@@ -123,9 +126,7 @@ class SurveyResponseViewSet(
     section = Section.FEEDBACK
 
     def get_queryset(self):
-        return SurveyResponse.objects.select_related("patient", "recorded_by").filter(
-            rows_q(self.request.user, Section.FEEDBACK)
-        )
+        return survey_response_list(user=self.request.user)
 
     def perform_create(self, serializer):
         serializer.instance = survey_response_record(
@@ -143,16 +144,14 @@ class ComplaintWorklistView(AuditedMixin, ComplaintContextMixin, GenericAPIView)
     section = Section.FEEDBACK
 
     def get_queryset(self):
-        return complaint_list().filter(rows_q(self.request.user, Section.FEEDBACK))
+        return complaint_list(user=self.request.user)
 
     @extend_schema(parameters=[WorklistQuerySerializer])
     def get(self, request):
         options = query_params(WorklistQuerySerializer, request)
         complaints = self.filter_queryset(self.get_queryset())
         if not options["team"] and not {"owner", "queue"} & set(request.query_params):
-            complaints = complaints.filter(
-                Q(owner=request.user) | Q(queue__in=user_queues(request.user))
-            )
+            complaints = complaints.filter(mine_q(request.user, person="owner", queue="queue"))
         context = self.get_serializer_context()
         buckets = complaint_worklist(
             complaints,
@@ -187,7 +186,7 @@ class ExperienceMetricsView(GenericAPIView):
         figures = experience_metrics(
             responses=SurveyResponse.objects.filter(**scope),
             invitations=SurveyInvitation.objects.filter(**scope),
-            complaints=complaint_list().filter(**complaint_scope),
+            complaints=complaint_list(user=request.user).filter(**complaint_scope),
             interactions=Interaction.objects.filter(visible_interactions_q(request.user), **scope),
             start=period["start"],
             end=period["end"],

@@ -51,7 +51,10 @@ class PatientViewSet(RecordViewSet):
     def get_queryset(self):
         if self.action == "list":
             return patient_list()
-        return patient_detail()
+        if self.action in ("retrieve", "view_360"):
+            return patient_detail()
+        # Writes and actions: the service reloads the row it changes.
+        return Patient.objects.all()
 
     def get_serializer_class(self):
         return PatientListSerializer if self.action == "list" else PatientSerializer

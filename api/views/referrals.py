@@ -14,7 +14,7 @@ from api.serializers.referrals import (
     ReferralSerializer,
 )
 from api.views.base import WRITE_PARAMETERS, RecordViewSet, with_transitions
-from crm.access import Section, require_row, rows_q
+from crm.access import Section, require_row
 from crm.history import change_log
 from crm.roles import Role, has_role
 from referrals import selectors, service_levels, services
@@ -87,7 +87,7 @@ class ReferralViewSet(RecordViewSet):
     instance_name = "referral"
 
     def get_queryset(self):
-        return selectors.referral_list()
+        return selectors.referral_list(user=self.request.user)
 
     def get_serializer_context(self):
         if not hasattr(self, "_service_levels"):
@@ -125,7 +125,7 @@ class FollowUpViewSet(RecordViewSet):
     instance_name = "follow_up"
 
     def get_queryset(self):
-        return selectors.follow_up_list().filter(rows_q(self.request.user, Section.FOLLOW_UPS))
+        return selectors.follow_up_list(user=self.request.user)
 
     def perform_create(self, serializer):
         require_row(self.request.user, Section.FOLLOW_UPS, FollowUp(**serializer.validated_data))

@@ -32,7 +32,8 @@ function contactFacts(patient) {
     patient.contact_window_start && patient.contact_window_end
       ? `${patient.contact_window_start.slice(0, 5)}–${patient.contact_window_end.slice(0, 5)}${patient.time_zone ? ` ${patient.time_zone}` : ""}`
       : "Any time";
-  const optedOut = (patient.consents ?? []).filter((c) => c.status.value === "opt_out");
+  // The contact policy's answer, from the API: only opt-outs in effect today.
+  const optedOut = patient.contact_status?.opted_out ?? [];
   const phones = (patient.contact_points ?? []).filter((c) => !c.period_end);
   return [
     fact(

@@ -1,0 +1,266 @@
+"""Every write endpoint runs a fixed number of SQL statements, pinned here as the reads
+are: authentication, the visibility read, the row lock with its joins, the write, its
+history row, its event row, the care rules, the access record. A new query in a write
+path fails the test that covers it."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from interactions import services as experience
+from tests.factories import (
+    ContactPointFactory,
+    FollowUpFactory,
+    InteractionFactory,
+    LanguageFactory,
+    OrganizationFactory,
+    PatientFactory,
+    PractitionerFactory,
+    UserFactory,
+)
+from tests.referrals.helpers import action_input, referral_in
+
+pytestmark = pytest.mark.django_db
+
+
+def a_patient(coordinator):
+    patient = PatientFactory(care_coordinator=coordinator, preferred_channel="sms")
+    LanguageFactory(patient=patient, language="vi")
+    ContactPointFactory(patient=patient, system="sms")
+    return patient
+
+
+def a_complaint(coordinator, status="new"):
+    complaint = experience.complaint_create(
+        actor=coordinator,
+        patient=a_patient(coordinator),
+        channel="phone",
+        category="wait_time",
+        department="front_desk",
+        description="Waited an hour.",
+    )
+    steps = {"new": [], "acknowledged": ["acknowledge"], "resolved": ["acknowledge", "resolve"]}
+    for step in steps[status]:
+        extra = {"resolution_note": "Fixed", "patient_informed": True} if step == "resolve" else {}
+        complaint = experience.COMPLAINT_TRANSITION_SERVICES[step](
+            complaint=complaint, actor=coordinator, **extra
+        )
+    return complaint
+
+
+PATIENT_BODY = {
+    "family_name": "Nguyễn",
+    "given_name": "Hoa",
+    "birth_date": "1980-04-02",
+    "contact_points": [
+        {"system": "sms", "value": "+16175550111"},
+        {"system": "email", "value": "hoa@example.org"},
+    ],
+    "languages": [{"language": "vi", "preferred": True}, {"language": "en", "rank": 2}],
+    "consents": [
+        {"channel": "sms", "purpose": "billing", "status": "opt_out", "source": "phone"},
+        {"channel": "email", "purpose": "surveys", "status": "opt_in", "source": "portal"},
+    ],
+    "identifiers": [{"system": "urn:ehr", "value": "E-1"}],
+}
+
+
+def referral_transition(state, action):
+    def case(coordinator):
+        referral = referral_in(state, coordinator, patient=a_patient(coordinator))
+        body = action_input(action)
+        if action == "no_show":
+            referral.appointment_at = timezone.now() - datetime.timedelta(minutes=5)
+            referral.save(update_fields=["appointment_at"])
+        return "post", f"/api/referrals/{referral.pk}/{action.replace('_', '-')}/", body
+
+    return case
+
+
+def complaint_transition(state, action, body=None):
+    def case(coordinator):
+        complaint = a_complaint(coordinator, state)
+        return "post", f"/api/complaints/{complaint.pk}/{action}/", body or {}
+
+    return case
+
+
+def follow_up(action, body):
+    def case(coordinator):
+        item = FollowUpFactory(assigned_to=coordinator, patient=a_patient(coordinator))
+        method = "patch" if action == "update" else "post"
+        path = f"/api/follow-ups/{item.pk}/" + ("" if action == "update" else f"{action}/")
+        return method, path, body
+
+    return case
+
+
+# name -> (build the request, the most statements it may run)
+CASES = {
+    "patient create with every section": (
+        lambda c: ("post", "/api/patients/", PATIENT_BODY),
+        33,
+    ),
+    "patient update": (
+        lambda c: ("patch", f"/api/patients/{a_patient(c).pk}/", {"preferred_name": "Hoa"}),
+        12,
+    ),
+    "interaction create": (
+        lambda c: (
+            "post",
+            "/api/interactions/",
+            {
+                "patient": a_patient(c).pk,
+                "channel": "sms",
+                "direction": "outbound",
+                "department": "care_coordination",
+                "outcome": "follow_up_needed",
+                "summary": "Texted the time.",
+            },
+        ),
+        18,
+    ),
+    "interaction update": (
+        lambda c: (
+            "patch",
+            f"/api/interactions/{InteractionFactory(patient=a_patient(c)).pk}/",
+            {"summary": "Corrected."},
+        ),
+        8,
+    ),
+    "referral create": (
+        lambda c: (
+            "post",
+            "/api/referrals/",
+            {
+                "patient_id": a_patient(c).pk,
+                "specialty": "Cardiology",
+                "reason": "Palpitations.",
+                "receiving_organization_id": OrganizationFactory().pk,
+            },
+        ),
+        12,
+    ),
+    "referral update": (
+        lambda c: (
+            "patch",
+            f"/api/referrals/{referral_in('draft', c).pk}/",
+            {"priority": "urgent"},
+        ),
+        9,
+    ),
+    "referral send": (referral_transition("draft", "send"), 11),
+    "referral accept": (referral_transition("sent", "accept"), 11),
+    "referral decline": (referral_transition("sent", "decline"), 16),
+    "referral schedule": (referral_transition("accepted", "schedule"), 19),
+    "referral no-show": (referral_transition("scheduled", "no_show"), 21),
+    "referral seen": (referral_transition("scheduled", "seen"), 13),
+    "referral close": (referral_transition("seen", "close"), 19),
+    "referral cancel": (referral_transition("sent", "cancel"), 11),
+    "referral reopen": (referral_transition("cancelled", "reopen"), 12),
+    "follow-up create": (
+        lambda c: (
+            "post",
+            "/api/follow-ups/",
+            {
+                "patient_id": a_patient(c).pk,
+                "title": "Call back",
+                "due_at": (timezone.now() + datetime.timedelta(days=1)).isoformat(),
+                "queue": "care_coordination",
+            },
+        ),
+        7,
+    ),
+    "follow-up update": (follow_up("update", {"title": "Call back after 3"}), 8),
+    "follow-up complete": (follow_up("complete", {"outcome": "Reached her."}), 8),
+    "follow-up cancel": (follow_up("cancel", {"reason": "Duplicate."}), 8),
+    "complaint create": (
+        lambda c: (
+            "post",
+            "/api/complaints/",
+            {
+                "patient_id": a_patient(c).pk,
+                "channel": "phone",
+                "category": "billing",
+                "department": "billing",
+                "description": "Charged twice.",
+            },
+        ),
+        9,
+    ),
+    "complaint update": (
+        lambda c: ("patch", f"/api/complaints/{a_complaint(c).pk}/", {"priority": "urgent"}),
+        9,
+    ),
+    "complaint acknowledge": (complaint_transition("new", "acknowledge"), 10),
+    "complaint resolve": (
+        complaint_transition(
+            "acknowledged", "resolve", {"resolution_note": "Refunded.", "patient_informed": True}
+        ),
+        10,
+    ),
+    "complaint close": (complaint_transition("resolved", "close"), 10),
+    "complaint reopen": (complaint_transition("resolved", "reopen", {"reason": "Again."}), 10),
+    "survey invitation": (
+        lambda c: (
+            "post",
+            "/api/surveys/invitations/",
+            {"patient_id": a_patient(c).pk, "channel": "sms", "department": "clinical"},
+        ),
+        11,
+    ),
+    "survey response by phone": (
+        lambda c: (
+            "post",
+            "/api/surveys/responses/",
+            {
+                "patient_id": a_patient(c).pk,
+                "channel": "phone",
+                "department": "billing",
+                "nps_score": 3,
+            },
+        ),
+        15,
+    ),
+    "reassign the coordinator": (
+        lambda c: (
+            "post",
+            f"/api/patients/{a_patient(c).pk}/reassign-coordinator/",
+            {"coordinator_id": UserFactory(username="bea").pk, "reason": "Caseload."},
+        ),
+        12,
+    ),
+    "break the glass": (
+        lambda c: (
+            "post",
+            f"/api/patients/{a_patient(c).pk}/break-glass/",
+            {"reason": "Patient in the emergency room now."},
+        ),
+        7,
+    ),
+    "practitioner create": (
+        lambda c: (
+            "post",
+            "/api/practitioners/",
+            {
+                "npi": PractitionerFactory.build().npi,
+                "family_name": "Hayes",
+                "given_name": "Ann",
+                "specialty": "Cardiology",
+            },
+        ),
+        7,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_a_write_runs_a_fixed_number_of_statements(
+    api, coordinator, django_assert_max_num_queries, name
+):
+    build, most = CASES[name]
+    method, path, body = build(coordinator)
+    with django_assert_max_num_queries(most):
+        response = getattr(api, method)(path, body, "json")
+    assert response.status_code in (200, 201), response.json()
