@@ -26,7 +26,7 @@ from django.db.models import Q
 
 from crm.choices import Department
 from crm.errors import NotAllowed
-from crm.roles import Role, user_queues, user_roles
+from crm.roles import Role, StaffUser, user_queues, user_roles
 
 
 class Section(models.TextChoices):
@@ -68,7 +68,7 @@ ASSIGNED = Grant(Scope.ASSIGNED, Scope.ASSIGNED)
 
 S = Section
 # Billing and pharmacy: the shared context, and their own department's work.
-DEPARTMENT_DESK = {
+DEPARTMENT_DESK: dict[str, Grant] = {
     S.IDENTITY: R,
     S.PREFERENCES: R,
     S.CARE_TEAM: R,
@@ -128,7 +128,7 @@ POLICY: dict[str, dict[str, Grant]] = {
 EMERGENCY_ACCESS_ROLES = (Role.COORDINATOR, Role.CLINICIAN)
 
 # The department whose rows a role's "own department" scope covers.
-ROLE_DEPARTMENT = {
+ROLE_DEPARTMENT: dict[str, str] = {
     Role.COORDINATOR: Department.CARE_COORDINATION,
     Role.CLINICIAN: Department.CLINICAL,
     Role.BILLING: Department.BILLING,
@@ -137,7 +137,7 @@ ROLE_DEPARTMENT = {
 }
 
 
-def grant(user, section: str) -> Grant:
+def grant(user: StaffUser, section: str) -> Grant:
     """The widest grant any of the user's roles holds on ``section``."""
     read = write = Scope.NONE
     for role in user_roles(user):
@@ -146,18 +146,18 @@ def grant(user, section: str) -> Grant:
     return Grant(read, write)
 
 
-def departments(user) -> list[str]:
+def departments(user: StaffUser) -> list[str]:
     return sorted({ROLE_DEPARTMENT[r] for r in user_roles(user) if r in ROLE_DEPARTMENT})
 
 
-def can(user, section: str, mode: str = "read", scope: Scope | None = None) -> bool:
+def can(user: StaffUser, section: str, mode: str = "read", scope: Scope | None = None) -> bool:
     """Whether the user has any access to ``section`` for ``mode`` (rows are narrowed by
     :func:`rows_q`), or, given ``scope``, access covering at least that scope."""
     held = getattr(grant(user, section), mode)
     return held > Scope.NONE if scope is None else held >= scope
 
 
-def require(user, section: str, mode: str = "read", scope: Scope = Scope.NONE) -> Scope:
+def require(user: StaffUser, section: str, mode: str = "read", scope: Scope = Scope.NONE) -> Scope:
     """The user's scope on ``section``, or a 403 that names the section and why."""
     held = getattr(grant(user, section), mode)
     if held == Scope.NONE or held < scope:
@@ -183,7 +183,7 @@ class RowRule:
     patient: str = "patient"
 
 
-def rows_q(user, section: str, rule: RowRule = RowRule(), mode: str = "read") -> Q:
+def rows_q(user: StaffUser, section: str, rule: RowRule = RowRule(), mode: str = "read") -> Q:
     """The rows of a section's model the user may read (or write)."""
     scope = getattr(grant(user, section), mode)
     if scope == Scope.ALL:
@@ -197,7 +197,13 @@ def rows_q(user, section: str, rule: RowRule = RowRule(), mode: str = "read") ->
     return Q(pk__in=[])
 
 
-def row_allowed(user, section: str, row, rule: RowRule = RowRule(), mode: str = "write") -> bool:
+def row_allowed(
+    user: StaffUser,
+    section: str,
+    row: models.Model,
+    rule: RowRule = RowRule(),
+    mode: str = "write",
+) -> bool:
     """Whether the user's scope on ``section`` covers this one row (saved or not)."""
     scope = getattr(grant(user, section), mode)
     if scope == Scope.ALL:
@@ -215,7 +221,13 @@ def row_allowed(user, section: str, row, rule: RowRule = RowRule(), mode: str = 
     return False
 
 
-def require_row(user, section: str, row, rule: RowRule = RowRule(), mode: str = "write"):
+def require_row(
+    user: StaffUser,
+    section: str,
+    row: models.Model,
+    rule: RowRule = RowRule(),
+    mode: str = "write",
+) -> None:
     if not row_allowed(user, section, row, rule, mode):
         raise NotAllowed(
             f"You may {'change' if mode == 'write' else 'see'} {Section(section).label} only "

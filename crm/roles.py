@@ -1,8 +1,18 @@
 """Staff roles. Each role is a Django group created by a data migration."""
 
+from typing import TYPE_CHECKING
+
 from django.db import models
 
 from crm.choices import Department
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+# Who makes a request (signed in or not), and who a write is attributed to (none for the
+# system: a rule run by the clock, a patient answering a survey link). Lazily evaluated.
+type StaffUser = User | AnonymousUser
+type Actor = User | None
 
 
 class Role(models.TextChoices):

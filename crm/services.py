@@ -1,12 +1,13 @@
 """Helpers every write service shares: locking, validation, attribution, updates."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
 
 from crm.errors import InvalidInput, StaleUpdate, validation_errors
+from crm.roles import Actor
 
 
 def lock_for_update[M: models.Model](
@@ -34,7 +35,7 @@ def lock_for_update[M: models.Model](
 def save_attributed(
     instance: models.Model,
     *,
-    actor,
+    actor: Actor,
     reason: str = "",
     update_fields: Iterable[str] | None = None,
     bump: bool = True,
@@ -67,7 +68,7 @@ def full_clean(
         kept = {_attname_to_name(instance, name) for name in only}
         excluded |= {f.name for f in instance._meta.concrete_fields if f.name not in kept}
     for f in instance._meta.concrete_fields:
-        if f.is_relation and f.is_cached(instance):
+        if isinstance(f, models.ForeignKey) and f.is_cached(instance):
             related = f.get_cached_value(instance)
             if related is not None and not related._state.adding:
                 excluded.add(f.name)
@@ -93,7 +94,12 @@ def apply_changes(instance: models.Model, fields: Mapping[str, Any]) -> list[str
 
 
 def update_record[M: models.Model](
-    instance: M, *, actor, fields: Mapping[str, Any], reason: str = "", check=None
+    instance: M,
+    *,
+    actor: Actor,
+    fields: Mapping[str, Any],
+    reason: str = "",
+    check: Callable[[M], None] | None = None,
 ) -> list[str]:
     """The one update step: apply the changed fields, validate them (and run ``check``
     on the changed instance), save with history when anything changed."""

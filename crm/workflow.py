@@ -22,6 +22,7 @@ from django.db import models
 from django.utils import timezone
 
 from crm.errors import InvalidTransition
+from crm.roles import Actor
 from crm.services import full_clean, lock_for_update, require_reason, save_attributed
 
 
@@ -92,7 +93,7 @@ class Workflow:
     def __post_init__(self) -> None:
         self.table = {t.action: t for t in self.transitions}
 
-    def allowed_actions(self, record, now: datetime.datetime | None = None) -> list[str]:
+    def allowed_actions(self, record: Any) -> list[str]:
         """The actions the record's state allows (guards are checked when applied, with
         their input, so an action listed here may still be refused with a reason)."""
         status = getattr(record, self.status_field)
@@ -120,9 +121,9 @@ class Workflow:
             for t in self.table.values()
         ]
 
-    def refuse(self, record, action: str) -> InvalidTransition:
-        status_field = self.model._meta.get_field(self.status_field)
-        label = dict(status_field.choices or []).get(getattr(record, self.status_field), "")
+    def refuse(self, record: Any, action: str) -> InvalidTransition:
+        choices = getattr(self.model._meta.get_field(self.status_field), "choices", None)
+        label = dict(choices or []).get(getattr(record, self.status_field), "")
         allowed = self.allowed_actions(record)
         return InvalidTransition(
             f"A {self.name} that is {str(label).lower()} cannot be "
@@ -133,16 +134,16 @@ class Workflow:
 
     def apply(
         self,
-        record,
+        record: Any,
         action: str,
         *,
-        actor,
+        actor: Actor,
         expected_version: int | None = None,
         at: datetime.datetime | None = None,
         reason: str = "",
         changes: dict | None = None,
         details: dict | None = None,
-    ):
+    ) -> Any:
         """Carry out ``action`` on ``record`` (see the module docstring) and return the
         locked, updated instance with the workflow's joins loaded."""
         transition = self.table[action]
@@ -162,7 +163,10 @@ class Workflow:
                     allowed_actions=self.allowed_actions(record),
                 )
         from_status = getattr(record, self.status_field)
-        target = transition.target or self.target_of(record, transition)
+        target = transition.target
+        if target is None:
+            assert self.target_of is not None, f"{self.name}: {action} needs target_of"
+            target = self.target_of(record, transition)
         if self.derive is not None:
             changes = {**self.derive(record, at), **changes}
         changes[self.status_field] = target
@@ -173,7 +177,7 @@ class Workflow:
         full_clean(record, only=changes)
         save_attributed(record, actor=actor, reason=f"{action}: {reason}" if reason else action)
         if self.event_model is not None:
-            self.event_model.objects.create(
+            self.event_model._default_manager.create(
                 **{self.event_link: record},
                 action=action,
                 from_status=from_status,
@@ -187,10 +191,12 @@ class Workflow:
             self.after(record, actor=actor, at=at, action=action)
         return record
 
-    def start(self, record, *, actor, at: datetime.datetime, action: str = "create") -> None:
+    def start(
+        self, record: Any, *, actor: Actor, at: datetime.datetime, action: str = "create"
+    ) -> None:
         """The first event of a new record (the service has saved it)."""
         if self.event_model is not None:
-            self.event_model.objects.create(
+            self.event_model._default_manager.create(
                 **{self.event_link: record},
                 action=action,
                 to_status=getattr(record, self.status_field),

@@ -38,7 +38,7 @@ class InteractionPriority(models.TextChoices):
 
 # Priority by interaction type (docs/domain.md, interactions): the default priority of
 # the follow-ups and complaints that arise from a topic.
-TOPIC_PRIORITY = {
+TOPIC_PRIORITY: dict[str, str] = {
     Topic.SCHEDULING: InteractionPriority.HIGH,
     Topic.COMPLAINT: InteractionPriority.HIGH,
     Topic.REFERRAL: InteractionPriority.HIGH,
@@ -67,7 +67,7 @@ class ComplaintPriority(models.TextChoices):
     URGENT = "urgent", "Urgent"
 
 
-COMPLAINT_PRIORITY_RANK = {
+COMPLAINT_PRIORITY_RANK: dict[str, int] = {
     ComplaintPriority.URGENT: 0,
     ComplaintPriority.HIGH: 1,
     ComplaintPriority.MEDIUM: 2,
@@ -75,7 +75,7 @@ COMPLAINT_PRIORITY_RANK = {
 
 # The topic a complaint category is about, for its default priority (TOPIC_PRIORITY):
 # billing and insurance and patient education are MEDIUM, every other complaint HIGH.
-CATEGORY_TOPIC = {
+CATEGORY_TOPIC: dict[str, str] = {
     ComplaintCategory.BILLING: Topic.BILLING,
     ComplaintCategory.ACCESS_TO_INFORMATION: Topic.EDUCATION,
 }

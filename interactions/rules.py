@@ -10,6 +10,7 @@ Both are created through ``referrals.rules.create_once``, once per occasion.
 """
 
 from crm.periods import next_business_day
+from crm.roles import Actor
 from interactions.choices import TOPIC_PRIORITY, Outcome
 from interactions.models import Interaction, SurveyResponse
 from patients.choices import ConsentPurpose
@@ -21,11 +22,6 @@ def interaction_callback(interaction: Interaction) -> Need:
     contact, note = contact_plan(
         interaction.patient, ConsentPurpose.CARE_COORDINATION, interaction.occurred_at
     )
-    owner = (
-        {"assigned_to": interaction.staff}
-        if interaction.staff
-        else {"queue": interaction.department}
-    )
     return Need(
         rule=FollowUpKind.CALLBACK,
         key=str(interaction.pk),
@@ -36,7 +32,8 @@ def interaction_callback(interaction: Interaction) -> Need:
         interaction=interaction,
         contact=contact,
         note=note,
-        **owner,
+        assigned_to=interaction.staff,
+        queue="" if interaction.staff else interaction.department,
     )
 
 
@@ -65,12 +62,12 @@ def service_recovery(response: SurveyResponse) -> Need:
     )
 
 
-def on_interaction_logged(interaction: Interaction, *, actor) -> None:
+def on_interaction_logged(interaction: Interaction, *, actor: Actor) -> None:
     if interaction.outcome == Outcome.FOLLOW_UP_NEEDED:
         create_once(interaction_callback(interaction), actor=actor)
 
 
-def on_survey_response(response: SurveyResponse, *, actor) -> None:
+def on_survey_response(response: SurveyResponse, *, actor: Actor) -> None:
     """A detractor (NPS 0-6 or CSAT 1-2) gets a service-recovery call from the
     responsible department."""
     if response.is_detractor:

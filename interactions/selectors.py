@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from crm.access import Section, can, rows_q
+from crm.roles import StaffUser
 from crm.worklists import ranked_buckets
 from interactions.choices import COMPLAINT_PRIORITY_RANK, ComplaintStatus, Sensitivity
 from interactions.models import Complaint, Interaction, SurveyInvitation, SurveyResponse
@@ -31,7 +32,7 @@ from referrals.models import Referral
 from referrals.selectors import REFERRAL_RELATED
 
 
-def visible_interactions_q(user) -> Q:
+def visible_interactions_q(user: StaffUser) -> Q:
     """Normal interactions for every role that reads interactions; restricted ones for
     clinicians and, for their own patients, the assigned coordinator."""
     condition = Q(pk__in=[])
@@ -40,7 +41,7 @@ def visible_interactions_q(user) -> Q:
     restricted = rows_q(user, Section.RESTRICTED)
     if restricted != Q(pk__in=[]):
         condition |= Q(sensitivity=Sensitivity.RESTRICTED) & restricted
-    if getattr(user, "is_authenticated", False):
+    if user.is_authenticated:
         # Broken glass: this user's unexpired emergency access to the patient.
         emergency = EmergencyAccess.objects.filter(
             user=user, patient=OuterRef("patient"), expires_at__gt=timezone.now()
@@ -49,7 +50,7 @@ def visible_interactions_q(user) -> Q:
     return condition
 
 
-def interaction_list(*, user) -> QuerySet[Interaction]:
+def interaction_list(*, user: StaffUser) -> QuerySet[Interaction]:
     return (
         Interaction.objects.filter(visible_interactions_q(user))
         .select_related("staff")
@@ -63,7 +64,7 @@ class ComplaintBucket(models.TextChoices):
     RESOLVED = "resolved", "Resolved, to close"
 
 
-def complaint_list(*, user) -> QuerySet[Complaint]:
+def complaint_list(*, user: StaffUser) -> QuerySet[Complaint]:
     return (
         Complaint.objects.filter(rows_q(user, Section.FEEDBACK))
         .select_related("patient", "owner")
@@ -71,7 +72,7 @@ def complaint_list(*, user) -> QuerySet[Complaint]:
     )
 
 
-def survey_invitation_list(*, user) -> QuerySet[SurveyInvitation]:
+def survey_invitation_list(*, user: StaffUser) -> QuerySet[SurveyInvitation]:
     return (
         SurveyInvitation.objects.filter(rows_q(user, Section.FEEDBACK))
         .select_related("patient")
@@ -79,7 +80,7 @@ def survey_invitation_list(*, user) -> QuerySet[SurveyInvitation]:
     )
 
 
-def survey_response_list(*, user) -> QuerySet[SurveyResponse]:
+def survey_response_list(*, user: StaffUser) -> QuerySet[SurveyResponse]:
     return (
         SurveyResponse.objects.filter(rows_q(user, Section.FEEDBACK))
         .select_related("patient", "recorded_by")
@@ -87,7 +88,9 @@ def survey_response_list(*, user) -> QuerySet[SurveyResponse]:
     )
 
 
-def complaint_worklist(complaints: QuerySet, *, targets, now: datetime, limit: int) -> list[dict]:
+def complaint_worklist(
+    complaints: QuerySet[Complaint], *, targets: dict, now: datetime, limit: int
+) -> list[dict]:
     """Open complaints by bucket, most urgent first: priority, then the due time of the
     next target (first response for new ones, resolution for the others). Two queries."""
     in_progress = [ComplaintStatus.ACKNOWLEDGED, ComplaintStatus.INVESTIGATING]
@@ -150,7 +153,7 @@ def _count(queryset: QuerySet) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
-def patient_360(*, patient_id: int, user, now: datetime) -> dict:
+def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
     """Everything staff need before talking to the patient, in a constant number of
     queries: the record, the latest interactions, open referrals and follow-ups."""
     visible = Interaction.objects.filter(visible_interactions_q(user))

@@ -4,13 +4,15 @@ invitations go through the contact policy (``patients.contact``)."""
 import hashlib
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from crm.choices import Channel, Department
 from crm.errors import Conflict, InvalidInput
+from crm.roles import Actor
 from crm.services import full_clean, lock_for_update, save_attributed, update_record
 from interactions import rules
 from interactions.choices import (
@@ -34,15 +36,18 @@ from patients.choices import ConsentPurpose
 from patients.contact import contact_policy, preferred_language
 from patients.models import PHONE_SYSTEMS, Patient
 from patients.validators import search_key
+from referrals.models import Referral
 
 # Which consent purpose an outbound contact on a topic falls under.
-TOPIC_PURPOSE = {
+TOPIC_PURPOSE: dict[str, str] = {
     Topic.BILLING: ConsentPurpose.BILLING,
     Topic.SCHEDULING: ConsentPurpose.APPOINTMENT_REMINDERS,
 }
 
 
-def check_outbound_contact_allowed(*, patient: Patient, channel: str, topic: str, at=None) -> None:
+def check_outbound_contact_allowed(
+    *, patient: Patient, channel: str, topic: str, at: datetime | None = None
+) -> None:
     """Refuse new outbound contact the contact policy does not allow (409).
 
     Replies on a thread the patient started are not checked: answering a patient is
@@ -103,7 +108,7 @@ def check_public_reply(*, patient: Patient, text: str) -> None:
 
 
 @transaction.atomic
-def interaction_create(*, actor, patient: Patient, **fields) -> Interaction:
+def interaction_create(*, actor: Actor, patient: Patient, **fields: Any) -> Interaction:
     """Log a touchpoint; ``staff`` defaults to the acting user."""
     fields.setdefault("staff", actor)
     fields.setdefault("occurred_at", timezone.now())
@@ -125,7 +130,7 @@ def interaction_create(*, actor, patient: Patient, **fields) -> Interaction:
 
 @transaction.atomic
 def interaction_update(
-    *, interaction: Interaction, actor, expected_version: int | None = None, **fields
+    *, interaction: Interaction, actor: Actor, expected_version: int | None = None, **fields: Any
 ) -> Interaction:
     """Correct a logged interaction; the change history keeps what it said before."""
     interaction = lock_for_update(interaction, expected_version, related=("patient", "staff"))
@@ -154,7 +159,9 @@ def _check_priority(category: str, priority: str) -> None:
 
 
 @transaction.atomic
-def complaint_create(*, actor, patient: Patient, at=None, **fields) -> Complaint:
+def complaint_create(
+    *, actor: Actor, patient: Patient, at: datetime | None = None, **fields: Any
+) -> Complaint:
     """Open a complaint. Its priority defaults from the category's topic and may be
     raised; with no owner it goes to its department's queue."""
     at = at or fields.pop("received_at", None) or timezone.now()
@@ -170,7 +177,9 @@ def complaint_create(*, actor, patient: Patient, at=None, **fields) -> Complaint
 
 
 @transaction.atomic
-def complaint_update(*, complaint: Complaint, actor, expected_version=None, **fields) -> Complaint:
+def complaint_update(
+    *, complaint: Complaint, actor: Actor, expected_version: int | None = None, **fields: Any
+) -> Complaint:
     complaint = lock_for_update(complaint, expected_version, related=COMPLAINT_WORKFLOW.related)
     update_record(
         complaint,
@@ -182,7 +191,14 @@ def complaint_update(*, complaint: Complaint, actor, expected_version=None, **fi
 
 
 @transaction.atomic
-def complaint_acknowledge(*, complaint, actor, reason: str = "", expected_version=None, at=None):
+def complaint_acknowledge(
+    *,
+    complaint: Complaint,
+    actor: Actor,
+    reason: str = "",
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> Complaint:
     """The first response to the patient: the complaint was received and is owned."""
     return COMPLAINT_WORKFLOW.apply(
         complaint,
@@ -195,7 +211,14 @@ def complaint_acknowledge(*, complaint, actor, reason: str = "", expected_versio
 
 
 @transaction.atomic
-def complaint_investigate(*, complaint, actor, reason: str = "", expected_version=None, at=None):
+def complaint_investigate(
+    *,
+    complaint: Complaint,
+    actor: Actor,
+    reason: str = "",
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> Complaint:
     return COMPLAINT_WORKFLOW.apply(
         complaint,
         ComplaintAction.INVESTIGATE,
@@ -209,13 +232,13 @@ def complaint_investigate(*, complaint, actor, reason: str = "", expected_versio
 @transaction.atomic
 def complaint_resolve(
     *,
-    complaint,
-    actor,
+    complaint: Complaint,
+    actor: Actor,
     resolution_note: str,
     patient_informed: bool,
-    expected_version=None,
-    at=None,
-):
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> Complaint:
     """Resolve with what was done and whether the patient was told."""
     if not resolution_note.strip():
         raise InvalidInput(
@@ -238,7 +261,14 @@ def complaint_resolve(
 
 
 @transaction.atomic
-def complaint_close(*, complaint, actor, reason: str = "", expected_version=None, at=None):
+def complaint_close(
+    *,
+    complaint: Complaint,
+    actor: Actor,
+    reason: str = "",
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> Complaint:
     return COMPLAINT_WORKFLOW.apply(
         complaint,
         ComplaintAction.CLOSE,
@@ -250,7 +280,14 @@ def complaint_close(*, complaint, actor, reason: str = "", expected_version=None
 
 
 @transaction.atomic
-def complaint_reopen(*, complaint, actor, reason: str, expected_version=None, at=None):
+def complaint_reopen(
+    *,
+    complaint: Complaint,
+    actor: Actor,
+    reason: str,
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> Complaint:
     return COMPLAINT_WORKFLOW.apply(
         complaint,
         ComplaintAction.REOPEN,
@@ -299,7 +336,9 @@ def survey_language_for(patient: Patient) -> str:
     return base if base in ("en", "es") else SurveyLanguage.ENGLISH
 
 
-def _touchpoint_department(interaction, referral, department: str) -> str:
+def _touchpoint_department(
+    interaction: Interaction | None, referral: Referral | None, department: str
+) -> str:
     if department:
         return department
     if interaction is not None:
@@ -312,7 +351,9 @@ def _touchpoint_department(interaction, referral, department: str) -> str:
     )
 
 
-def _check_touchpoint(patient, interaction, referral) -> None:
+def _check_touchpoint(
+    patient: Patient, interaction: Interaction | None, referral: Referral | None
+) -> None:
     if interaction is not None and referral is not None:
         raise InvalidInput(
             "A survey rates one touchpoint.",
@@ -329,14 +370,14 @@ def _check_touchpoint(patient, interaction, referral) -> None:
 @transaction.atomic
 def survey_invite(
     *,
-    actor,
+    actor: Actor,
     patient: Patient,
     channel: str,
     language: str = "",
-    interaction=None,
-    referral=None,
+    interaction: Interaction | None = None,
+    referral: Referral | None = None,
     department: str = "",
-    at=None,
+    at: datetime | None = None,
 ) -> tuple[SurveyInvitation, str]:
     """Send a survey as a single-use link. Returns the invitation and the token, which
     is shown this once and stored only as a hash. The contact policy decides: a patient
@@ -367,7 +408,7 @@ def survey_invite(
     return invitation, token
 
 
-def survey_invitation_for(token: str, *, now=None) -> SurveyInvitation:
+def survey_invitation_for(token: str, *, now: datetime | None = None) -> SurveyInvitation:
     """The invitation a link's token opens, or SurveyLinkRefused."""
     now = now or timezone.now()
     if not token or len(token) > 100:
@@ -386,7 +427,7 @@ def survey_invitation_for(token: str, *, now=None) -> SurveyInvitation:
     return invitation
 
 
-def _save_response(response: SurveyResponse, *, actor) -> SurveyResponse:
+def _save_response(response: SurveyResponse, *, actor: Actor) -> SurveyResponse:
     full_clean(response)
     save_attributed(response, actor=actor, reason="survey response")
     rules.on_survey_response(response, actor=actor)
@@ -400,7 +441,7 @@ def survey_answer(
     nps_score: int | None,
     csat_score: int | None,
     comment: str = "",
-    now=None,
+    now: datetime | None = None,
 ) -> SurveyResponse:
     """Store the patient's answer and spend the link. The conditional update makes the
     link single-use even when the form is sent twice at once."""
@@ -430,12 +471,12 @@ def survey_answer(
 @transaction.atomic
 def survey_response_record(
     *,
-    actor,
+    actor: Actor,
     patient: Patient,
-    interaction=None,
-    referral=None,
+    interaction: Interaction | None = None,
+    referral: Referral | None = None,
     department: str = "",
-    **fields,
+    **fields: Any,
 ) -> SurveyResponse:
     """A response staff took down (by phone, in person)."""
     _check_touchpoint(patient, interaction, referral)

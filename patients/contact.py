@@ -23,7 +23,7 @@ What it weighs, in order:
 
 import datetime
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 from django.conf import settings
@@ -43,7 +43,7 @@ from patients.models import Patient, PatientLanguage
 # Channels tried, in this order, after the patient's preferred one.
 FALLBACK_ORDER = (Channel.SMS, Channel.EMAIL, Channel.PHONE)
 # The contact point systems that can carry each channel.
-ADDRESS_SYSTEMS = {
+ADDRESS_SYSTEMS: dict[str, tuple[str, ...]] = {
     Channel.PHONE: (ContactSystem.PHONE, ContactSystem.SMS),
     Channel.SMS: (ContactSystem.SMS, ContactSystem.PHONE),
     Channel.EMAIL: (ContactSystem.EMAIL,),
@@ -83,9 +83,9 @@ def preferred_language(patient: Patient) -> PatientLanguage | None:
 @cache
 def _zone(name: str) -> datetime.tzinfo:
     try:
-        return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
+        return zoneinfo.ZoneInfo(name or str(settings.TIME_ZONE))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+        return zoneinfo.ZoneInfo(str(settings.TIME_ZONE))
 
 
 def patient_zone(patient: Patient) -> datetime.tzinfo:
@@ -151,64 +151,53 @@ def contact_policy(
     at = at or timezone.now()
     local_date = at.astimezone(patient_zone(patient)).date()
     language = preferred_language(patient)
-    interpreter = patient.interpreter_needed == InterpreterNeeded.YES
     within, opens_at = window_state(patient, at)
-    common = {
-        "purpose": purpose,
-        "language": language.language if language else "",
-        "interpreter_needed": interpreter,
-        "within_window": within,
-        "window_opens_at": opens_at,
-    }
-    refused = _refusal(patient)
-    if refused:
-        return ContactDecision(channel=channel, allowed=False, **refused, **common)
+    refused = ContactDecision(
+        purpose=purpose,
+        channel=channel,
+        allowed=False,
+        language=language.language if language else "",
+        interpreter_needed=patient.interpreter_needed == InterpreterNeeded.YES,
+        within_window=within,
+        window_opens_at=opens_at,
+    )
+    status = _refusal(patient)
+    if status is not None:
+        return replace(refused, code=status[0], reason=status[1])
 
     opted = {(c.channel, c.purpose) for c in opted_out(patient, local_date)}
     points = list(patient.contact_points.all())  # one query at most, for every channel
     candidates = [channel] if channel else _channel_order(patient)
-    first_refusal = None
+    first: ContactDecision | None = None
     for candidate in candidates:
         address = _address(points, candidate, local_date)
+        label = Channel(candidate).label.lower()
         if (candidate, purpose) in opted:
-            refusal = {
-                "code": "opted_out",
-                "reason": f"The patient opted out of {Channel(candidate).label.lower()} "
-                f"for {ConsentPurpose(purpose).label.lower()}.",
-            }
+            code = "opted_out"
+            reason = (
+                f"The patient opted out of {label} for {ConsentPurpose(purpose).label.lower()}."
+            )
         elif needs_address and candidate in ADDRESS_SYSTEMS and not address:
-            refusal = {
-                "code": "no_address",
-                "reason": f"No usable {Channel(candidate).label.lower()} address is recorded.",
-            }
+            code, reason = "no_address", f"No usable {label} address is recorded."
         else:
-            notes = []
-            if interpreter:
-                notes.append("Interpreter needed.")
+            notes = ["Interpreter needed."] if refused.interpreter_needed else []
             if within is False and opens_at is not None:
                 notes.append(f"Outside the contact window until {opens_at:%Y-%m-%d %H:%M %Z}.")
-            return ContactDecision(
-                channel=candidate, allowed=True, address=address, notes=notes, **common
-            )
-        first_refusal = first_refusal or {"channel": candidate, **refusal}
-    if first_refusal is None:
-        first_refusal = {
-            "channel": channel,
-            "code": "opted_out",
-            "reason": "No channel is allowed.",
-        }
-    elif not channel and len(candidates) > 1:
-        first_refusal["reason"] += " No other channel is allowed either."
-    return ContactDecision(allowed=False, **first_refusal, **common)
+            return replace(refused, channel=candidate, allowed=True, address=address, notes=notes)
+        first = first or replace(refused, channel=candidate, code=code, reason=reason)
+    assert first is not None  # there is always at least one candidate
+    if not channel and len(candidates) > 1:
+        first = replace(first, reason=first.reason + " No other channel is allowed either.")
+    return first
 
 
-def _refusal(patient: Patient) -> dict | None:
+def _refusal(patient: Patient) -> tuple[str, str] | None:
     if patient.status == PatientStatus.DECEASED:
-        return {"code": "deceased", "reason": "The patient is recorded as deceased."}
+        return "deceased", "The patient is recorded as deceased."
     if patient.status == PatientStatus.MERGED:
-        return {"code": "merged", "reason": "This record was merged into another one."}
+        return "merged", "This record was merged into another one."
     if patient.do_not_contact:
-        return {"code": "do_not_contact", "reason": "The patient asked not to be contacted."}
+        return "do_not_contact", "The patient asked not to be contacted."
     return None
 
 

@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from crm.errors import InvalidInput
-from crm.filters import DateFilter
+from crm.filters import BooleanFilter, DateFilter
 from patients.choices import InterpreterNeeded, PatientStatus
-from patients.models import Patient, PatientIdentifier
+from patients.models import EmergencyAccess, Patient, PatientIdentifier
 from patients.selectors import patients_speaking_q, patients_with_phone_q
 from patients.validators import normalize_phone, search_key
 
@@ -77,3 +77,18 @@ class PatientFilterSet(django_filters.FilterSet):
             with suppress(ValidationError):
                 condition |= patients_with_phone_q(normalize_phone(value))
         return queryset.filter(condition)
+
+
+class EmergencyAccessFilterSet(django_filters.FilterSet):
+    reviewed = BooleanFilter(
+        method="filter_reviewed", label="true: reviewed grants; false: those still flagged."
+    )
+    patient = django_filters.NumberFilter(field_name="patient_id", min_value=1)
+    user = django_filters.NumberFilter(field_name="user_id", min_value=1)
+
+    class Meta:
+        model = EmergencyAccess
+        fields = []
+
+    def filter_reviewed(self, queryset, name, value):
+        return queryset.filter(reviewed_at__isnull=not value)

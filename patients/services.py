@@ -2,6 +2,7 @@
 
 import secrets
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -10,6 +11,7 @@ from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from crm.errors import InvalidInput, validation_errors
+from crm.roles import Actor
 from crm.services import apply_changes, full_clean, lock_for_update, save_attributed
 from patients.models import (
     CommunicationConsent,
@@ -38,11 +40,13 @@ def _new_mrn() -> str:
 
 
 def _build_children(
-    patient: Patient, name: str, items: Iterable[dict], actor
+    patient: Patient, name: str, items: Iterable[dict], actor: Actor
 ) -> list[models.Model]:
     """Validate and normalise one submitted child list, with per-item field errors."""
     model, key = CHILDREN[name]
-    built, errors, seen = [], [], {}
+    built: list[models.Model] = []
+    errors: list[dict] = []
+    seen: dict[tuple, int] = {}
     for index, item in enumerate(items):
         if model is CommunicationConsent:
             item = {"captured_by": actor, **item}
@@ -64,7 +68,9 @@ def _build_children(
     return built
 
 
-def _sync_children(patient: Patient, name: str, children: list[models.Model], actor) -> bool:
+def _sync_children(
+    patient: Patient, name: str, children: list[models.Model], actor: Actor
+) -> bool:
     """Make the stored child rows equal the submitted list, matched by natural key, so
     history shows real changes only (an unchanged phone number writes nothing)."""
     model, key = CHILDREN[name]
@@ -96,7 +102,7 @@ def _sync_children(patient: Patient, name: str, children: list[models.Model], ac
     return touched or bool(existing)
 
 
-def _validate_unique_identifiers(patient: Patient, identifiers: list[PatientIdentifier]) -> None:
+def _validate_unique_identifiers(patient: Patient, identifiers: list[Any]) -> None:
     clashes = [
         index
         for index, identifier in enumerate(identifiers)
@@ -112,7 +118,9 @@ def _validate_unique_identifiers(patient: Patient, identifiers: list[PatientIden
         raise InvalidInput("Some fields are not valid.", errors={"identifiers": errors})
 
 
-def _write_children(patient: Patient, collections: dict[str, list[dict] | None], actor) -> bool:
+def _write_children(
+    patient: Patient, collections: dict[str, list[dict] | None], actor: Actor
+) -> bool:
     """Write each given child list; True when any stored row changed."""
     touched = False
     for name, items in collections.items():
@@ -128,12 +136,12 @@ def _write_children(patient: Patient, collections: dict[str, list[dict] | None],
 @transaction.atomic
 def patient_create(
     *,
-    actor,
+    actor: Actor,
     identifiers: list[dict] | None = None,
     contact_points: list[dict] | None = None,
     languages: list[dict] | None = None,
     consents: list[dict] | None = None,
-    **fields,
+    **fields: Any,
 ) -> Patient:
     """Create a patient with their child rows; an MRN is generated when none is given."""
     patient = Patient(**fields)
@@ -159,13 +167,13 @@ def patient_create(
 def patient_update(
     *,
     patient: Patient,
-    actor,
+    actor: Actor,
     expected_version: int | None = None,
     identifiers: list[dict] | None = None,
     contact_points: list[dict] | None = None,
     languages: list[dict] | None = None,
     consents: list[dict] | None = None,
-    **fields,
+    **fields: Any,
 ) -> Patient:
     """Change the patient's fields; a child list that is given replaces the stored one."""
     patient = lock_for_update(patient, expected_version, related=PATIENT_RELATED)
@@ -189,7 +197,7 @@ def patient_update(
 
 
 @transaction.atomic
-def emergency_access_grant(*, actor, patient: Patient, reason: str) -> EmergencyAccess:
+def emergency_access_grant(*, actor: Actor, patient: Patient, reason: str) -> EmergencyAccess:
     """Break the glass: time-limited access to one patient's restricted items."""
     if len(reason.strip()) < 10:
         raise InvalidInput(
@@ -209,7 +217,7 @@ def emergency_access_grant(*, actor, patient: Patient, reason: str) -> Emergency
 
 
 @transaction.atomic
-def emergency_access_review(*, grant: EmergencyAccess, actor, note: str) -> EmergencyAccess:
+def emergency_access_review(*, grant: EmergencyAccess, actor: Actor, note: str) -> EmergencyAccess:
     grant = EmergencyAccess.objects.select_for_update().get(pk=grant.pk)
     grant.reviewed_at = timezone.now()
     grant.reviewed_by = actor

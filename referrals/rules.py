@@ -21,15 +21,17 @@ second follow-up. When a referral moves on, open rule follow-ups that no longer 
 are resolved automatically.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crm.choices import Department
 from crm.periods import next_business_day
+from crm.roles import Actor
 from crm.services import save_attributed
 from patients.choices import ConsentPurpose
 from patients.contact import contact_policy
@@ -59,12 +61,12 @@ class Need:
     patient: Patient
     title: str
     due_at: datetime
-    assigned_to: object = None
+    assigned_to: Any = None  # a user
     queue: str = ""
     priority: str = FollowUpPriority.MEDIUM
     note: str = ""
     referral: Referral | None = None
-    interaction: object = None
+    interaction: Any = None  # an interactions.Interaction
     contact: dict = field(default_factory=dict)
 
 
@@ -97,7 +99,7 @@ def contact_plan(patient: Patient, purpose: str, now: datetime) -> tuple[dict, s
     return contact, " ".join(note for note in notes if note)
 
 
-def create_once(need: Need, *, actor) -> FollowUp | None:
+def create_once(need: Need, *, actor: Actor) -> FollowUp | None:
     """Create the follow-up unless this rule already fired for this key."""
     if FollowUp.objects.filter(rule=need.rule, rule_key=need.key).exists():
         return None
@@ -128,19 +130,26 @@ def create_once(need: Need, *, actor) -> FollowUp | None:
 # The rules -------------------------------------------------------------------------
 
 
+def _appointment(referral: Referral) -> datetime:
+    """A scheduled referral's appointment time (a database constraint keeps it set)."""
+    if referral.appointment_at is None:
+        raise ValueError(f"Referral {referral.pk} has no appointment time.")
+    return referral.appointment_at
+
+
 def _appointment_key(referral: Referral) -> str:
-    return f"{referral.pk}:{referral.appointment_at.isoformat()}"
+    return f"{referral.pk}:{_appointment(referral).isoformat()}"
 
 
 def appointment_reminder(referral: Referral, now: datetime) -> Need:
     contact, note = contact_plan(referral.patient, ConsentPurpose.APPOINTMENT_REMINDERS, now)
-    when = timezone.localtime(referral.appointment_at)
+    when = timezone.localtime(_appointment(referral))
     return Need(
         rule=REMINDER,
         key=_appointment_key(referral),
         patient=referral.patient,
         title=f"Remind patient of the {referral.specialty} visit on {when:%Y-%m-%d %H:%M}",
-        due_at=max(now, referral.appointment_at - REMIND_BEFORE),
+        due_at=max(now, _appointment(referral) - REMIND_BEFORE),
         referral=referral,
         contact=contact,
         note=note,
@@ -154,7 +163,7 @@ def visit_confirmation(referral: Referral, now: datetime) -> Need:
         key=_appointment_key(referral),
         patient=referral.patient,
         title=f"Confirm the {referral.specialty} visit happened or record the no-show",
-        due_at=referral.appointment_at + timedelta(days=1),
+        due_at=_appointment(referral) + timedelta(days=1),
         priority=FollowUpPriority.HIGH,
         referral=referral,
         **_owner(referral),
@@ -219,7 +228,7 @@ def rebook(referral: Referral, now: datetime) -> Need:
 
 
 # What a transition into a status calls for.
-ON_ENTERING = {
+ON_ENTERING: dict[str, Callable[[Referral, datetime], Need]] = {
     S.SCHEDULED: appointment_reminder,
     S.DECLINED: find_provider,
     S.NO_SHOW: rebook,
@@ -239,7 +248,7 @@ def _still_applies(follow_up: FollowUp, referral: Referral) -> bool:
     return True
 
 
-def resolve_moot(referral: Referral, *, actor, now: datetime) -> None:
+def resolve_moot(referral: Referral, *, actor: Actor, now: datetime) -> None:
     """Close the referral's open rule follow-ups that its new state made moot."""
     open_rule_follow_ups = referral.follow_ups.filter(status=FollowUpStatus.OPEN).exclude(rule="")
     for follow_up in open_rule_follow_ups:
@@ -253,11 +262,11 @@ def resolve_moot(referral: Referral, *, actor, now: datetime) -> None:
             save_attributed(follow_up, actor=actor, reason="rule: resolved")
 
 
-def on_referral_change(referral: Referral, *, actor, now: datetime | None = None) -> None:
+def on_referral_change(referral: Referral, *, actor: Actor, now: datetime | None = None) -> None:
     """Run the rules a referral's transition (or creation) triggers."""
     now = now or timezone.now()
     resolve_moot(referral, actor=actor, now=now)
-    if referral.replaces_id:
+    if referral.replaces is not None:
         resolve_moot(referral.replaces, actor=actor, now=now)
     rule = ON_ENTERING.get(referral.status)
     if rule is not None:
@@ -267,7 +276,9 @@ def on_referral_change(referral: Referral, *, actor, now: datetime | None = None
 # Time-based rules, run by `manage.py run_care_rules` -------------------------------
 
 
-def _missing(candidates: Iterable[Referral], rule: str, key) -> list[Referral]:
+def _missing(
+    candidates: Iterable[Referral], rule: str, key: Callable[[Referral], str]
+) -> list[Referral]:
     candidates = list(candidates)
     fired = set(
         FollowUp.objects.filter(rule=rule, referral__in=candidates).values_list(
@@ -277,7 +288,7 @@ def _missing(candidates: Iterable[Referral], rule: str, key) -> list[Referral]:
     return [referral for referral in candidates if key(referral) not in fired]
 
 
-def run_time_based_rules(*, now: datetime | None = None, actor=None) -> dict[str, int]:
+def run_time_based_rules(*, now: datetime | None = None, actor: Actor = None) -> dict[str, int]:
     """Fire the rules that depend on the clock. Safe to run every minute, and
     concurrently: each follow-up is created at most once."""
     now = now or timezone.now()
@@ -287,7 +298,7 @@ def run_time_based_rules(*, now: datetime | None = None, actor=None) -> dict[str
         "receiving_organization",
         "receiving_practitioner",
     )
-    created = {CONFIRM_VISIT: 0, REQUEST_REPORT: 0}
+    created: dict[str, int] = {CONFIRM_VISIT: 0, REQUEST_REPORT: 0}
 
     visits_passed = referrals.filter(status=S.SCHEDULED, appointment_at__lt=now)
     for referral in _missing(visits_passed, CONFIRM_VISIT, _appointment_key):

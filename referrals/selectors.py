@@ -4,6 +4,7 @@ user and return only the rows the access policy lets them see."""
 from django.db.models import QuerySet
 
 from crm.access import Section, rows_q
+from crm.roles import StaffUser
 from referrals.models import FollowUp, Organization, Practitioner, Referral, ReferralEvent
 
 
@@ -26,7 +27,7 @@ REFERRAL_RELATED = (
 )
 
 
-def referral_list(*, user) -> QuerySet[Referral]:
+def referral_list(*, user: StaffUser) -> QuerySet[Referral]:
     return (
         Referral.objects.filter(rows_q(user, Section.REFERRALS))
         .select_related("patient", *REFERRAL_RELATED)
@@ -38,7 +39,7 @@ def referral_events(referral: Referral) -> QuerySet[ReferralEvent]:
     return referral.events.select_related("actor").order_by("occurred_at", "id")
 
 
-def follow_up_list(*, user) -> QuerySet[FollowUp]:
+def follow_up_list(*, user: StaffUser) -> QuerySet[FollowUp]:
     return (
         FollowUp.objects.filter(rows_q(user, Section.FOLLOW_UPS))
         .select_related("patient", "assigned_to", "completed_by")

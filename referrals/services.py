@@ -6,13 +6,17 @@ actions), applies the change, writes one ReferralEvent and runs the care rules, 
 one transaction.
 """
 
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from typing import Any
 
-from django.db import transaction
+from django.contrib.auth.models import User
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from crm.errors import Conflict, InvalidInput
+from crm.roles import Actor
 from crm.services import (
     full_clean,
     lock_for_update,
@@ -29,36 +33,40 @@ from referrals.workflow import FOLLOW_UP_WORKFLOW, REFERRAL_WORKFLOW
 # Directory -------------------------------------------------------------------------
 
 
-def _create(model, *, actor, **fields):
+def _create[M: models.Model](model: type[M], *, actor: Actor, **fields: Any) -> M:
     instance = model(**fields)
     full_clean(instance)
     save_attributed(instance, actor=actor)
     return instance
 
 
-def _update(instance, *, actor, **fields):
+def _update[M: models.Model](instance: M, *, actor: Actor, **fields: Any) -> M:
     instance = lock_for_update(instance, None)
     update_record(instance, actor=actor, fields=fields)
     return instance
 
 
 @transaction.atomic
-def organization_create(*, actor, **fields) -> Organization:
+def organization_create(*, actor: Actor, **fields: Any) -> Organization:
     return _create(Organization, actor=actor, **fields)
 
 
 @transaction.atomic
-def organization_update(*, organization: Organization, actor, **fields) -> Organization:
+def organization_update(
+    *, organization: Organization, actor: Actor, **fields: Any
+) -> Organization:
     return _update(organization, actor=actor, **fields)
 
 
 @transaction.atomic
-def practitioner_create(*, actor, **fields) -> Practitioner:
+def practitioner_create(*, actor: Actor, **fields: Any) -> Practitioner:
     return _create(Practitioner, actor=actor, **fields)
 
 
 @transaction.atomic
-def practitioner_update(*, practitioner: Practitioner, actor, **fields) -> Practitioner:
+def practitioner_update(
+    *, practitioner: Practitioner, actor: Actor, **fields: Any
+) -> Practitioner:
     return _update(practitioner, actor=actor, **fields)
 
 
@@ -74,7 +82,7 @@ EDITABLE_AFTER_SEND = {
 }
 
 
-def _check_replaces(patient, replaces: Referral | None) -> None:
+def _check_replaces(patient: Patient, replaces: Referral | None) -> None:
     if replaces is None:
         return
     if replaces.patient_id != patient.pk:
@@ -90,7 +98,9 @@ def _check_replaces(patient, replaces: Referral | None) -> None:
 
 
 @transaction.atomic
-def referral_create(*, actor, patient, at: datetime | None = None, **fields) -> Referral:
+def referral_create(
+    *, actor: Actor, patient: Patient, at: datetime | None = None, **fields: Any
+) -> Referral:
     """Create a draft referral; the coordinator defaults to the patient's. Naming a
     declined referral in ``replaces`` redirects it and resolves its find-provider task."""
     at = at or timezone.now()
@@ -113,7 +123,7 @@ def referral_create(*, actor, patient, at: datetime | None = None, **fields) -> 
 
 @transaction.atomic
 def referral_update(
-    *, referral: Referral, actor, expected_version: int | None = None, **fields
+    *, referral: Referral, actor: Actor, expected_version: int | None = None, **fields: Any
 ) -> Referral:
     referral = lock_for_update(referral, expected_version, related=REFERRAL_WORKFLOW.related)
     if referral.status != ReferralStatus.DRAFT:
@@ -134,7 +144,13 @@ def referral_update(
 
 
 @transaction.atomic
-def referral_send(*, referral, actor, expected_version=None, at=None) -> Referral:
+def referral_send(
+    *,
+    referral: Referral,
+    actor: Actor,
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> Referral:
     at = at or timezone.now()
     return REFERRAL_WORKFLOW.apply(
         referral,
@@ -147,14 +163,27 @@ def referral_send(*, referral, actor, expected_version=None, at=None) -> Referra
 
 
 @transaction.atomic
-def referral_accept(*, referral, actor, expected_version=None, at=None) -> Referral:
+def referral_accept(
+    *,
+    referral: Referral,
+    actor: Actor,
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> Referral:
     return REFERRAL_WORKFLOW.apply(
         referral, ReferralAction.ACCEPT, actor=actor, expected_version=expected_version, at=at
     )
 
 
 @transaction.atomic
-def referral_decline(*, referral, actor, reason: str, expected_version=None, at=None) -> Referral:
+def referral_decline(
+    *,
+    referral: Referral,
+    actor: Actor,
+    reason: str,
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> Referral:
     return REFERRAL_WORKFLOW.apply(
         referral,
         ReferralAction.DECLINE,
@@ -168,12 +197,12 @@ def referral_decline(*, referral, actor, reason: str, expected_version=None, at=
 @transaction.atomic
 def referral_schedule(
     *,
-    referral,
-    actor,
+    referral: Referral,
+    actor: Actor,
     appointment_at: datetime,
     reason: str = "",
-    expected_version=None,
-    at=None,
+    expected_version: int | None = None,
+    at: datetime | None = None,
 ) -> Referral:
     """Book (or rebook) the appointment."""
     changes = {"appointment_at": appointment_at}
@@ -190,7 +219,14 @@ def referral_schedule(
 
 
 @transaction.atomic
-def referral_no_show(*, referral, actor, reason: str = "", expected_version=None, at=None):
+def referral_no_show(
+    *,
+    referral: Referral,
+    actor: Actor,
+    reason: str = "",
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> Referral:
     return REFERRAL_WORKFLOW.apply(
         referral,
         ReferralAction.NO_SHOW,
@@ -202,7 +238,13 @@ def referral_no_show(*, referral, actor, reason: str = "", expected_version=None
 
 
 @transaction.atomic
-def referral_seen(*, referral, actor, expected_version=None, at=None) -> Referral:
+def referral_seen(
+    *,
+    referral: Referral,
+    actor: Actor,
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> Referral:
     return REFERRAL_WORKFLOW.apply(
         referral, ReferralAction.SEEN, actor=actor, expected_version=expected_version, at=at
     )
@@ -211,14 +253,14 @@ def referral_seen(*, referral, actor, expected_version=None, at=None) -> Referra
 @transaction.atomic
 def referral_close(
     *,
-    referral,
-    actor,
+    referral: Referral,
+    actor: Actor,
     report_received_on: date,
     report_from: str = "",
     report_summary: str = "",
     report_recommendations: str = "",
-    expected_version=None,
-    at=None,
+    expected_version: int | None = None,
+    at: datetime | None = None,
 ) -> Referral:
     """Close the loop: the specialist's report has been received. The event names the
     date only; the report itself stays on the referral, behind its clinical section."""
@@ -239,7 +281,14 @@ def referral_close(
 
 
 @transaction.atomic
-def referral_cancel(*, referral, actor, reason: str, expected_version=None, at=None):
+def referral_cancel(
+    *,
+    referral: Referral,
+    actor: Actor,
+    reason: str,
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> Referral:
     return REFERRAL_WORKFLOW.apply(
         referral,
         ReferralAction.CANCEL,
@@ -251,7 +300,14 @@ def referral_cancel(*, referral, actor, reason: str, expected_version=None, at=N
 
 
 @transaction.atomic
-def referral_reopen(*, referral, actor, reason: str, expected_version=None, at=None):
+def referral_reopen(
+    *,
+    referral: Referral,
+    actor: Actor,
+    reason: str,
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> Referral:
     """Return a closed or cancelled referral to the state it was in before."""
     changes = {"report_received_on": None} if referral.status == ReferralStatus.CLOSED else {}
     return REFERRAL_WORKFLOW.apply(
@@ -282,7 +338,7 @@ TRANSITION_SERVICES = {
 
 
 @transaction.atomic
-def follow_up_create(*, actor, patient, **fields) -> FollowUp:
+def follow_up_create(*, actor: Actor, patient: Patient, **fields: Any) -> FollowUp:
     follow_up = FollowUp(patient=patient, created_by=actor, **fields)
     full_clean(follow_up)
     save_attributed(follow_up, actor=actor, reason="created")
@@ -290,7 +346,9 @@ def follow_up_create(*, actor, patient, **fields) -> FollowUp:
 
 
 @transaction.atomic
-def follow_up_update(*, follow_up: FollowUp, actor, expected_version=None, **fields) -> FollowUp:
+def follow_up_update(
+    *, follow_up: FollowUp, actor: Actor, expected_version: int | None = None, **fields: Any
+) -> FollowUp:
     follow_up = lock_for_update(follow_up, expected_version, related=FOLLOW_UP_WORKFLOW.related)
     if follow_up.status != FollowUpStatus.OPEN:
         raise Conflict(
@@ -302,7 +360,15 @@ def follow_up_update(*, follow_up: FollowUp, actor, expected_version=None, **fie
     return follow_up
 
 
-def _finish(follow_up, action: str, *, actor, outcome: str, expected_version, at) -> FollowUp:
+def _finish(
+    follow_up: FollowUp,
+    action: str,
+    *,
+    actor: Actor,
+    outcome: str,
+    expected_version: int | None,
+    at: datetime | None,
+) -> FollowUp:
     at = at or timezone.now()
     return FOLLOW_UP_WORKFLOW.apply(
         follow_up,
@@ -316,7 +382,14 @@ def _finish(follow_up, action: str, *, actor, outcome: str, expected_version, at
 
 
 @transaction.atomic
-def follow_up_complete(*, follow_up, actor, outcome: str = "", expected_version=None, at=None):
+def follow_up_complete(
+    *,
+    follow_up: FollowUp,
+    actor: Actor,
+    outcome: str = "",
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> FollowUp:
     return _finish(
         follow_up,
         "complete",
@@ -328,19 +401,29 @@ def follow_up_complete(*, follow_up, actor, outcome: str = "", expected_version=
 
 
 @transaction.atomic
-def follow_up_cancel(*, follow_up, actor, reason: str, expected_version=None, at=None):
+def follow_up_cancel(
+    *,
+    follow_up: FollowUp,
+    actor: Actor,
+    reason: str,
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> FollowUp:
     return _finish(
         follow_up, "cancel", actor=actor, outcome=reason, expected_version=expected_version, at=at
     )
 
 
-FOLLOW_UP_TRANSITION_SERVICES = {"complete": follow_up_complete, "cancel": follow_up_cancel}
+FOLLOW_UP_TRANSITION_SERVICES: dict[str, Callable[..., FollowUp]] = {
+    "complete": follow_up_complete,
+    "cancel": follow_up_cancel,
+}
 
 
 # Handoffs --------------------------------------------------------------------------
 
 
-def _move(rows, *, actor, reason: str, **changes) -> int:
+def _move(rows: Iterable[models.Model], *, actor: Actor, reason: str, **changes: Any) -> int:
     """Apply ``changes`` to each row with the actor and reason in its history."""
     rows = list(rows)
     for row in rows:
@@ -352,7 +435,12 @@ def _move(rows, *, actor, reason: str, **changes) -> int:
 
 @transaction.atomic
 def patient_reassign_coordinator(
-    *, patient, coordinator, actor, reason: str, expected_version=None
+    *,
+    patient: Patient,
+    coordinator: User,
+    actor: Actor,
+    reason: str,
+    expected_version: int | None = None,
 ) -> dict[str, int]:
     """Give the patient a new coordinator, and with them the patient's open referrals and
     the open follow-ups the previous coordinator held, in one step."""
@@ -382,7 +470,12 @@ def patient_reassign_coordinator(
 
 @transaction.atomic
 def staff_handoff(
-    *, from_user, to_user=None, follow_ups_queue: str = "", actor, reason: str
+    *,
+    from_user: User,
+    to_user: User | None = None,
+    follow_ups_queue: str = "",
+    actor: Actor,
+    reason: str,
 ) -> dict[str, int]:
     """Hand everything a departing staff member holds to another user: the patients they
     coordinate, their open referrals and their open follow-ups (or send the follow-ups
@@ -414,7 +507,7 @@ def staff_handoff(
             reason=note,
             coordinator=to_user,
         )
-    follow_up_owner = (
+    follow_up_owner: dict[str, Any] = (
         {"assigned_to": None, "queue": follow_ups_queue}
         if follow_ups_queue
         else {"assigned_to": to_user}

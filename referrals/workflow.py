@@ -10,6 +10,7 @@ import datetime
 from django.utils import timezone
 
 from crm.errors import InvalidInput
+from crm.roles import Actor
 from crm.workflow import Input, Transition, Workflow, reason
 from referrals import rules
 from referrals.choices import FollowUpStatus
@@ -20,7 +21,7 @@ from referrals.models import FollowUp, Referral, ReferralEvent
 OPEN_REFERRAL = frozenset({S.DRAFT, S.SENT, S.ACCEPTED, S.SCHEDULED, S.NO_SHOW, S.SEEN})
 
 
-def _has_receiver(referral: Referral, at, changes) -> None:
+def _has_receiver(referral: Referral, at: datetime.datetime, changes: dict) -> None:
     if not (referral.receiving_organization_id or referral.receiving_practitioner_id):
         raise InvalidInput(
             "Choose who receives the referral before sending it.",
@@ -28,7 +29,7 @@ def _has_receiver(referral: Referral, at, changes) -> None:
         )
 
 
-def _after_sending(referral: Referral, at, changes) -> None:
+def _after_sending(referral: Referral, at: datetime.datetime, changes: dict) -> None:
     if referral.sent_at and changes["appointment_at"] < referral.sent_at:
         raise InvalidInput(
             "The appointment cannot be before the referral was sent.",
@@ -36,7 +37,7 @@ def _after_sending(referral: Referral, at, changes) -> None:
         )
 
 
-def _appointment_passed(referral: Referral, at, changes) -> str | None:
+def _appointment_passed(referral: Referral, at: datetime.datetime, changes: dict) -> str | None:
     if referral.appointment_at and at < referral.appointment_at:
         return (
             "A no-show can be recorded only after the appointment time "
@@ -45,7 +46,7 @@ def _appointment_passed(referral: Referral, at, changes) -> str | None:
     return None
 
 
-def _appointment_day_came(referral: Referral, at, changes) -> str | None:
+def _appointment_day_came(referral: Referral, at: datetime.datetime, changes: dict) -> str | None:
     if referral.appointment_at and timezone.localdate(at) < timezone.localdate(
         referral.appointment_at
     ):
@@ -56,7 +57,7 @@ def _appointment_day_came(referral: Referral, at, changes) -> str | None:
     return None
 
 
-def _report_dates(referral: Referral, at, changes) -> None:
+def _report_dates(referral: Referral, at: datetime.datetime, changes: dict) -> None:
     received = changes["report_received_on"]
     if received > timezone.localdate():
         raise InvalidInput(
@@ -82,7 +83,7 @@ def _state_before(referral: Referral, transition: Transition) -> str:
     return previous or S.DRAFT
 
 
-def _run_rules(referral: Referral, *, actor, at: datetime.datetime, action: str) -> None:
+def _run_rules(referral: Referral, *, actor: Actor, at: datetime.datetime, action: str) -> None:
     rules.on_referral_change(referral, actor=actor, now=at)
 
 

@@ -10,6 +10,7 @@ from api.serializers.patients import EmergencyAccessReviewSerializer, EmergencyA
 from crm.filtersets import AccessRecordFilterSet
 from crm.models import AccessRecord
 from crm.roles import Role
+from patients.filtersets import EmergencyAccessFilterSet
 from patients.models import EmergencyAccess
 from patients.services import emergency_access_review
 
@@ -59,15 +60,9 @@ class EmergencyAccessViewSet(AuditedMixin, mixins.ListModelMixin, viewsets.Gener
 
     permission_classes = [HasStaffRole, HasRole.of(Role.ADMIN)]
     serializer_class = EmergencyAccessSerializer
-    filterset_fields = {"reviewed_at": ["isnull"], "patient": ["exact"], "user": ["exact"]}
+    filterset_class = EmergencyAccessFilterSet
     pagination_class = keyset("-granted_at", "-id")
     queryset = EmergencyAccess.objects.select_related("user", "reviewed_by")
-
-    def filter_queryset(self, queryset):
-        reviewed = self.request.query_params.get("reviewed")
-        if reviewed in ("true", "false"):
-            queryset = queryset.filter(reviewed_at__isnull=reviewed == "false")
-        return super().filter_queryset(queryset)
 
     @extend_schema(request=EmergencyAccessReviewSerializer, responses=EmergencyAccessSerializer)
     @action(detail=True, methods=["post"], filter_backends=[])

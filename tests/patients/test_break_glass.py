@@ -90,3 +90,10 @@ def test_roles_without_a_clinical_need_cannot_break_the_glass(request, persona, 
 
 def test_only_the_privacy_officer_reviews_grants(coordinator):
     assert client_for(coordinator).get("/api/audit/break-glass/").status_code == 403
+
+
+@pytest.mark.parametrize("value", ["maybe", "yes", ""])
+def test_the_review_filter_refuses_what_is_not_a_boolean(admin_user, value):
+    response = client_for(admin_user).get("/api/audit/break-glass/", {"reviewed": value})
+    assert response.status_code == 400
+    assert "reviewed" in response.json()["errors"]

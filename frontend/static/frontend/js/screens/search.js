@@ -57,7 +57,7 @@ export async function renderSearch(main) {
   function show(patients) {
     results = patients;
     list.replaceChildren(
-      ...patients.map((patient, i) =>
+      ...patients.map((patient) =>
         h(
           "li",
           { id: `patient-option-${patient.id}`, role: "option", "aria-selected": "false", class: "result", onclick: () => open(patient) },

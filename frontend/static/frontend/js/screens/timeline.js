@@ -48,7 +48,7 @@ function logFields(patient) {
     { name: "direction", label: "Direction", type: "select", required: true, options: session.choices.direction, value: "outbound" },
     { name: "department", label: "Department", type: "select", required: true, options: departments, value: session.departments[0] ?? departments[0]?.value },
     { name: "topic", label: "Topic", type: "select", options: session.choices.topic, value: "general" },
-    { name: "summary", label: "Summary", type: "textarea", maxlength: 4000, help: "What was discussed. Keep it to what colleagues need." },
+    { name: "summary", label: "Summary", type: "textarea", maxlength: 10000, help: "What was discussed. Keep it to what colleagues need." },
     { name: "outcome", label: "Outcome", type: "select", options: session.choices.outcome },
     { name: "interpreter_used", label: "Interpreter used", type: "checkbox" },
   ];
