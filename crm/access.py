@@ -1,4 +1,4 @@
-"""Minimum-necessary access, in one place (DOMAIN.md section 6).
+"""Minimum-necessary access, in one place (docs/domain.md, "Minimum necessary access").
 
 Each role is granted, per section of the record, a *scope* for reading and one for
 writing. The API asks this module before it reads or writes a section, narrows querysets

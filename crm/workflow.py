@@ -6,11 +6,16 @@ to, the input it needs, a guard). :meth:`Workflow.apply` carries out any transit
 same way: lock the row with its joins, check the version the client saw, refuse an
 action the current state does not allow (409 naming the allowed actions), check the
 input and the guard, change the row, validate what changed, save it with its history,
-write one event row, and run the after-hook (the care rules). :meth:`allowed_actions`
+write one event row, and run the workflow's reactions. :meth:`allowed_actions`
 answers "what may be done now" for the API, which returns it on every record, and the
 web app, which draws its buttons and dialogs from it and from :meth:`describe`.
 
 Adding a stateful record is a table here plus thin services that call ``apply``.
+
+Reactions are how a transition causes work elsewhere without an import going the wrong
+way: the app that owns a workflow exposes it, and any app above registers a function
+with :meth:`Workflow.react` (its own module, or its ``AppConfig.ready``). Each reaction
+runs inside the transition's transaction, so it happens exactly when the step does.
 """
 
 import datetime
@@ -37,6 +42,9 @@ class Input:
     help: str = ""
     max_length: int | None = None
 
+
+# A reaction to a transition: called as reaction(record, actor=, at=, action=).
+Reaction = Callable[..., None]
 
 # A guard looks at the locked record, the moment and the input; it returns why the
 # transition may not happen now (a 409), or None.
@@ -82,16 +90,21 @@ class Workflow:
     status_field: str = "status"
     changed_at_field: str | None = None  # set to the transition time when present
     related: tuple[str, ...] = ()  # joins the lock loads, for the rules and the response
-    # Runs after every transition, inside its transaction: record, actor, at, action.
-    after: Callable[..., None] | None = None
     # For a transition whose target is None: the state to go to.
     target_of: Callable[[Any, Transition], str] | None = None
     # Changes every transition makes, from the locked record and the moment.
     derive: Callable[[Any, datetime.datetime], dict] | None = None
     table: dict[str, Transition] = field(init=False)
+    reactions: list[Reaction] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self.table = {t.action: t for t in self.transitions}
+
+    def react(self, reaction: Reaction) -> Reaction:
+        """Run ``reaction(record, actor=, at=, action=)`` after every transition, in its
+        transaction, in the order registered. Usable as a decorator."""
+        self.reactions.append(reaction)
+        return reaction
 
     def allowed_actions(self, record: Any) -> list[str]:
         """The actions the record's state allows (guards are checked when applied, with
@@ -187,8 +200,8 @@ class Workflow:
                 reason=reason,
                 details=_jsonable(details if details is not None else {}),
             )
-        if self.after is not None:
-            self.after(record, actor=actor, at=at, action=action)
+        for reaction in self.reactions:
+            reaction(record, actor=actor, at=at, action=action)
         return record
 
     def start(

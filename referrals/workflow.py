@@ -83,10 +83,6 @@ def _state_before(referral: Referral, transition: Transition) -> str:
     return previous or S.DRAFT
 
 
-def _run_rules(referral: Referral, *, actor: Actor, at: datetime.datetime, action: str) -> None:
-    rules.on_referral_change(referral, actor=actor, now=at)
-
-
 APPOINTMENT = Input("appointment_at", "datetime", "Appointment date and time")
 REFERRAL_WORKFLOW = Workflow(
     name="referral",
@@ -101,7 +97,6 @@ REFERRAL_WORKFLOW = Workflow(
         "referring_practitioner",
         "coordinator",
     ),
-    after=_run_rules,
     target_of=_state_before,
     transitions=[
         Transition(
@@ -196,6 +191,12 @@ REFERRAL_WORKFLOW = Workflow(
         ),
     ],
 )
+
+
+@REFERRAL_WORKFLOW.react
+def _run_rules(referral: Referral, *, actor: Actor, at: datetime.datetime, action: str) -> None:
+    """The care rules run on every referral transition."""
+    rules.on_referral_change(referral, actor=actor, now=at)
 
 
 FOLLOW_UP_WORKFLOW = Workflow(

@@ -1,5 +1,5 @@
 """Every endpoint x every role x (own patient, another's patient, restricted item): the
-status the access policy (DOMAIN.md section 6) calls for, written out by hand. No 2xx
+status the access policy (docs/domain.md) calls for, written out by hand. No 2xx
 where the policy says no (OWASP API1 object level, API3 property level)."""
 
 import datetime as dt

@@ -1,3 +1,5 @@
+"""The one way tests walk a referral to a state: through the services, step by step."""
+
 import datetime
 
 from django.utils import timezone
@@ -30,11 +32,28 @@ def action_input(action: str) -> dict:
     }.get(action, {})
 
 
-def referral_in(state: str, actor, **fields):
+def walk(actor, steps: list[tuple], **fields):
+    """Create a referral and apply each ``(action, time, input)`` step, at that time
+    (None: now). A first ``("create", time, {})`` step sets when it was created."""
+    if steps and steps[0][0] == "create":
+        (_, created_at, _), *steps = steps
+        fields = {"created_at": created_at, "status_changed_at": created_at, **fields}
     referral = ReferralFactory(**fields)
-    for action in PATHS[state]:
-        step = action_input(action)
-        if action == "no_show":  # recorded once the appointment time has passed
-            step["at"] = referral.appointment_at + datetime.timedelta(minutes=1)
-        referral = services.TRANSITION_SERVICES[action](referral=referral, actor=actor, **step)
+    for action, when, data in steps:
+        at = {"at": when} if when is not None else {}
+        referral = services.TRANSITION_SERVICES[action](
+            referral=referral, actor=actor, **at, **data
+        )
     return referral
+
+
+def referral_in(state: str, actor, **fields):
+    """A referral walked to ``state`` now, with the input each step needs."""
+    steps = []
+    for action in PATHS[state]:
+        data = action_input(action)
+        when = None
+        if action == "no_show":  # recorded once the appointment time has passed
+            when = steps[-1][2]["appointment_at"] + datetime.timedelta(minutes=1)
+        steps.append((action, when, data))
+    return walk(actor, steps, **fields)

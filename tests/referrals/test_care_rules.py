@@ -18,7 +18,8 @@ from tests.factories import (
     LanguageFactory,
     PatientFactory,
 )
-from tests.referrals.deck import at, walk
+from tests.referrals.deck import at
+from tests.referrals.helpers import walk
 
 pytestmark = pytest.mark.django_db
 

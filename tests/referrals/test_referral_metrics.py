@@ -8,7 +8,8 @@ import time_machine
 
 from referrals.models import Organization
 from tests.factories import FollowUpFactory, OrganizationFactory, UserFactory
-from tests.referrals.deck import at, walk
+from tests.referrals.deck import at
+from tests.referrals.helpers import walk
 
 pytestmark = pytest.mark.django_db
 
