@@ -5,7 +5,7 @@ from drf_spectacular.plumbing import build_basic_type, build_choice_field, build
 from drf_spectacular.types import OpenApiTypes
 from rest_framework import serializers
 
-from crm.access import can, require
+from crm.access import hidden_fields, require
 
 
 class ChoiceField(serializers.ChoiceField):
@@ -63,10 +63,8 @@ class SectionFieldsMixin:
         fields = super().get_fields()
         user = self._user()
         if user is not None:
-            for section, names in self.section_fields.items():
-                if not can(user, section):
-                    for name in names:
-                        fields.pop(name, None)
+            for name in hidden_fields(user, self.section_fields):
+                fields.pop(name, None)
         return fields
 
     def to_internal_value(self, data):

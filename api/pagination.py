@@ -31,7 +31,15 @@ class StandardPagination(StrictPageSize, PageNumberPagination):
 
 
 class KeysetPagination(StrictPageSize, CursorPagination):
-    pass
+    def decode_cursor(self, request):
+        cursor = super().decode_cursor(request)
+        # A forged cursor may carry what no database column accepts (a NUL byte).
+        if cursor is not None and "\x00" in str(cursor.position or ""):
+            raise InvalidInput(
+                "This cursor is not valid; start from the first page.",
+                errors={"cursor": ["Not a valid cursor."]},
+            )
+        return cursor
 
 
 def keyset(*ordering: str) -> type[KeysetPagination]:

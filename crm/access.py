@@ -18,6 +18,7 @@ feedback, complaints      RW           R          R own dept         RW         
 history, access log       R            R          -                  -           R
 """
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -144,6 +145,17 @@ def grant(user: StaffUser, section: str) -> Grant:
         held = POLICY.get(role, {}).get(section, NONE)
         read, write = max(read, held.read), max(write, held.write)
     return Grant(read, write)
+
+
+def hidden_fields(user: StaffUser, section_fields: Mapping[str, Iterable[str]]) -> set[str]:
+    """The fields of the sections the user may not read. One answer for every
+    representation of a record: its serializer, its events' details, its change history,
+    so a field hidden in one is hidden in all."""
+    hidden: set[str] = set()
+    for section, names in section_fields.items():
+        if not can(user, section):
+            hidden.update(names)
+    return hidden
 
 
 def departments(user: StaffUser) -> list[str]:

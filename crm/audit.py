@@ -9,7 +9,9 @@ request's :class:`AuditNote`, which the middleware reads.
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from django.utils.cache import add_never_cache_headers
 
 from crm.models import AccessRecord
 from crm.roles import Role, user_roles
@@ -35,6 +37,9 @@ class AuditNote:
     auth_method: str = ""  # session or token
     client: str = ""  # the API token's name and prefix
     purpose: str = ""  # overrides the stated or role's purpose (break_glass)
+    # The patients of the record the view read or was refused, when the answer's body
+    # does not name them (events, history, a denied read).
+    patients: set[int] = field(default_factory=set)
 
 
 def audit_note(request) -> AuditNote:
@@ -91,9 +96,12 @@ class AccessLogMiddleware:
         request.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
-        view = _view_class(request)
-        if request.path.startswith("/api/") and getattr(view, "audit", False):
-            self._record(request, response, view)
+        if request.path.startswith("/api/"):
+            # Answers carry patient data: no browser or proxy may keep a copy.
+            add_never_cache_headers(response)
+            view = _view_class(request)
+            if getattr(view, "audit", False):
+                self._record(request, response, view)
         return response
 
     def _record(self, request, response, view) -> None:
@@ -101,7 +109,7 @@ class AccessLogMiddleware:
         authenticated = bool(user and user.is_authenticated)
         note = audit_note(request)
         data = getattr(response, "data", None)
-        patients = _patient_ids(data, is_patient_resource=note.body_is_patient)
+        patients = _patient_ids(data, is_patient_resource=note.body_is_patient) | note.patients
         pk = str(request.resolver_match.kwargs.get("pk", ""))
         if not patients and getattr(view, "audit_patients", False) and pk.isdigit():
             patients = {int(pk[:18])}
@@ -123,7 +131,9 @@ class AccessLogMiddleware:
             else "",
             action=note.action or request.method.lower(),
             method=request.method,
-            endpoint=request.path[:300],
+            # A path may carry bytes no text column takes (a NUL); the log keeps them
+            # visible and escaped.
+            endpoint=request.path[:300].replace("\x00", "\\x00"),
             status_code=status,
             outcome=outcome,
             client_address=request.META.get("REMOTE_ADDR") or None,

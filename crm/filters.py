@@ -1,5 +1,6 @@
 """Filter classes shared by every filterset."""
 
+import datetime
 import re
 
 import django_filters
@@ -72,7 +73,12 @@ class _StrictDateTimeField(forms.DateTimeField):
                 "Use a full date and time with its offset, e.g. 2026-11-15T09:30:00Z.",
                 code="invalid",
             )
-        return super().to_python(value.replace("z", "Z"))
+        parsed = super().to_python(value.replace("z", "Z"))
+        try:
+            # In UTC: a database accepts offsets only up to about 16 hours.
+            return parsed.astimezone(datetime.UTC)
+        except (OverflowError, ValueError):
+            raise ValidationError("The date and time is out of range.", code="invalid") from None
 
 
 class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -94,3 +100,21 @@ class DateFilter(django_filters.DateFilter):
     """A date as YYYY-MM-DD only."""
 
     field_class = _StrictDateField
+
+
+class _IdField(forms.IntegerField):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=1, max_value=BIGINT - 1, **kwargs)
+
+    def to_python(self, value):
+        if _absent(value):
+            return None
+        return super().to_python(value)
+
+
+class IdFilter(django_filters.Filter):
+    """Rows linked to the record with this id. The id is not looked up: whether such a
+    record exists, and whether the caller may see it, must not change the answer (an
+    empty page either way), or the filter would tell what the access policy hides."""
+
+    field_class = _IdField

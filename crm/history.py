@@ -1,5 +1,7 @@
 """Field-level change history from django-simple-history, as readable entries."""
 
+from collections.abc import Collection
+
 from django.db.models import QuerySet
 
 # Columns that change on every save and say nothing to a reader.
@@ -15,15 +17,16 @@ def _tracked_fields(historical_model) -> list[str]:
     ]
 
 
-def change_log(record: str, history: QuerySet) -> list[dict]:
+def change_log(record: str, history: QuerySet, hidden: Collection[str] = ()) -> list[dict]:
     """One entry per historical row of ``history`` (one model, any number of objects),
-    with the fields that changed from what to what."""
+    with the fields that changed from what to what; fields in ``hidden`` (those the
+    reader may not see) are left out, and so is a change that touched only them."""
     rows = list(
         history.select_related("history_user").order_by("id", "history_date", "history_id")
     )
     if not rows:
         return []
-    fields = _tracked_fields(type(rows[0]))
+    fields = [f for f in _tracked_fields(type(rows[0])) if f not in hidden]
     entries = []
     previous_by_object = {}
     for row in rows:

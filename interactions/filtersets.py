@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from crm.choices import Channel, Department
-from crm.filters import BooleanFilter, IsoDateTimeFilter, ModelMultipleChoiceFilter
+from crm.filters import BooleanFilter, IdFilter, IsoDateTimeFilter, ModelMultipleChoiceFilter
 from interactions import service_levels
 from interactions.choices import (
     ComplaintCategory,
@@ -17,7 +17,6 @@ from interactions.choices import (
 )
 from interactions.models import Complaint, Interaction, SurveyInvitation, SurveyResponse
 from patients.models import Patient
-from referrals.models import Referral
 
 
 class InteractionFilterSet(django_filters.FilterSet):
@@ -31,8 +30,8 @@ class InteractionFilterSet(django_filters.FilterSet):
     occurred_after = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     occurred_before = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
     staff = django_filters.ModelChoiceFilter(queryset=get_user_model().objects.all())
-    referral = django_filters.ModelChoiceFilter(queryset=Referral.objects.all())
-    parent = django_filters.ModelChoiceFilter(queryset=Interaction.objects.all())
+    referral = IdFilter(field_name="referral_id")
+    parent = IdFilter(field_name="parent_id")
 
     class Meta:
         model = Interaction

@@ -10,8 +10,8 @@ from django.db import models, transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
-from crm.errors import InvalidInput, validation_errors
-from crm.roles import Actor
+from crm.errors import InvalidInput, NotAllowed, validation_errors
+from crm.roles import Actor, Role, has_role
 from crm.services import apply_changes, full_clean, lock_for_update, save_attributed
 from patients.models import (
     CommunicationConsent,
@@ -133,6 +133,23 @@ def _write_children(
     return touched
 
 
+def check_coordinator_change(*, patient: Patient, actor: Actor) -> None:
+    """A patient's care coordinator sees their restricted items, so who coordinates a
+    patient is changed only by the current coordinator or an administrator (a patient
+    with no coordinator may be taken by any coordinator). Anyone else must break the
+    glass, which is time-limited and reviewed."""
+    current = patient.care_coordinator_id
+    if current is None or (actor is not None and current == actor.pk):
+        return
+    if has_role(actor, Role.ADMIN):
+        return
+    message = (
+        "Only the patient's care coordinator or an administrator may give the patient "
+        "another coordinator: the coordinator sees the patient's restricted items."
+    )
+    raise NotAllowed(message, code="care_team_denied", errors={"care_coordinator_id": [message]})
+
+
 @transaction.atomic
 def patient_create(
     *,
@@ -177,6 +194,8 @@ def patient_update(
 ) -> Patient:
     """Change the patient's fields; a child list that is given replaces the stored one."""
     patient = lock_for_update(patient, expected_version, related=PATIENT_RELATED)
+    if "care_coordinator" in fields and fields["care_coordinator"] != patient.care_coordinator:
+        check_coordinator_change(patient=patient, actor=actor)
     changed = apply_changes(patient, fields)
     full_clean(patient, only=changed)
     children_changed = _write_children(

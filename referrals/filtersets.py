@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from crm.choices import Department
-from crm.filters import BooleanFilter, IsoDateTimeFilter, ModelMultipleChoiceFilter
+from crm.filters import BooleanFilter, IdFilter, IsoDateTimeFilter, ModelMultipleChoiceFilter
 from patients.models import Patient
 from patients.selectors import patients_speaking_q
 from referrals import service_levels
@@ -91,7 +91,7 @@ class FollowUpFilterSet(django_filters.FilterSet):
     queue = django_filters.MultipleChoiceFilter(choices=Department.choices)
     status = django_filters.MultipleChoiceFilter(choices=FollowUpStatus.choices)
     kind = django_filters.MultipleChoiceFilter(choices=FollowUpKind.choices)
-    referral = django_filters.ModelChoiceFilter(queryset=Referral.objects.all())
+    referral = IdFilter(field_name="referral_id")
     due_after = IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
     due_before = IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
     overdue = BooleanFilter(method="filter_overdue", label="Open and past due.")

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from crm.access import Section
 from crm.choices import Channel, Department
 from crm.models import TransitionEvent, VersionedRecord
 from referrals.choices import (
@@ -110,6 +111,17 @@ class Referral(VersionedRecord):
     ``status`` moves only through ``referrals.services``, which writes a
     :class:`ReferralEvent` for every transition.
     """
+
+    # Fields readable only with the clinical section of the access policy, in every
+    # representation: the record, its events' details, its history.
+    section_fields = {
+        Section.REFERRAL_CLINICAL: [
+            "reason",
+            "report_from",
+            "report_summary",
+            "report_recommendations",
+        ]
+    }
 
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="referrals"

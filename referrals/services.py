@@ -15,8 +15,8 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from crm.errors import Conflict, InvalidInput
-from crm.roles import Actor
+from crm.errors import Conflict, InvalidInput, NotAllowed
+from crm.roles import Actor, Role, has_role
 from crm.services import (
     full_clean,
     lock_for_update,
@@ -25,6 +25,7 @@ from crm.services import (
     update_record,
 )
 from patients.models import Patient
+from patients.services import check_coordinator_change
 from referrals import rules
 from referrals.choices import OPEN_STATUSES, FollowUpStatus, ReferralAction, ReferralStatus
 from referrals.models import FollowUp, Organization, Practitioner, Referral
@@ -446,6 +447,8 @@ def patient_reassign_coordinator(
     the open follow-ups the previous coordinator held, in one step."""
     require_reason(reason)
     patient = lock_for_update(patient, expected_version)
+    if patient.care_coordinator_id != coordinator.pk:
+        check_coordinator_change(patient=patient, actor=actor)
     previous = patient.care_coordinator
     note = f"handoff: {reason}"
     referrals = patient.referrals.filter(status__in=OPEN_STATUSES).exclude(coordinator=coordinator)
@@ -485,6 +488,12 @@ def staff_handoff(
         raise InvalidInput(
             "Name the user or the queue that takes over.",
             errors={"to_user_id": ["Give a user, or a queue for the follow-ups."]},
+        )
+    if actor is None or (actor.pk != from_user.pk and not has_role(actor, Role.ADMIN)):
+        raise NotAllowed(
+            "Only the departing colleague or an administrator may hand over their work: "
+            "their patients' restricted items go with it.",
+            code="care_team_denied",
         )
     if to_user == from_user:
         raise InvalidInput(

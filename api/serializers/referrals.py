@@ -9,7 +9,7 @@ from api.fields import (
     SectionFieldsMixin,
     UserSummarySerializer,
 )
-from crm.access import Section
+from crm.access import hidden_fields
 from crm.choices import Channel, Department
 from patients.models import Patient
 from patients.validators import normalize_language_tag
@@ -195,14 +195,7 @@ class ReferralSerializer(SectionFieldsMixin, serializers.ModelSerializer):
             "status_changed_at",
         ]
 
-    section_fields = {
-        Section.REFERRAL_CLINICAL: [
-            "reason",
-            "report_from",
-            "report_summary",
-            "report_recommendations",
-        ],
-    }
+    section_fields = Referral.section_fields
 
     def get_fields(self):
         fields = super().get_fields()
@@ -236,6 +229,9 @@ class ReferralSerializer(SectionFieldsMixin, serializers.ModelSerializer):
 
 
 class ReferralEventSerializer(serializers.ModelSerializer):
+    """One step. Its details leave out the fields the reader may not see on the
+    referral itself (the report, for a role without the clinical section)."""
+
     action = ChoiceField(choices=ReferralAction.choices)
     from_status = ChoiceField(choices=ReferralStatus.choices, allow_blank=True)
     to_status = ChoiceField(choices=ReferralStatus.choices)
@@ -253,6 +249,14 @@ class ReferralEventSerializer(serializers.ModelSerializer):
             "reason",
             "details",
         ]
+
+    def to_representation(self, event):
+        data = super().to_representation(event)
+        request = self.context.get("request")
+        if request is not None:
+            hidden = hidden_fields(request.user, Referral.section_fields)
+            data["details"] = {k: v for k, v in data["details"].items() if k not in hidden}
+        return data
 
 
 class FollowUpSerializer(serializers.ModelSerializer):

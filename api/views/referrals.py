@@ -14,7 +14,7 @@ from api.serializers.referrals import (
     ReferralSerializer,
 )
 from api.views.base import WRITE_PARAMETERS, RecordViewSet, with_transitions
-from crm.access import Section, require_row
+from crm.access import Section, hidden_fields, require_row
 from crm.history import change_log
 from crm.roles import Role, has_role
 from referrals import selectors, service_levels, services
@@ -99,14 +99,20 @@ class ReferralViewSet(RecordViewSet):
     def events(self, request, pk=None):
         """Every transition: who, when, from, to and why, oldest first."""
         events = selectors.referral_events(self.get_object())
-        return Response(ReferralEventSerializer(events, many=True).data)
+        return Response(
+            ReferralEventSerializer(events, many=True, context={"request": request}).data
+        )
 
     @extend_schema(responses=HistoryEntrySerializer(many=True))
     @action(detail=True, filter_backends=[], pagination_class=None)
     def history(self, request, pk=None):
         """Field-level changes to the referral, newest first."""
         referral = self.get_object()
-        entries = change_log("referral", Referral.history.filter(id=referral.pk))
+        entries = change_log(
+            "referral",
+            Referral.history.filter(id=referral.pk),
+            hidden=hidden_fields(request.user, Referral.section_fields),
+        )
         entries.reverse()
         return paginated_list(request, self, entries, HistoryEntrySerializer)
 

@@ -322,3 +322,22 @@ def test_filtering_on_hidden_rows_reveals_nothing(world):
         {"patient": world["own"].pk, "department": "clinical"},
     ):
         assert client.get("/api/interactions/", params).json()["results"] == []
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "parameter", "hidden"),
+    [
+        ("billing", "/api/interactions/", "parent", "restricted_own"),
+        ("front_desk", "/api/interactions/", "parent", "restricted_own"),
+        ("billing", "/api/interactions/", "referral", "sent"),
+        ("billing", "/api/follow-ups/", "referral", "sent"),
+    ],
+)
+def test_a_filter_on_a_hidden_record_answers_as_for_one_that_does_not_exist(
+    world, role, path, parameter, hidden
+):
+    client = client_for(world["users"][role])
+    on_hidden = client.get(path, {parameter: world[hidden].pk})
+    on_missing = client.get(path, {parameter: 987_654_321})
+    assert on_hidden.status_code == on_missing.status_code == 200
+    assert on_hidden.json()["results"] == on_missing.json()["results"] == []

@@ -152,3 +152,89 @@ def test_a_malformed_if_match_is_a_400(api):
         f"/api/patients/{patient.pk}/", {"given_name": "A"}, "json", HTTP_IF_MATCH="abc"
     )
     assert "If-Match" in assert_error(response, 400)["errors"]
+
+
+# Found by an outside attack on the running server; each was a 500.
+
+
+def test_a_read_only_creation_time_is_ignored_not_a_500(api, coordinator):
+    from referrals.models import Referral
+
+    patient = PatientFactory()
+    body = {"patient_id": patient.pk, "specialty": "Cardiology", "reason": "Palpitations."}
+    response = api.post("/api/referrals/", {**body, "created_at": "2001-01-01T00:00:00Z"}, "json")
+    assert response.status_code == 201, response.json()
+    referral = Referral.objects.get(pk=response.json()["id"])
+    assert referral.created_at.year != 2001
+    patched = api.patch(
+        f"/api/referrals/{referral.pk}/", {"created_at": "2001-01-01T00:00:00Z"}, "json"
+    )
+    assert patched.status_code == 200
+    referral.refresh_from_db()
+    assert referral.created_at.year != 2001
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter"),
+    [
+        ("/api/follow-ups/", "due_before"),
+        ("/api/follow-ups/", "due_after"),
+        ("/api/interactions/", "occurred_after"),
+        ("/api/interactions/", "occurred_before"),
+        ("/api/audit/access/", "after"),
+    ],
+)
+@pytest.mark.parametrize("offset", ["-21:00", "+23:59"])
+def test_a_date_time_with_a_large_offset_is_read_in_utc(admin_user, api, path, parameter, offset):
+    client = client_for(admin_user) if "audit" in path else api
+    response = client.get(path, {parameter: f"2026-01-01T00:00:00{offset}"})
+    assert response.status_code == 200, response.content
+
+
+def test_the_earliest_date_time_with_a_negative_offset_is_a_400(api):
+    response = api.get("/api/follow-ups/", {"due_before": "0001-01-01T00:00:00+05:00"})
+    body = assert_error(response, 400)
+    assert "due_before" in body["errors"]
+
+
+def test_json_nested_thousands_of_levels_deep_is_a_400(api):
+    deep = "[" * 5000 + "]" * 5000
+    response = api.post("/api/patients/", data=deep, content_type="application/json")
+    assert_error(response, 400, "parse_error")
+    nested = {"family_name": "x"}
+    for _ in range(40):
+        nested = {"a": nested}
+    assert_error(api.post("/api/patients/", nested, "json"), 400, "parse_error")
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/patients/1%00/", "/api/interactions/1%00/", "/api/referrals/1%00/send/"]
+)
+def test_a_nul_byte_in_the_path_is_a_404_and_still_logged(api, path):
+    from crm.models import AccessRecord
+
+    response = api.post(path, {}, "json") if path.endswith("send/") else api.get(path)
+    assert_error(response, 404)
+    assert AccessRecord.objects.order_by("-id").first().endpoint == path.replace("%00", "\\x00")
+
+
+def test_a_cursor_holding_a_nul_byte_is_a_400(api):
+    import base64
+    from urllib.parse import quote
+
+    forged = base64.b64encode(b"p=a\x00b&o=0").decode()
+    response = api.get(f"/api/patients/?cursor={quote(forged)}")
+    body = assert_error(response, 400)
+    assert "cursor" in body["errors"]
+
+
+@pytest.mark.parametrize("path", ["/api/metrics/referrals/", "/api/metrics/experience/"])
+def test_metrics_for_the_last_days_of_the_calendar_are_a_400(api, path):
+    body = assert_error(api.get(path, {"start": "9999-12-30", "end": "9999-12-31"}), 400)
+    assert "end" in body["errors"]
+
+
+def test_api_answers_are_never_cached(api):
+    patient = PatientFactory()
+    cache_control = api.get(f"/api/patients/{patient.pk}/")["Cache-Control"]
+    assert "no-store" in cache_control and "private" in cache_control

@@ -141,3 +141,40 @@ def test_passwords_must_pass_the_validators():
         with pytest.raises(ValidationError):
             validate_password(weak)
     validate_password("a-long-and-unusual-passphrase-2026")
+
+
+@pytest.mark.parametrize("tail", ["events/", "history/", ""])
+def test_reading_a_referrals_events_and_history_names_its_patient(api, coordinator, tail):
+    from tests.referrals.helpers import referral_in
+
+    referral = referral_in("sent", coordinator)
+    response = api.get(f"/api/referrals/{referral.pk}/{tail}")
+    assert response.status_code == 200
+    assert last_record().patients == [referral.patient_id]
+
+
+def test_a_complaints_events_name_its_patient(api, coordinator):
+    from interactions.services import complaint_create
+
+    complaint = complaint_create(
+        actor=coordinator,
+        patient=PatientFactory(),
+        channel="phone",
+        category="billing",
+        department="billing",
+        description="Charged twice.",
+    )
+    assert api.get(f"/api/complaints/{complaint.pk}/events/").status_code == 200
+    assert last_record().patients == [complaint.patient_id]
+
+
+def test_a_refused_read_names_the_patient_it_was_about(billing, coordinator):
+    from tests.referrals.helpers import referral_in
+
+    referral = referral_in("sent", coordinator)
+    restricted = InteractionFactory(sensitivity="restricted", department="clinical")
+    client = client_for(billing)
+    assert client.get(f"/api/referrals/{referral.pk}/").status_code == 403
+    assert (last_record().outcome, last_record().patients) == ("denied", [referral.patient_id])
+    assert client.get(f"/api/interactions/{restricted.pk}/").status_code == 404
+    assert (last_record().outcome, last_record().patients) == ("failed", [restricted.patient_id])

@@ -97,3 +97,48 @@ def test_the_review_filter_refuses_what_is_not_a_boolean(admin_user, value):
     response = client_for(admin_user).get("/api/audit/break-glass/", {"reviewed": value})
     assert response.status_code == 400
     assert "reviewed" in response.json()["errors"]
+
+
+def test_a_coordinator_cannot_take_anothers_patient_to_see_restricted_items(
+    coordinator, other_coordinator
+):
+    patient = PatientFactory(care_coordinator=coordinator)
+    restricted = InteractionFactory(patient=patient, sensitivity="restricted")
+    intruder = client_for(other_coordinator)
+    for attempt in (
+        lambda: intruder.patch(
+            f"/api/patients/{patient.pk}/", {"care_coordinator_id": other_coordinator.pk}, "json"
+        ),
+        lambda: intruder.post(
+            f"/api/patients/{patient.pk}/reassign-coordinator/",
+            {"coordinator_id": other_coordinator.pk, "reason": "Taking over."},
+            "json",
+        ),
+        lambda: intruder.post(
+            "/api/handoffs/",
+            {"from_user_id": coordinator.pk, "to_user_id": other_coordinator.pk, "reason": "x"},
+            "json",
+        ),
+    ):
+        response = attempt()
+        assert response.status_code == 403, response.json()
+        assert response.json()["code"] == "care_team_denied"
+    patient.refresh_from_db()
+    assert patient.care_coordinator == coordinator
+    assert intruder.get(f"/api/interactions/{restricted.pk}/").status_code == 404
+
+
+def test_the_coordinator_or_an_administrator_may_hand_the_patient_over(
+    coordinator, other_coordinator, admin_user
+):
+    patient = PatientFactory(care_coordinator=coordinator)
+    response = client_for(coordinator).patch(
+        f"/api/patients/{patient.pk}/", {"care_coordinator_id": other_coordinator.pk}, "json"
+    )
+    assert response.status_code == 200
+    response = client_for(admin_user).patch(
+        f"/api/patients/{patient.pk}/", {"care_coordinator_id": coordinator.pk}, "json"
+    )
+    assert response.status_code == 200
+    patient.refresh_from_db()
+    assert patient.care_coordinator == coordinator
