@@ -9,10 +9,13 @@ request's :class:`AuditNote`, which the middleware reads.
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.db.models import Case, Expression, Value, When
 from django.utils.cache import add_never_cache_headers
 
+from crm.authentication import client_address
 from crm.models import AccessRecord
 from crm.roles import Role, user_roles
 
@@ -40,6 +43,14 @@ class AuditNote:
     # The patients of the record the view read or was refused, when the answer's body
     # does not name them (events, history, a denied read).
     patients: set[int] = field(default_factory=set)
+
+
+# Rules that name a read's purpose from the database, inside the access record's own
+# INSERT (no second query): each takes the user's id and the patients read and returns a
+# (condition, purpose) pair, or None. Apps register them in ``AppConfig.ready``
+# (break-the-glass reads, from ``patients``).
+PurposeRule = Callable[[int, set[int]], tuple[Expression, str] | None]
+purpose_rules: list[PurposeRule] = []
 
 
 def audit_note(request) -> AuditNote:
@@ -136,10 +147,24 @@ class AccessLogMiddleware:
             endpoint=request.path[:300].replace("\x00", "\\x00"),
             status_code=status,
             outcome=outcome,
-            client_address=request.META.get("REMOTE_ADDR") or None,
+            client_address=client_address(request),
             request_id=request.request_id,
-            purpose=note.purpose or self._purpose(request, user),
+            purpose=self._purpose_of(request, user, note, patients),
         )
+
+    def _purpose_of(self, request, user, note: AuditNote, patients: set[int]):
+        """The view's purpose, else the registered rules' (a CASE the INSERT evaluates),
+        else the stated or the role's purpose."""
+        if note.purpose:
+            return note.purpose
+        default = self._purpose(request, user)
+        if user is None or not user.is_authenticated or not patients:
+            return default
+        cases = [case for rule in purpose_rules if (case := rule(user.pk, patients))]
+        if not cases:
+            return default
+        whens = [When(condition, then=Value(purpose)) for condition, purpose in cases]
+        return Case(*whens, default=Value(default))
 
     @staticmethod
     def _purpose(request, user) -> str:

@@ -76,13 +76,19 @@ AUTHENTICATION_BACKENDS = [
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 15, minimum=1)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 
-# Lockout after repeated failed sign-ins (django-axes), per username and per address; an
-# administrator unlocks in the admin (Axes > Access attempts) or with
-# `manage.py axes_reset_username`.
+# Lockout after repeated failed sign-ins (django-axes): a user name after a few, an
+# address only after many (a clinic is one address behind NAT). An administrator unlocks
+# in the admin (Axes > Access attempts) or with `manage.py axes_reset_username`.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_ADDRESS_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 100, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 30, minimum=1))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # both counted; LockoutHandler decides
+AXES_HANDLER = "crm.authentication.LockoutHandler"
 AXES_RESET_ON_SUCCESS = True
+# Proxies in front of the application that append to X-Forwarded-For (0: none; the
+# connection's address is the client's).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "crm.authentication.client_address"
 
 # Break the glass: how long emergency access to a patient's restricted items lasts.
 EMERGENCY_ACCESS_DURATION = timedelta(minutes=env_int("EMERGENCY_ACCESS_MINUTES", 60, minimum=1))

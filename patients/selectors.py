@@ -2,11 +2,14 @@
 query. The 360 view, which reads every app, is ``interactions.selectors.patient_360``."""
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from crm.history import merged_change_log
+from crm.models import AccessRecord
 from patients.models import (
     CommunicationConsent,
     ContactPoint,
+    EmergencyAccess,
     Patient,
     PatientIdentifier,
     PatientLanguage,
@@ -64,3 +67,12 @@ def patient_history(patient: Patient) -> list[dict]:
             ("consent", CommunicationConsent.history.filter(patient_id=patient.pk)),
         ]
     )
+
+
+def break_glass_purpose(user_id: int, patients: set[int]) -> tuple[Exists, str]:
+    """Reads of a patient the user holds an unexpired break-the-glass grant for are
+    logged with purpose break_glass (a condition for the access record's INSERT)."""
+    grants = EmergencyAccess.objects.filter(
+        user_id=user_id, patient_id__in=patients, expires_at__gt=timezone.now()
+    )
+    return Exists(grants), AccessRecord.Purpose.BREAK_GLASS

@@ -9,9 +9,9 @@ from rest_framework.response import Response
 
 from api.serializers.common import ErrorSerializer
 from crm.authentication import (
-    LOCKED_OUT_MESSAGE,
     api_token_create,
     api_token_revoke,
+    locked_out_message,
     sign_out_everywhere,
 )
 from crm.errors import InvalidCredentials, LockedOut, NotAllowed
@@ -63,7 +63,7 @@ def token_create(request):
         password=data.validated_data["password"],
     )
     if getattr(request._request, "axes_locked_out", False):
-        raise LockedOut(LOCKED_OUT_MESSAGE)
+        raise LockedOut(locked_out_message(request._request))
     if user is None or not user.is_active:
         raise InvalidCredentials("The username or password is not right.")
     token, key = api_token_create(user=user, name=data.validated_data["name"])

@@ -179,3 +179,67 @@ def test_sign_out_everywhere_ends_sessions_and_tokens(client):
     assert response.json() == {"tokens": 1, "sessions": 1}
     assert client.get("/api/patients/").status_code in (401, 403)
     assert client.get("/api/patients/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 401
+
+
+def sign_in_as(client, username, password, address="10.0.0.7"):
+    return client.post(
+        "/api/auth/token/",
+        {"username": username, "password": password},
+        content_type="application/json",
+        REMOTE_ADDR=address,
+    )
+
+
+def test_one_persons_failures_lock_only_their_account_not_their_colleagues(client, settings):
+    UserFactory(username="casey", password="long-and-unique-9", roles=["coordinator"])
+    UserFactory(username="dana", password="long-and-unique-8", roles=["coordinator"])
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in_as(client, "casey", "wrong")
+    locked = sign_in_as(client, "casey", "long-and-unique-9")
+    assert locked.status_code == 429 and "this user name" in locked.json()["message"]
+    # The colleague behind the same address signs in.
+    assert sign_in_as(client, "dana", "long-and-unique-8").status_code == 201
+
+
+def test_an_address_is_paused_only_after_many_failures_and_says_so(client, settings):
+    settings.LOGIN_ADDRESS_LIMIT = 8
+    UserFactory(username="dana", password="long-and-unique-8", roles=["coordinator"])
+    for n in range(7):  # seven user names mistyped behind one address: no lockout
+        assert sign_in_as(client, f"nobody{n}", "wrong").status_code == 401
+    assert sign_in_as(client, "nobody7", "wrong").status_code == 429
+    paused = sign_in_as(client, "dana", "long-and-unique-8")
+    assert paused.status_code == 429 and "network address" in paused.json()["message"]
+    elsewhere = sign_in_as(client, "dana", "long-and-unique-8", address="10.0.0.8")
+    assert elsewhere.status_code == 201
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_the_clients(client, settings):
+    from crm.models import AccessRecord
+
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.LOGIN_ADDRESS_LIMIT = 3
+    UserFactory(username="dana", password="long-and-unique-8", roles=["coordinator"])
+    for n in range(3):
+        client.post(
+            "/api/auth/token/",
+            {"username": f"nobody{n}", "password": "wrong"},
+            content_type="application/json",
+            REMOTE_ADDR="10.9.9.9",  # the proxy
+            HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.5",  # forged first hop, real client
+        )
+    other_client = client.post(
+        "/api/auth/token/",
+        {"username": "dana", "password": "long-and-unique-8"},
+        content_type="application/json",
+        REMOTE_ADDR="10.9.9.9",
+        HTTP_X_FORWARDED_FOR="203.0.113.77",
+    )
+    assert other_client.status_code == 201  # another client behind the same proxy
+    key = other_client.json()["key"]
+    client.get(
+        "/api/patients/",
+        HTTP_AUTHORIZATION=f"Token {key}",
+        REMOTE_ADDR="10.9.9.9",
+        HTTP_X_FORWARDED_FOR="203.0.113.77",
+    )
+    assert AccessRecord.objects.order_by("-id").first().client_address == "203.0.113.77"

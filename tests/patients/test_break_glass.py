@@ -2,6 +2,8 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from crm.models import AccessRecord
@@ -142,3 +144,32 @@ def test_the_coordinator_or_an_administrator_may_hand_the_patient_over(
     assert response.status_code == 200
     patient.refresh_from_db()
     assert patient.care_coordinator == coordinator
+
+
+def test_reads_under_a_grant_are_logged_as_break_glass_in_one_insert(
+    coordinator, other_coordinator
+):
+    patient = PatientFactory(care_coordinator=coordinator)
+    restricted = InteractionFactory(patient=patient, sensitivity="restricted")
+    elsewhere = PatientFactory()
+    client = client_for(other_coordinator)
+    with CaptureQueriesContext(connection) as before_the_grant:
+        client.get(f"/api/patients/{patient.pk}/")
+    client.post(
+        f"/api/patients/{patient.pk}/break-glass/",
+        {"reason": "Patient collapsed in the waiting room."},
+        "json",
+    )
+    assert client.get(f"/api/interactions/{restricted.pk}/").status_code == 200
+    assert AccessRecord.objects.order_by("-id").first().purpose == "break_glass"
+    assert client.get(f"/api/patients/{elsewhere.pk}/").status_code == 200
+    assert AccessRecord.objects.order_by("-id").first().purpose == "treatment"
+    with CaptureQueriesContext(connection) as under_the_grant:
+        client.get(f"/api/patients/{patient.pk}/")
+    assert AccessRecord.objects.order_by("-id").first().purpose == "break_glass"
+    [insert] = [q["sql"] for q in under_the_grant if "crm_accessrecord" in q["sql"]]
+    assert "patients_emergencyaccess" in insert  # decided inside the INSERT
+    assert len(under_the_grant) == len(before_the_grant)
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=2)):
+        assert client.get(f"/api/patients/{patient.pk}/").status_code == 200
+    assert AccessRecord.objects.order_by("-id").first().purpose == "treatment"
