@@ -7,6 +7,7 @@ Django's ``ValidationError`` for bad input and the exceptions below for everythi
 """
 
 import logging
+import sys
 
 from django.core.exceptions import (
     NON_FIELD_ERRORS,
@@ -16,8 +17,8 @@ from django.core.exceptions import (
 )
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, connections
-from django.http import Http404
+from django.db import IntegrityError, InterfaceError, OperationalError, connections
+from django.http import Http404, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -163,3 +164,27 @@ class InvalidInput(ApplicationError):
     """Bad input found by a service, with field errors that may be nested for lists."""
 
     default_code = "invalid"
+
+
+UNAVAILABLE_RETRY_SECONDS = 5
+UNAVAILABLE_MESSAGE = "The service is briefly unavailable; try again in a few seconds."
+
+
+def server_error(request) -> HttpResponse:
+    """Django's last resort (``handler500``), in the error contract: the database being
+    unreachable is a 503 with ``Retry-After`` (the next request reconnects by itself);
+    anything else a plain 500. The API answers in JSON; pages get the same sentence as
+    HTML."""
+    if isinstance(sys.exception(), OperationalError | InterfaceError):
+        message, code, status_code = UNAVAILABLE_MESSAGE, "unavailable", 503
+    else:
+        message, code, status_code = "Something went wrong on our side.", "error", 500
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        response = JsonResponse(error_body(message, code), status=status_code)
+    else:
+        page = f'<!doctype html><html lang="en"><title>{message}</title><p>{message}</p></html>'
+        response = HttpResponse(page, status=status_code)
+    if status_code == 503:
+        response["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
+    return response

@@ -10,3 +10,6 @@ urlpatterns = [
     path("", include("interactions.urls")),
     path("", include("frontend.urls")),
 ]
+
+# Uncaught errors answer in the error contract; an unreachable database is a 503.
+handler500 = "crm.errors.server_error"
