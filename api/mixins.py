@@ -12,7 +12,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from crm.errors import Conflict, InvalidInput
+from crm.errors import Conflict, InvalidInput, PreconditionRequired
 from crm.models import IdempotencyKey
 
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
@@ -21,8 +21,11 @@ IF_MATCH_PARAMETER = OpenApiParameter(
     "If-Match",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
-    description='The record\'s version as last read (its ETag, e.g. "3"); a stale '
-    "version is refused with 412 instead of overwriting someone else's change.",
+    required=True,
+    pattern=r'^(W/)?"?[0-9]{1,9}"?$',
+    description='The record\'s version as last read (its ETag, e.g. "3"). Required: '
+    "without it the change is refused with 428; with a stale version, with 412, instead "
+    "of overwriting someone else's change.",
 )
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     "Idempotency-Key",
@@ -33,11 +36,16 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
 )
 
 
-def expected_version(request) -> int | None:
-    """The version from an ``If-Match`` header, or None when the client sent none."""
+def expected_version(request) -> int:
+    """The version from the ``If-Match`` header a change to a record must carry: a
+    client that did not read the record first must not overwrite it blindly."""
     header = request.headers.get("If-Match")
-    if header is None or header.strip() == "*":
-        return None
+    if header is None:
+        raise PreconditionRequired(
+            'Send the record\'s version as If-Match (its ETag, e.g. "3"), so a change '
+            "made meanwhile by someone else is not overwritten.",
+            errors={"If-Match": ["This header is required."]},
+        )
     match = _IF_MATCH.match(header.strip())
     if not match:
         raise InvalidInput(

@@ -15,8 +15,9 @@ class AutoSchema(SpectacularAutoSchema):
         if self.method in ("POST", "PUT", "PATCH"):
             errors["409"] = ErrorSerializer
             errors["413"] = ErrorSerializer
-        if self.method in ("PUT", "PATCH") or (self.method == "POST" and "{" in self.path):
+        if any(p.get("name") == "If-Match" for p in self._get_parameters()):
             errors["412"] = StaleUpdateSerializer
+            errors["428"] = ErrorSerializer
         for code, serializer in errors.items():
             if code not in responses:
                 responses[code] = self._get_response_for_code(

@@ -73,6 +73,11 @@ class LockedOut(ApplicationError):
     default_code = "locked_out"
 
 
+class PreconditionRequired(ApplicationError):
+    status_code = status.HTTP_428_PRECONDITION_REQUIRED
+    default_code = "precondition_required"
+
+
 class StaleUpdate(ApplicationError):
     status_code = status.HTTP_412_PRECONDITION_FAILED
     default_code = "stale"

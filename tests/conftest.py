@@ -1,5 +1,7 @@
 """Shared personas: one staff member per role, and an outsider with no role."""
 
+import re
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -55,8 +57,39 @@ def outsider(db):
     return UserFactory(username="oscar", roles=[])
 
 
+# A change to one of these records must carry its version (If-Match).
+VERSIONED = re.compile(
+    r"^/api/(?P<kind>patients|interactions|referrals|follow-ups|complaints)/(?P<pk>\d+)/"
+    r"(?P<action>[a-z0-9-]+/)?$"
+)
+
+
+class ReadBeforeWriteClient(APIClient):
+    """Changes a record the way the web app does: it reads the record first and sends
+    its ETag as If-Match. A test that sets If-Match itself (or passes
+    ``if_match=False`` to send none) is left alone."""
+
+    def version_header(self, method: str, path: str) -> dict:
+        """``{"HTTP_IF_MATCH": etag}`` when ``method path`` changes a versioned record
+        this client can read; else nothing."""
+        record = VERSIONED.match(path.split("?")[0])
+        method = method.upper()
+        changes = method in ("PUT", "PATCH") or (method == "POST" and record and record["action"])
+        if not (record and changes):
+            return {}
+        current = self.get(f"/api/{record['kind']}/{record['pk']}/")
+        if current.status_code != 200 or not current.has_header("ETag"):
+            return {}
+        return {"HTTP_IF_MATCH": current["ETag"]}
+
+    def generic(self, method, path, *args, if_match=True, **extra):
+        if if_match and "HTTP_IF_MATCH" not in extra:
+            extra.update(self.version_header(method, path))
+        return super().generic(method, path, *args, **extra)
+
+
 def client_for(user) -> APIClient:
-    client = APIClient()
+    client = ReadBeforeWriteClient()
     client.force_authenticate(user)
     return client
 

@@ -15,11 +15,15 @@ from api.mixins import (
 )
 from api.serializers.common import InvalidTransitionSerializer
 
-# Documents the Idempotency-Key and If-Match headers on a RecordViewSet's writes.
+# Documents the Idempotency-Key and If-Match headers on a versioned record's writes.
 WRITE_PARAMETERS = extend_schema_view(
     create=extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER]),
     update=extend_schema(parameters=[IF_MATCH_PARAMETER]),
     partial_update=extend_schema(parameters=[IF_MATCH_PARAMETER]),
+)
+# The directory keeps no version: its writes take an Idempotency-Key only.
+DIRECTORY_WRITE_PARAMETERS = extend_schema_view(
+    create=extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER])
 )
 
 

@@ -13,7 +13,12 @@ from api.serializers.referrals import (
     ReferralEventSerializer,
     ReferralSerializer,
 )
-from api.views.base import WRITE_PARAMETERS, RecordViewSet, with_transitions
+from api.views.base import (
+    DIRECTORY_WRITE_PARAMETERS,
+    WRITE_PARAMETERS,
+    RecordViewSet,
+    with_transitions,
+)
 from crm.access import Section, hidden_fields, require_row
 from crm.history import change_log
 from crm.roles import Role, has_role
@@ -44,7 +49,7 @@ class DirectoryWrite(BasePermission):
 DIRECTORY = [HasStaffRole, DirectoryWrite]
 
 
-@WRITE_PARAMETERS
+@DIRECTORY_WRITE_PARAMETERS
 class OrganizationViewSet(RecordViewSet):
     """The directory of provider organizations that receive referrals."""
 
@@ -58,7 +63,7 @@ class OrganizationViewSet(RecordViewSet):
     instance_name = "organization"
 
 
-@WRITE_PARAMETERS
+@DIRECTORY_WRITE_PARAMETERS
 class PractitionerViewSet(RecordViewSet):
     """The directory of practitioners (NPI checked by its check digit)."""
 

@@ -238,3 +238,20 @@ def test_api_answers_are_never_cached(api):
     patient = PatientFactory()
     cache_control = api.get(f"/api/patients/{patient.pk}/")["Cache-Control"]
     assert "no-store" in cache_control and "private" in cache_control
+
+
+@pytest.mark.parametrize("kind", ["patch", "transition"])
+def test_a_change_without_if_match_is_a_428_and_changes_nothing(api, coordinator, kind):
+    from tests.referrals.helpers import referral_in
+
+    referral = referral_in("sent", coordinator)
+    if kind == "patch":
+        response = api.patch(
+            f"/api/referrals/{referral.pk}/", {"priority": "stat"}, "json", if_match=False
+        )
+    else:
+        response = api.post(f"/api/referrals/{referral.pk}/accept/", {}, "json", if_match=False)
+    body = assert_error(response, 428, "precondition_required")
+    assert "If-Match" in body["errors"]
+    referral.refresh_from_db()
+    assert (referral.status, referral.priority, referral.version) == ("sent", "routine", 2)
