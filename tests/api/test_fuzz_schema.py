@@ -27,7 +27,17 @@ config = SchemathesisConfig.from_dict(
     {
         "checks": {
             "positive_data_acceptance": {
-                "expected-statuses": ["2xx", "3xx", "400", "401", "403", "404", "409", "412", "429"]
+                "expected-statuses": [
+                    "2xx",
+                    "3xx",
+                    "400",
+                    "401",
+                    "403",
+                    "404",
+                    "409",
+                    "412",
+                    "429",
+                ]
             }
         }
     }
