@@ -25,3 +25,11 @@ class Channel(models.TextChoices):
     SOCIAL = "social", "Social media / public review"
     LETTER = "letter", "Letter"
     CHATBOT = "chatbot", "Chatbot"
+
+
+class Sensitivity(models.TextChoices):
+    """Restricted items (behavioural health, substance use, HIV and the like) are seen
+    only by clinicians, the patient's coordinator, or under a break-the-glass grant."""
+
+    NORMAL = "normal", "Normal"
+    RESTRICTED = "restricted", "Restricted"

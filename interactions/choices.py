@@ -1,5 +1,7 @@
 from django.db import models
 
+from crm.choices import Sensitivity  # noqa: F401 (shared; named here with its peers)
+
 
 class Direction(models.TextChoices):
     INBOUND = "inbound", "Inbound"
@@ -22,11 +24,6 @@ class Outcome(models.TextChoices):
     FOLLOW_UP_NEEDED = "follow_up_needed", "Follow-up needed"
     ESCALATED = "escalated", "Escalated"
     NO_ANSWER = "no_answer", "No answer / left message"
-
-
-class Sensitivity(models.TextChoices):
-    NORMAL = "normal", "Normal"
-    RESTRICTED = "restricted", "Restricted"
 
 
 class InteractionPriority(models.TextChoices):

@@ -6,7 +6,6 @@ from django.db import models
 from django.db.models import (
     Case,
     Count,
-    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -17,36 +16,25 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from crm.access import Section, can, rows_q
 from crm.roles import StaffUser
 from crm.worklists import ranked_buckets
 from interactions.choices import COMPLAINT_PRIORITY_RANK, ComplaintStatus, Sensitivity
 from interactions.models import Complaint, Interaction, SurveyInvitation, SurveyResponse
-from patients.models import EmergencyAccess
-from patients.selectors import patient_detail
+from patients.selectors import patient_detail, restricted_visible_q
 from referrals import service_levels
 from referrals.choices import OPEN_STATUSES, FollowUpStatus
 from referrals.models import Referral
-from referrals.selectors import REFERRAL_RELATED
+from referrals.selectors import REFERRAL_RELATED, visible_follow_ups_q
 
 
 def visible_interactions_q(user: StaffUser) -> Q:
     """Normal interactions for every role that reads interactions; restricted ones for
     clinicians and, for their own patients, the assigned coordinator."""
-    condition = Q(pk__in=[])
+    condition = Q(sensitivity=Sensitivity.RESTRICTED) & restricted_visible_q(user)
     if can(user, Section.INTERACTIONS):
         condition |= Q(sensitivity=Sensitivity.NORMAL)
-    restricted = rows_q(user, Section.RESTRICTED)
-    if restricted != Q(pk__in=[]):
-        condition |= Q(sensitivity=Sensitivity.RESTRICTED) & restricted
-    if user.is_authenticated:
-        # Broken glass: this user's unexpired emergency access to the patient.
-        emergency = EmergencyAccess.objects.filter(
-            user=user, patient=OuterRef("patient"), expires_at__gt=timezone.now()
-        )
-        condition |= Q(sensitivity=Sensitivity.RESTRICTED) & Q(Exists(emergency))
     return condition
 
 
@@ -176,7 +164,7 @@ def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
         )
     follow_ups = list(
         patient.follow_ups.filter(status=FollowUpStatus.OPEN)
-        .filter(rows_q(user, Section.FOLLOW_UPS))
+        .filter(visible_follow_ups_q(user))
         .select_related("assigned_to")
         .order_by("due_at", "id")
     )

@@ -4,8 +4,10 @@ query. The 360 view, which reads every app, is ``interactions.selectors.patient_
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from crm.access import RowRule, Section, rows_q
 from crm.history import merged_change_log
 from crm.models import AccessRecord
+from crm.roles import StaffUser
 from patients.models import (
     CommunicationConsent,
     ContactPoint,
@@ -76,3 +78,19 @@ def break_glass_purpose(user_id: int, patients: set[int]) -> tuple[Exists, str]:
         user_id=user_id, patient_id__in=patients, expires_at__gt=timezone.now()
     )
     return Exists(grants), AccessRecord.Purpose.BREAK_GLASS
+
+
+def restricted_visible_q(user: StaffUser, *, path: str = "") -> Q:
+    """Which restricted items the user may see, for a model whose restricted item is at
+    ``path`` (``""`` for the item itself, ``"interaction__"`` for a follow-up linked to
+    one): clinicians', the assigned coordinator's, and those of patients the user holds
+    an unexpired break-the-glass grant for."""
+    condition = rows_q(user, Section.RESTRICTED, RowRule(patient=f"{path}patient"))
+    if condition == Q():  # every restricted item (a clinician)
+        return condition
+    if user.is_authenticated:
+        grants = EmergencyAccess.objects.filter(
+            user=user, patient=OuterRef(f"{path}patient"), expires_at__gt=timezone.now()
+        )
+        condition |= Q(Exists(grants))
+    return condition

@@ -1,10 +1,12 @@
 """Reads of the directory, referrals and follow-ups. Reads of patient data take the
 user and return only the rows the access policy lets them see."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from crm.access import Section, rows_q
+from crm.choices import Sensitivity
 from crm.roles import StaffUser
+from patients.selectors import restricted_visible_q
 from referrals.models import FollowUp, Organization, Practitioner, Referral, ReferralEvent
 
 
@@ -39,9 +41,20 @@ def referral_events(referral: Referral) -> QuerySet[ReferralEvent]:
     return referral.events.select_related("actor").order_by("occurred_at", "id")
 
 
+def visible_follow_ups_q(user: StaffUser) -> Q:
+    """The user's follow-ups by scope; one that arose from a restricted interaction
+    only for those who may see that interaction (its title says what it is about)."""
+    in_scope = rows_q(user, Section.FOLLOW_UPS)
+    restricted_seen = restricted_visible_q(user, path="interaction__")
+    if restricted_seen == Q():  # Q() is "all": it would vanish from an OR
+        return in_scope
+    from_restricted = Q(interaction__sensitivity=Sensitivity.RESTRICTED)
+    return in_scope & (~from_restricted | restricted_seen)
+
+
 def follow_up_list(*, user: StaffUser) -> QuerySet[FollowUp]:
     return (
-        FollowUp.objects.filter(rows_q(user, Section.FOLLOW_UPS))
+        FollowUp.objects.filter(visible_follow_ups_q(user))
         .select_related("patient", "assigned_to", "completed_by")
         .order_by("due_at", "id")
     )

@@ -344,3 +344,29 @@ def test_a_filter_on_a_hidden_record_answers_as_for_one_that_does_not_exist(
     on_missing = client.get(path, {parameter: 987_654_321})
     assert on_hidden.status_code == on_missing.status_code == 200
     assert on_hidden.json()["results"] == on_missing.json()["results"] == []
+
+
+def test_a_follow_up_from_a_restricted_note_is_seen_only_by_who_sees_the_note(world):
+    from interactions.services import interaction_create
+
+    clinician = world["users"]["clinician"]
+    with_note = interaction_create(
+        actor=clinician,
+        patient=world["own"],
+        channel="phone",
+        direction="inbound",
+        department="clinical",
+        topic="test_results",
+        sensitivity="restricted",
+        outcome="follow_up_needed",
+        summary="HIV result discussed.",
+    )
+    follow_up = with_note.follow_ups.get()
+    for role, sees in [("clinician", True), ("coordinator", True), ("front_desk", False)]:
+        client = client_for(world["users"][role])
+        listed = client.get("/api/follow-ups/", {"patient": world["own"].pk}).json()["results"]
+        assert (follow_up.pk in [f["id"] for f in listed]) is sees, role
+        assert (client.get(f"/api/follow-ups/{follow_up.pk}/").status_code == 200) is sees
+        on_360 = client.get(f"/api/patients/{world['own'].pk}/360/").json()
+        titles = [f["title"] for f in on_360.get("open_follow_ups", [])]
+        assert (follow_up.title in titles) is sees, role
