@@ -30,10 +30,14 @@ class ChoiceFieldExtension(OpenApiSerializerFieldExtension):
         enum = build_choice_field(self.target)
         if direction == "request":
             return enum
-        return build_object_type(
+        schema = build_object_type(
             properties={"value": enum, "label": build_basic_type(OpenApiTypes.STR)},
             required=["value", "label"],
         )
+        # An empty value reads as null (to_representation).
+        if self.target.allow_blank or self.target.allow_null:
+            schema["nullable"] = True
+        return schema
 
 
 class UserSummarySerializer(serializers.Serializer):

@@ -27,10 +27,12 @@ IF_MATCH_PARAMETER = OpenApiParameter(
     "without it the change is refused with 428; with a stale version, with 412, instead "
     "of overwriting someone else's change.",
 )
+IDEMPOTENCY_KEY = re.compile(r"^[!-~][ -~]{0,254}$")
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
+    pattern=IDEMPOTENCY_KEY.pattern,
     description="A unique key per logical request; a retry with the same key and body "
     "returns the first answer instead of creating a duplicate.",
 )
@@ -83,9 +85,9 @@ class IdempotentCreateMixin:
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return super().create(request, *args, **kwargs)
-        if not 1 <= len(key) <= 255 or not key.isprintable():
+        if not IDEMPOTENCY_KEY.match(key):
             raise InvalidInput(
-                "Idempotency-Key must be 1 to 255 printable characters.",
+                "Idempotency-Key must be 1 to 255 printable ASCII characters.",
                 errors={"Idempotency-Key": ["Not a valid key."]},
             )
         body = json.dumps(request.data, sort_keys=True, default=str)

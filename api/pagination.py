@@ -25,6 +25,19 @@ class StrictPageSize:
             )
         return int(raw)
 
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                }
+            elif parameter["name"] == "page":
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+        return parameters
+
 
 class StandardPagination(StrictPageSize, PageNumberPagination):
     pass

@@ -1,4 +1,7 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
+
+from api.fields import UserSummarySerializer
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -42,8 +45,26 @@ class HistoryEntrySerializer(serializers.Serializer):
     reason = serializers.CharField()
     changes = ChangeSerializer(many=True)
 
+    @extend_schema_field(UserSummarySerializer(allow_null=True))
     def get_user(self, entry) -> dict | None:
         user = entry["user"]
         if user is None:
             return None
         return {"id": user.pk, "name": user.get_full_name() or user.get_username()}
+
+
+class HistoryPageSerializer(serializers.Serializer):
+    """A page of change history, newest first (``page`` and ``page_size`` choose it)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = HistoryEntrySerializer(many=True)
+
+
+HISTORY_PAGE_PARAMETERS = [
+    OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="From 1."),
+    OpenApiParameter(
+        "page_size", {"type": "integer", "minimum": 1, "maximum": 200}, description="1 to 200."
+    ),
+]

@@ -56,7 +56,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
         help_text="Defaults from the category; may be raised, not lowered.",
     )
     status = ChoiceField(choices=ComplaintStatus.choices, read_only=True)
-    owner = UserSummarySerializer(read_only=True)
+    owner = UserSummarySerializer(read_only=True, allow_null=True)
     owner_id = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True),
         source="owner",
@@ -129,7 +129,7 @@ class ComplaintEventSerializer(serializers.ModelSerializer):
     action = ChoiceField(choices=ComplaintAction.choices)
     from_status = ChoiceField(choices=ComplaintStatus.choices, allow_blank=True)
     to_status = ChoiceField(choices=ComplaintStatus.choices)
-    actor = UserSummarySerializer()
+    actor = UserSummarySerializer(allow_null=True)
 
     class Meta:
         model = ComplaintEvent
@@ -204,7 +204,7 @@ class SurveyResponseSerializer(serializers.ModelSerializer):
     referral = serializers.PrimaryKeyRelatedField(
         queryset=Referral.objects.all(), required=False, allow_null=True
     )
-    recorded_by = UserSummarySerializer(read_only=True)
+    recorded_by = UserSummarySerializer(read_only=True, allow_null=True)
     detractor = serializers.BooleanField(source="is_detractor", read_only=True)
 
     class Meta:

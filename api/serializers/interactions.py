@@ -19,7 +19,7 @@ class InteractionSerializer(serializers.ModelSerializer):
     topic = ChoiceField(choices=Topic.choices, required=False)
     outcome = ChoiceField(choices=Outcome.choices, required=False, allow_blank=True)
     sensitivity = ChoiceField(choices=Sensitivity.choices, required=False)
-    staff = UserSummarySerializer(read_only=True)
+    staff = UserSummarySerializer(read_only=True, allow_null=True)
     staff_id = serializers.PrimaryKeyRelatedField(
         source="staff",
         queryset=get_user_model().objects.filter(is_active=True),

@@ -75,7 +75,7 @@ class ConsentSerializer(serializers.ModelSerializer):
     purpose = ChoiceField(choices=ConsentPurpose.choices)
     status = ChoiceField(choices=ConsentStatus.choices)
     source = ChoiceField(choices=ConsentSource.choices)
-    captured_by = UserSummarySerializer(read_only=True)
+    captured_by = UserSummarySerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = CommunicationConsent
@@ -133,7 +133,7 @@ class ContactStatusSerializer(serializers.Serializer):
 
 class EmergencyAccessSerializer(serializers.ModelSerializer):
     user = UserSummarySerializer(read_only=True)
-    reviewed_by = UserSummarySerializer(read_only=True)
+    reviewed_by = UserSummarySerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = EmergencyAccess
@@ -148,6 +148,7 @@ class EmergencyAccessSerializer(serializers.ModelSerializer):
             "reviewed_by",
             "review_note",
         ]
+        extra_kwargs = {"reason": {"min_length": 10}}
         read_only_fields = [
             "patient",
             "granted_at",
@@ -238,7 +239,7 @@ class PatientSerializer(SectionFieldsMixin, serializers.ModelSerializer):
     accessibility_needs = serializers.ListField(
         child=ChoiceField(choices=AccessibilityNeed.choices), required=False, max_length=10
     )
-    care_coordinator = UserSummarySerializer(read_only=True)
+    care_coordinator = UserSummarySerializer(read_only=True, allow_null=True)
     care_coordinator_id = serializers.PrimaryKeyRelatedField(
         source="care_coordinator",
         queryset=get_user_model().objects.filter(is_active=True),
@@ -246,7 +247,7 @@ class PatientSerializer(SectionFieldsMixin, serializers.ModelSerializer):
         allow_null=True,
         write_only=True,
     )
-    primary_care_practitioner = PractitionerSummarySerializer(read_only=True)
+    primary_care_practitioner = PractitionerSummarySerializer(read_only=True, allow_null=True)
     primary_care_practitioner_id = serializers.PrimaryKeyRelatedField(
         source="primary_care_practitioner",
         queryset=Practitioner.objects.all(),

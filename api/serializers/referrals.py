@@ -61,7 +61,7 @@ class OrganizationSummarySerializer(serializers.ModelSerializer):
 
 
 class PractitionerSerializer(serializers.ModelSerializer):
-    organization = OrganizationSummarySerializer(read_only=True)
+    organization = OrganizationSummarySerializer(read_only=True, allow_null=True)
     organization_id = _write_id(
         Organization.objects.all(), "organization", required=False, allow_null=True
     )
@@ -127,19 +127,19 @@ class ReferralSerializer(SectionFieldsMixin, serializers.ModelSerializer):
 
     patient = PatientSummarySerializer(read_only=True)
     patient_id = _write_id(Patient.objects.all(), "patient")
-    referring_practitioner = PractitionerSummarySerializer(read_only=True)
+    referring_practitioner = PractitionerSummarySerializer(read_only=True, allow_null=True)
     referring_practitioner_id = _write_id(
         Practitioner.objects.all(), "referring_practitioner", required=False, allow_null=True
     )
-    receiving_organization = OrganizationSummarySerializer(read_only=True)
+    receiving_organization = OrganizationSummarySerializer(read_only=True, allow_null=True)
     receiving_organization_id = _write_id(
         Organization.objects.all(), "receiving_organization", required=False, allow_null=True
     )
-    receiving_practitioner = PractitionerSummarySerializer(read_only=True)
+    receiving_practitioner = PractitionerSummarySerializer(read_only=True, allow_null=True)
     receiving_practitioner_id = _write_id(
         Practitioner.objects.all(), "receiving_practitioner", required=False, allow_null=True
     )
-    coordinator = UserSummarySerializer(read_only=True)
+    coordinator = UserSummarySerializer(read_only=True, allow_null=True)
     coordinator_id = _write_id(
         User.objects.filter(is_active=True), "coordinator", required=False, allow_null=True
     )
@@ -235,7 +235,7 @@ class ReferralEventSerializer(serializers.ModelSerializer):
     action = ChoiceField(choices=ReferralAction.choices)
     from_status = ChoiceField(choices=ReferralStatus.choices, allow_blank=True)
     to_status = ChoiceField(choices=ReferralStatus.choices)
-    actor = UserSummarySerializer()
+    actor = UserSummarySerializer(allow_null=True)
 
     class Meta:
         model = ReferralEvent
@@ -263,7 +263,7 @@ class FollowUpSerializer(serializers.ModelSerializer):
     patient = PatientSummarySerializer(read_only=True)
     patient_id = _write_id(Patient.objects.all(), "patient")
     kind = ChoiceField(choices=FollowUpKind.choices, required=False)
-    assigned_to = UserSummarySerializer(read_only=True)
+    assigned_to = UserSummarySerializer(read_only=True, allow_null=True)
     assigned_to_id = _write_id(
         User.objects.filter(is_active=True), "assigned_to", required=False, allow_null=True
     )
@@ -271,7 +271,7 @@ class FollowUpSerializer(serializers.ModelSerializer):
     priority = ChoiceField(choices=FollowUpPriority.choices, required=False)
     status = ChoiceField(choices=FollowUpStatus.choices, read_only=True)
     contact_channel = ChoiceField(choices=Channel.choices, required=False, allow_blank=True)
-    completed_by = UserSummarySerializer(read_only=True)
+    completed_by = UserSummarySerializer(read_only=True, allow_null=True)
     overdue = serializers.SerializerMethodField()
     allowed_actions = AllowedActionsField(FOLLOW_UP_WORKFLOW)
 

@@ -8,7 +8,11 @@ from api.mixins import IF_MATCH_PARAMETER, expected_version
 from api.pagination import keyset, next_link_after, paginated_list
 from api.permissions import HasRole, HasStaffRole, SectionPermission
 from api.serializers.care import MovedSerializer, ReassignCoordinatorSerializer
-from api.serializers.common import HistoryEntrySerializer
+from api.serializers.common import (
+    HISTORY_PAGE_PARAMETERS,
+    HistoryEntrySerializer,
+    HistoryPageSerializer,
+)
 from api.serializers.patients import (
     EmergencyAccessSerializer,
     Patient360Serializer,
@@ -125,7 +129,7 @@ class PatientViewSet(RecordViewSet):
         )
         return Response(EmergencyAccessSerializer(grant).data, status=201)
 
-    @extend_schema(responses=HistoryEntrySerializer(many=True))
+    @extend_schema(responses=HistoryPageSerializer, parameters=HISTORY_PAGE_PARAMETERS)
     @action(detail=True, filter_backends=[], pagination_class=None)
     def history(self, request, pk=None):
         """Every change to the record and its child rows, newest first."""

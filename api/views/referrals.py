@@ -5,7 +5,11 @@ from rest_framework.response import Response
 
 from api.pagination import keyset, paginated_list
 from api.permissions import HasStaffRole
-from api.serializers.common import HistoryEntrySerializer
+from api.serializers.common import (
+    HISTORY_PAGE_PARAMETERS,
+    HistoryEntrySerializer,
+    HistoryPageSerializer,
+)
 from api.serializers.referrals import (
     FollowUpSerializer,
     OrganizationSerializer,
@@ -108,7 +112,7 @@ class ReferralViewSet(RecordViewSet):
             ReferralEventSerializer(events, many=True, context={"request": request}).data
         )
 
-    @extend_schema(responses=HistoryEntrySerializer(many=True))
+    @extend_schema(responses=HistoryPageSerializer, parameters=HISTORY_PAGE_PARAMETERS)
     @action(detail=True, filter_backends=[], pagination_class=None)
     def history(self, request, pk=None):
         """Field-level changes to the referral, newest first."""

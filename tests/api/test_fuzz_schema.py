@@ -3,6 +3,7 @@ seed), authenticated, all checks. Zero server errors, zero answers that break th
 schema."""
 
 import json
+import os
 
 import pytest
 import schemathesis
@@ -43,6 +44,8 @@ config = SchemathesisConfig.from_dict(
     }
 )
 schema = schemathesis.openapi.from_dict(raw, config=config)
+# Five cases per operation in `make test`; a deeper run with FUZZ_EXAMPLES=200, say.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 schema.app = get_wsgi_application()
 
 
@@ -68,7 +71,7 @@ def token(db):
 @pytest.mark.django_db
 @schema.parametrize()
 @settings(
-    max_examples=5,
+    max_examples=EXAMPLES,
     derandomize=True,
     deadline=None,
     suppress_health_check=list(HealthCheck),
