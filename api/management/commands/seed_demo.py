@@ -177,7 +177,9 @@ class Command(BaseCommand):
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD})")
         for username, _, _, role in STAFF:
             self.stdout.write(f"  {username:<13} {Role(role).label}")
-        self.stdout.write("Sign in at http://127.0.0.1:8000/api/auth/login/\n")
+        self.stdout.write(
+            "Sign in at /login/ on the running server (make run: http://127.0.0.1:8000/login/).\n"
+        )
 
     def _load(self, staff: dict, patient_count: int, seed: int) -> None:
         rng = random.Random(seed)
