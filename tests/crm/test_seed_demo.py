@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -12,9 +13,14 @@ from referrals.models import FollowUp, Referral
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def seeded():
-    call_command("seed_demo", patients=80, verbosity=0)
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    """Seeded once for the module, in a transaction rolled back after its last test
+    (each test's own changes roll back to a savepoint inside it)."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("seed_demo", patients=80, verbosity=0)
+        yield
+        transaction.set_rollback(True)
 
 
 def test_it_loads_patients_in_many_languages(seeded):
