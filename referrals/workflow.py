@@ -229,8 +229,3 @@ FOLLOW_UP_WORKFLOW = Workflow(
         ),
     ],
 )
-
-
-def allowed_actions(status: str) -> list[str]:
-    """The referral actions a status allows."""
-    return [action for action, t in REFERRAL_WORKFLOW.table.items() if status in t.sources]
