@@ -33,7 +33,7 @@ from interactions.models import (
 )
 from interactions.workflow import COMPLAINT_WORKFLOW
 from patients.choices import ConsentPurpose
-from patients.contact import contact_policy, preferred_language
+from patients.contact import ContactDecision, contact_policy, preferred_language
 from patients.models import PHONE_SYSTEMS, Patient
 from patients.validators import search_key
 from referrals.models import Referral
@@ -60,8 +60,12 @@ def check_outbound_contact_allowed(
         at=at,
         needs_address=False,
     )
+    require_contact(decision, field="channel" if decision.code == "opted_out" else "direction")
+
+
+def require_contact(decision: ContactDecision, *, field: str = "channel") -> None:
+    """A contact the policy refused is a 409 that says why, on ``field``."""
     if not decision.allowed:
-        field = "channel" if decision.code == "opted_out" else "direction"
         raise Conflict(
             decision.reason, code="contact_not_permitted", errors={field: [decision.reason]}
         )
@@ -384,13 +388,9 @@ def survey_invite(
     who opted out of surveys on the channel, or of all contact, is not invited (409)."""
     _check_touchpoint(patient, interaction, referral)
     at = at or timezone.now()
-    decision = contact_policy(patient, purpose=ConsentPurpose.SURVEYS, channel=channel, at=at)
-    if not decision.allowed:
-        raise Conflict(
-            decision.reason,
-            code="contact_not_permitted",
-            errors={"channel": [decision.reason]},
-        )
+    require_contact(
+        contact_policy(patient, purpose=ConsentPurpose.SURVEYS, channel=channel, at=at)
+    )
     token = secrets.token_urlsafe(32)
     invitation = SurveyInvitation(
         patient=patient,
