@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import APIRootView, DefaultRouter
 
 from api.views.audit import AccessRecordViewSet, EmergencyAccessViewSet
 from api.views.auth import ApiTokenViewSet, sign_out_everywhere_view, token_create
@@ -44,7 +44,20 @@ router.register("audit/access", AccessRecordViewSet, basename="access-record")
 router.register("audit/break-glass", EmergencyAccessViewSet, basename="emergency-access")
 router.register("auth/tokens", ApiTokenViewSet, basename="api-token")
 
+# What GET /api/ lists: every collection, worklist and metric, with the schema and docs.
+ROOT_LINKS = {prefix: f"{basename}-list" for prefix, _viewset, basename in router.registry} | {
+    "worklists/referrals": "worklist-referrals",
+    "worklists/follow-ups": "worklist-follow-ups",
+    "worklists/complaints": "worklist-complaints",
+    "metrics/referrals": "metrics-referrals",
+    "metrics/experience": "metrics-experience",
+    "handoffs": "handoffs",
+    "schema": "schema",
+    "docs": "docs",
+}
+
 urlpatterns = [
+    path("", APIRootView.as_view(api_root_dict=ROOT_LINKS), name="api-root"),
     path("", include(router.urls)),
     path("worklists/referrals/", ReferralWorklistView.as_view(), name="worklist-referrals"),
     path("worklists/follow-ups/", FollowUpWorklistView.as_view(), name="worklist-follow-ups"),

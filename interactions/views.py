@@ -19,8 +19,10 @@ def _page(request, template: str, language: str, status: int = 200, **context) -
         {"t": TEXT.get(language, TEXT["en"]), "lang": language, **context},
         status=status,
     )
-    # The link is a credential: keep it out of Referer headers sent to other sites.
-    response["Referrer-Policy"] = "no-referrer"
+    # The link is a credential: keep it out of Referer headers sent to other sites. Not
+    # "no-referrer": with it the browser posts the form with "Origin: null", which the
+    # CSRF check refuses.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

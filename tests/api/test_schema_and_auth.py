@@ -94,6 +94,24 @@ def test_schema_and_docs_need_a_signed_in_staff_member(client):
     assert page.status_code == 302 and page["Location"].startswith("/login/")
 
 
+def test_the_api_root_links_every_collection_for_a_signed_in_client(client):
+    assert client.get("/api/").status_code == 401
+    UserFactory(username="casey", password="long-and-unique-9", roles=["coordinator"])
+    client.force_login(User.objects.get(username="casey"))
+    links = client.get("/api/", HTTP_ACCEPT="application/json").json()
+    assert links["patients"] == "http://testserver/api/patients/"
+    assert links["worklists/follow-ups"] == "http://testserver/api/worklists/follow-ups/"
+    assert links["docs"] == "http://testserver/api/docs/"
+    # Every link leads to an endpoint: a list, or a 4xx that says what it needs (the
+    # metrics need a period, hand-offs are POSTed, the audit log is not a coordinator's).
+    answers = {
+        link: client.get(link.removeprefix("http://testserver")).status_code
+        for link in links.values()
+    }
+    assert 404 not in answers.values() and max(answers.values()) < 500, answers
+    assert answers["http://testserver/api/audit/access/"] == 403
+
+
 def test_schema_and_docs_are_served_without_a_cdn(client):
     UserFactory(username="casey", password="long-and-unique-9", roles=["coordinator"])
     client.force_login(User.objects.get(username="casey"))

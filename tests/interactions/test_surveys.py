@@ -58,7 +58,7 @@ def test_the_page_shows_the_first_name_only_in_the_patients_language(api, client
     assert 'lang="es"' in html and "Hola Lucía" in html and "¿Cómo lo hicimos?" in html
     assert "Quispe" not in html and "M424242" not in html
     assert page["Cache-Control"].startswith("max-age=0") or "no-cache" in page["Cache-Control"]
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"
 
 
 def test_the_page_is_written_in_chinese_too(api, client):
