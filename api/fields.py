@@ -8,6 +8,14 @@ from rest_framework import serializers
 from crm.access import hidden_fields, require
 
 
+def write_id(queryset, source: str, **kwargs) -> serializers.PrimaryKeyRelatedField:
+    """How every endpoint takes a reference to another record: written as ``<name>_id``
+    (this field), read back as ``<name>``, a summary object or the bare id."""
+    return serializers.PrimaryKeyRelatedField(
+        queryset=queryset, source=source, write_only=True, **kwargs
+    )
+
+
 class ChoiceField(serializers.ChoiceField):
     """Reads as ``{"value": "sent", "label": "Sent"}``; writes the plain value (or the
     same object back)."""

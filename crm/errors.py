@@ -106,15 +106,30 @@ def validation_errors(exc: DjangoValidationError) -> dict:
     return {NON_FIELD_KEY: exc.messages}
 
 
+def _as_request_fields(errors: dict, view) -> dict:
+    """A model names a reference ``referral``; the request wrote it as ``referral_id``.
+    Errors are keyed by what the request wrote, so a form can put them beside the field."""
+    get_serializer = getattr(view, "get_serializer", None)
+    if not errors or get_serializer is None:
+        return errors
+    fields = get_serializer().fields
+    written_as = {
+        field.source: name for name, field in fields.items() if name == f"{field.source}_id"
+    }
+    return {written_as.get(key, key): messages for key, messages in errors.items()}
+
+
 def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         set_rollback()
-        body = error_body(exc.message, exc.code, exc.errors, **exc.extra)
+        errors = _as_request_fields(exc.errors, context.get("view"))
+        body = error_body(exc.message, exc.code, errors, **exc.extra)
         return Response(body, status=exc.status_code)
 
     if isinstance(exc, DjangoValidationError):
         set_rollback()
-        body = error_body("Some fields are not valid.", "invalid", validation_errors(exc))
+        errors = _as_request_fields(validation_errors(exc), context.get("view"))
+        body = error_body("Some fields are not valid.", "invalid", errors)
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
     if isinstance(exc, RequestDataTooBig | TooManyFieldsSent):

@@ -7,7 +7,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import AllowedActionsField, ChoiceField, UserSummarySerializer
+from api.fields import AllowedActionsField, ChoiceField, UserSummarySerializer, write_id
 from api.serializers.care import PeriodSerializer, RatioSerializer
 from api.serializers.referrals import PatientSummarySerializer
 from crm.choices import Channel, Department
@@ -44,9 +44,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
     and ``now`` in the context for ``due``."""
 
     patient = PatientSummarySerializer(read_only=True)
-    patient_id = serializers.PrimaryKeyRelatedField(
-        queryset=Patient.objects.all(), source="patient", write_only=True
-    )
+    patient_id = write_id(Patient.objects.all(), "patient")
     channel = ChoiceField(choices=Channel.choices)
     category = ChoiceField(choices=ComplaintCategory.choices)
     department = ChoiceField(choices=Department.choices)
@@ -57,13 +55,10 @@ class ComplaintSerializer(serializers.ModelSerializer):
     )
     status = ChoiceField(choices=ComplaintStatus.choices, read_only=True)
     owner = UserSummarySerializer(read_only=True, allow_null=True)
-    owner_id = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True),
-        source="owner",
-        write_only=True,
-        required=False,
-        allow_null=True,
+    owner_id = write_id(
+        User.objects.filter(is_active=True), "owner", required=False, allow_null=True
     )
+    referral_id = write_id(Referral.objects.all(), "referral", required=False, allow_null=True)
     queue = ChoiceField(choices=Department.choices, required=False, allow_blank=True)
     due = serializers.SerializerMethodField()
     allowed_actions = AllowedActionsField(COMPLAINT_WORKFLOW)
@@ -89,6 +84,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
             "resolution_note",
             "patient_informed",
             "referral",
+            "referral_id",
             "due",
             "allowed_actions",
             "version",
@@ -96,6 +92,7 @@ class ComplaintSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = [
+            "referral",
             "first_response_at",
             "resolved_at",
             "resolution_note",
@@ -140,9 +137,7 @@ class SurveyInvitationSerializer(serializers.ModelSerializer):
     """A survey sent as a single-use link. The link is returned once, when created."""
 
     patient = PatientSummarySerializer(read_only=True)
-    patient_id = serializers.PrimaryKeyRelatedField(
-        queryset=Patient.objects.all(), source="patient", write_only=True
-    )
+    patient_id = write_id(Patient.objects.all(), "patient")
     channel = ChoiceField(choices=Channel.choices)
     language = ChoiceField(
         choices=SurveyLanguage.choices,
@@ -150,12 +145,10 @@ class SurveyInvitationSerializer(serializers.ModelSerializer):
         help_text="Defaults to the patient's preferred language when the page has it.",
     )
     department = ChoiceField(choices=Department.choices, required=False, allow_blank=True)
-    interaction = serializers.PrimaryKeyRelatedField(
-        queryset=Interaction.objects.all(), required=False, allow_null=True
+    interaction_id = write_id(
+        Interaction.objects.all(), "interaction", required=False, allow_null=True
     )
-    referral = serializers.PrimaryKeyRelatedField(
-        queryset=Referral.objects.all(), required=False, allow_null=True
-    )
+    referral_id = write_id(Referral.objects.all(), "referral", required=False, allow_null=True)
     answered = serializers.SerializerMethodField()
     link = serializers.SerializerMethodField(help_text="Only in the answer to the create call.")
 
@@ -168,7 +161,9 @@ class SurveyInvitationSerializer(serializers.ModelSerializer):
             "channel",
             "language",
             "interaction",
+            "interaction_id",
             "referral",
+            "referral_id",
             "department",
             "sent_at",
             "expires_at",
@@ -176,7 +171,7 @@ class SurveyInvitationSerializer(serializers.ModelSerializer):
             "answered",
             "link",
         ]
-        read_only_fields = ["sent_at", "expires_at", "used_at"]
+        read_only_fields = ["interaction", "referral", "sent_at", "expires_at", "used_at"]
 
     def get_answered(self, invitation) -> bool:
         return invitation.used_at is not None
@@ -193,17 +188,13 @@ class SurveyResponseSerializer(serializers.ModelSerializer):
     """A survey answer; staff record one taken by phone or in person here."""
 
     patient = PatientSummarySerializer(read_only=True)
-    patient_id = serializers.PrimaryKeyRelatedField(
-        queryset=Patient.objects.all(), source="patient", write_only=True
-    )
+    patient_id = write_id(Patient.objects.all(), "patient")
     channel = ChoiceField(choices=Channel.choices)
     department = ChoiceField(choices=Department.choices, required=False, allow_blank=True)
-    interaction = serializers.PrimaryKeyRelatedField(
-        queryset=Interaction.objects.all(), required=False, allow_null=True
+    interaction_id = write_id(
+        Interaction.objects.all(), "interaction", required=False, allow_null=True
     )
-    referral = serializers.PrimaryKeyRelatedField(
-        queryset=Referral.objects.all(), required=False, allow_null=True
-    )
+    referral_id = write_id(Referral.objects.all(), "referral", required=False, allow_null=True)
     recorded_by = UserSummarySerializer(read_only=True, allow_null=True)
     detractor = serializers.BooleanField(source="is_detractor", read_only=True)
 
@@ -214,7 +205,9 @@ class SurveyResponseSerializer(serializers.ModelSerializer):
             "patient",
             "patient_id",
             "interaction",
+            "interaction_id",
             "referral",
+            "referral_id",
             "department",
             "channel",
             "nps_score",
@@ -225,6 +218,7 @@ class SurveyResponseSerializer(serializers.ModelSerializer):
             "recorded_by",
             "detractor",
         ]
+        read_only_fields = ["interaction", "referral"]
         extra_kwargs = {
             "nps_score": {"min_value": 0, "max_value": 10},
             "csat_score": {"min_value": 1, "max_value": 5},

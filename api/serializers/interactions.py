@@ -4,10 +4,12 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework import serializers
 
-from api.fields import ChoiceField, UserSummarySerializer
+from api.fields import ChoiceField, UserSummarySerializer, write_id
 from crm.choices import Channel, Department
 from interactions.choices import Direction, Outcome, Sensitivity, Topic
-from interactions.models import Interaction
+from interactions.models import Complaint, Interaction
+from patients.models import Patient
+from referrals.models import FollowUp, Referral
 
 
 class InteractionSerializer(serializers.ModelSerializer):
@@ -20,18 +22,19 @@ class InteractionSerializer(serializers.ModelSerializer):
     outcome = ChoiceField(choices=Outcome.choices, required=False, allow_blank=True)
     sensitivity = ChoiceField(choices=Sensitivity.choices, required=False)
     staff = UserSummarySerializer(read_only=True, allow_null=True)
-    staff_id = serializers.PrimaryKeyRelatedField(
-        source="staff",
-        queryset=get_user_model().objects.filter(is_active=True),
-        write_only=True,
-        required=False,
-    )
+    staff_id = write_id(get_user_model().objects.filter(is_active=True), "staff", required=False)
+    patient_id = write_id(Patient.objects.all(), "patient")
+    parent_id = write_id(Interaction.objects.all(), "parent", required=False, allow_null=True)
+    referral_id = write_id(Referral.objects.all(), "referral", required=False, allow_null=True)
+    follow_up_id = write_id(FollowUp.objects.all(), "follow_up", required=False, allow_null=True)
+    complaint_id = write_id(Complaint.objects.all(), "complaint", required=False, allow_null=True)
 
     class Meta:
         model = Interaction
         fields = [
             "id",
             "patient",
+            "patient_id",
             "channel",
             "direction",
             "department",
@@ -47,13 +50,18 @@ class InteractionSerializer(serializers.ModelSerializer):
             "interpreter_language",
             "sensitivity",
             "parent",
+            "parent_id",
             "referral",
+            "referral_id",
             "follow_up",
+            "follow_up_id",
             "complaint",
+            "complaint_id",
             "version",
             "created_at",
             "updated_at",
         ]
+        read_only_fields = ["patient", "parent", "referral", "follow_up", "complaint"]
         extra_kwargs = {
             "occurred_at": {"required": False},
             "duration_seconds": {"max_value": 24 * 60 * 60},
@@ -62,7 +70,7 @@ class InteractionSerializer(serializers.ModelSerializer):
     def get_fields(self):
         fields = super().get_fields()
         if self.instance is not None and not isinstance(self.instance, list | tuple):
-            fields["patient"].read_only = True
+            fields["patient_id"].read_only = True
         return fields
 
     def validate_occurred_at(self, value):

@@ -3,7 +3,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import ChoiceField, SectionFieldsMixin, UserSummarySerializer
+from api.fields import ChoiceField, SectionFieldsMixin, UserSummarySerializer, write_id
 from api.serializers.interactions import InteractionSerializer
 from api.serializers.referrals import (
     FollowUpSerializer,
@@ -201,6 +201,7 @@ IDENTITY_FIELDS = [
     "administrative_sex",
     "status",
     "merged_into",
+    "merged_into_id",
     "identifiers",
     "contact_points",
 ]
@@ -255,8 +256,9 @@ class PatientSerializer(SectionFieldsMixin, serializers.ModelSerializer):
         allow_null=True,
         write_only=True,
     )
-    merged_into = serializers.PrimaryKeyRelatedField(
-        queryset=Patient.objects.all(), required=False, allow_null=True
+    merged_into = serializers.PrimaryKeyRelatedField(read_only=True)
+    merged_into_id = write_id(
+        Patient.objects.all(), "merged_into", required=False, allow_null=True
     )
     identifiers = IdentifierSerializer(many=True, required=False, max_length=20)
     contact_points = ContactPointSerializer(many=True, required=False, max_length=20)

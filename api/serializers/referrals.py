@@ -8,9 +8,11 @@ from api.fields import (
     ChoiceField,
     SectionFieldsMixin,
     UserSummarySerializer,
+    write_id,
 )
 from crm.access import hidden_fields
 from crm.choices import Channel, Department
+from interactions.models import Interaction
 from patients.models import Patient
 from patients.validators import normalize_language_tag
 from referrals import service_levels
@@ -28,12 +30,6 @@ from referrals.models import FollowUp, Organization, Practitioner, Referral, Ref
 from referrals.workflow import FOLLOW_UP_WORKFLOW, REFERRAL_WORKFLOW
 
 User = get_user_model()
-
-
-def _write_id(queryset, source: str, **kwargs):
-    return serializers.PrimaryKeyRelatedField(
-        queryset=queryset, source=source, write_only=True, **kwargs
-    )
 
 
 class OrganizationSerializer(serializers.ModelSerializer):
@@ -62,7 +58,7 @@ class OrganizationSummarySerializer(serializers.ModelSerializer):
 
 class PractitionerSerializer(serializers.ModelSerializer):
     organization = OrganizationSummarySerializer(read_only=True, allow_null=True)
-    organization_id = _write_id(
+    organization_id = write_id(
         Organization.objects.all(), "organization", required=False, allow_null=True
     )
     languages = serializers.ListField(
@@ -126,25 +122,26 @@ class ReferralSerializer(SectionFieldsMixin, serializers.ModelSerializer):
     """
 
     patient = PatientSummarySerializer(read_only=True)
-    patient_id = _write_id(Patient.objects.all(), "patient")
+    patient_id = write_id(Patient.objects.all(), "patient")
     referring_practitioner = PractitionerSummarySerializer(read_only=True, allow_null=True)
-    referring_practitioner_id = _write_id(
+    referring_practitioner_id = write_id(
         Practitioner.objects.all(), "referring_practitioner", required=False, allow_null=True
     )
     receiving_organization = OrganizationSummarySerializer(read_only=True, allow_null=True)
-    receiving_organization_id = _write_id(
+    receiving_organization_id = write_id(
         Organization.objects.all(), "receiving_organization", required=False, allow_null=True
     )
     receiving_practitioner = PractitionerSummarySerializer(read_only=True, allow_null=True)
-    receiving_practitioner_id = _write_id(
+    receiving_practitioner_id = write_id(
         Practitioner.objects.all(), "receiving_practitioner", required=False, allow_null=True
     )
     coordinator = UserSummarySerializer(read_only=True, allow_null=True)
-    coordinator_id = _write_id(
+    coordinator_id = write_id(
         User.objects.filter(is_active=True), "coordinator", required=False, allow_null=True
     )
-    replaces = serializers.PrimaryKeyRelatedField(
-        queryset=Referral.objects.all(),
+    replaces_id = write_id(
+        Referral.objects.all(),
+        "replaces",
         required=False,
         allow_null=True,
         help_text="A declined referral this one redirects to another provider.",
@@ -174,6 +171,7 @@ class ReferralSerializer(SectionFieldsMixin, serializers.ModelSerializer):
             "coordinator",
             "coordinator_id",
             "replaces",
+            "replaces_id",
             "appointment_at",
             "report_received_on",
             "report_from",
@@ -189,6 +187,7 @@ class ReferralSerializer(SectionFieldsMixin, serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = [
+            "replaces",
             "appointment_at",
             "report_received_on",
             "sent_at",
@@ -201,7 +200,7 @@ class ReferralSerializer(SectionFieldsMixin, serializers.ModelSerializer):
         fields = super().get_fields()
         if self.instance is not None and not isinstance(self.instance, list | tuple):
             fields["patient_id"].read_only = True
-            fields["replaces"].read_only = True
+            fields["replaces_id"].read_only = True
         return fields
 
     @extend_schema_field(NextStepSerializer(allow_null=True))
@@ -261,10 +260,10 @@ class ReferralEventSerializer(serializers.ModelSerializer):
 
 class FollowUpSerializer(serializers.ModelSerializer):
     patient = PatientSummarySerializer(read_only=True)
-    patient_id = _write_id(Patient.objects.all(), "patient")
+    patient_id = write_id(Patient.objects.all(), "patient")
     kind = ChoiceField(choices=FollowUpKind.choices, required=False)
     assigned_to = UserSummarySerializer(read_only=True, allow_null=True)
-    assigned_to_id = _write_id(
+    assigned_to_id = write_id(
         User.objects.filter(is_active=True), "assigned_to", required=False, allow_null=True
     )
     queue = ChoiceField(choices=Department.choices, required=False, allow_blank=True)
@@ -272,6 +271,10 @@ class FollowUpSerializer(serializers.ModelSerializer):
     status = ChoiceField(choices=FollowUpStatus.choices, read_only=True)
     contact_channel = ChoiceField(choices=Channel.choices, required=False, allow_blank=True)
     completed_by = UserSummarySerializer(read_only=True, allow_null=True)
+    referral_id = write_id(Referral.objects.all(), "referral", required=False, allow_null=True)
+    interaction_id = write_id(
+        Interaction.objects.all(), "interaction", required=False, allow_null=True
+    )
     overdue = serializers.SerializerMethodField()
     allowed_actions = AllowedActionsField(FOLLOW_UP_WORKFLOW)
 
@@ -295,7 +298,9 @@ class FollowUpSerializer(serializers.ModelSerializer):
             "completed_at",
             "completed_by",
             "referral",
+            "referral_id",
             "interaction",
+            "interaction_id",
             "rule",
             "contact_language",
             "contact_channel",
@@ -304,12 +309,12 @@ class FollowUpSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["outcome", "completed_at", "rule"]
+        read_only_fields = ["outcome", "completed_at", "rule", "referral", "interaction"]
 
     def get_fields(self):
         fields = super().get_fields()
         if self.instance is not None and not isinstance(self.instance, list | tuple):
-            for name in ("patient_id", "referral", "interaction"):
+            for name in ("patient_id", "referral_id", "interaction_id"):
                 fields[name].read_only = True
         return fields
 

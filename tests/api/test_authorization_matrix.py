@@ -63,7 +63,7 @@ def world():
 
 def interaction_body(w, **extra):
     return {
-        "patient": w["own"].pk,
+        "patient_id": w["own"].pk,
         "channel": "phone",
         "direction": "inbound",
         "department": "billing",
@@ -204,7 +204,7 @@ CASES = {
         "post",
         lambda w: "/api/interactions/",
         lambda w: interaction_body(
-            w, patient=w["other"].pk, department="clinical", sensitivity="restricted"
+            w, patient_id=w["other"].pk, department="clinical", sensitivity="restricted"
         ),
         [403, 201, 403, 403, 403, 403],
     ),

@@ -103,7 +103,7 @@ def test_a_huge_integer_is_a_field_error_not_a_database_error(api):
     response = api.post(
         "/api/interactions/",
         {
-            "patient": patient.pk,
+            "patient_id": patient.pk,
             "channel": "phone",
             "direction": "inbound",
             "department": "billing",

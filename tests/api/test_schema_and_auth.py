@@ -7,6 +7,8 @@ from django.core.management import call_command
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
+from rest_framework.relations import RelatedField
+from rest_framework.serializers import Serializer
 
 from crm.authentication import api_token_create
 from crm.models import ApiToken
@@ -261,3 +263,25 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_the_clients(client, set
         HTTP_X_FORWARDED_FOR="203.0.113.77",
     )
     assert AccessRecord.objects.order_by("-id").first().client_address == "203.0.113.77"
+
+
+def _api_serializers(base=Serializer):
+    """Every serializer class the API defines."""
+    for subclass in base.__subclasses__():
+        if subclass.__module__.startswith("api."):
+            yield subclass
+        yield from _api_serializers(subclass)
+
+
+def test_every_writable_reference_is_named_with_id():
+    """One convention: a reference is written as ``<name>_id`` and read back as
+    ``<name>``."""
+    found = []
+    for serializer_class in set(_api_serializers()):
+        for name, field in serializer_class().fields.items():
+            if isinstance(field, RelatedField) and not field.read_only:
+                found.append(name)
+                assert name == f"{field.source}_id", f"{serializer_class.__name__}.{name}"
+    assert {"patient_id", "replaces_id", "referral_id", "merged_into_id", "parent_id"} <= set(
+        found
+    )

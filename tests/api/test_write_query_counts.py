@@ -111,7 +111,7 @@ CASES = {
             "post",
             "/api/interactions/",
             {
-                "patient": a_patient(c).pk,
+                "patient_id": a_patient(c).pk,
                 "channel": "sms",
                 "direction": "outbound",
                 "department": "care_coordination",

@@ -55,7 +55,7 @@ def test_errors_log_no_patient_data(api, caplog):
             "post",
             "/api/interactions/",
             {
-                "patient": patient.pk,
+                "patient_id": patient.pk,
                 "channel": "sms",
                 "direction": "outbound",
                 "department": "clinical",
@@ -67,7 +67,7 @@ def test_errors_log_no_patient_data(api, caplog):
             "post",
             "/api/interactions/",
             {
-                "patient": patient.pk,
+                "patient_id": patient.pk,
                 "channel": "social",
                 "direction": "outbound",
                 "department": "clinical",

@@ -187,12 +187,12 @@ def test_a_public_reply_must_not_identify_the_patient(api, coordinator):
     ContactPointFactory(patient=patient, value="+16175550199")
     review = complaint_in("new", coordinator, patient=patient, channel="social")
     reply = {
-        "patient": patient.pk,
+        "patient_id": patient.pk,
         "channel": "social",
         "direction": "outbound",
         "department": "contact_center",
         "topic": "complaint",
-        "complaint": review.pk,
+        "complaint_id": review.pk,
     }
     for text in ("Dear Maribel, we are sorry.", "About MRN m777:", "We called 617-555-0199."):
         response = api.post("/api/interactions/", {**reply, "summary": text}, "json")

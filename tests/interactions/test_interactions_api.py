@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def payload(patient, **extra):
     return {
-        "patient": patient.pk,
+        "patient_id": patient.pk,
         "channel": "phone",
         "direction": "inbound",
         "department": "billing",
@@ -85,8 +85,10 @@ def test_a_future_interaction_is_refused(api):
 
 def test_a_thread_parent_must_be_the_same_patients(api):
     other = InteractionFactory()
-    response = api.post("/api/interactions/", payload(PatientFactory(), parent=other.pk), "json")
-    assert response.status_code == 400 and "parent" in response.json()["errors"]
+    response = api.post(
+        "/api/interactions/", payload(PatientFactory(), parent_id=other.pk), "json"
+    )
+    assert response.status_code == 400 and "parent_id" in response.json()["errors"]
 
 
 def test_outbound_contact_on_an_opted_out_channel_is_refused(api):
@@ -110,7 +112,7 @@ def test_do_not_contact_refuses_new_outbound_but_allows_replies(api):
     inbound = InteractionFactory(patient=patient)
     outbound = payload(patient, direction="outbound")
     assert api.post("/api/interactions/", outbound, "json").status_code == 409
-    reply = {**outbound, "parent": inbound.pk}
+    reply = {**outbound, "parent_id": inbound.pk}
     assert api.post("/api/interactions/", reply, "json").status_code == 201
 
 
@@ -171,7 +173,7 @@ def test_corrections_keep_the_old_text_in_history(api):
 def test_the_patient_of_an_interaction_cannot_be_changed(api):
     interaction = InteractionFactory()
     other = PatientFactory()
-    api.patch(f"/api/interactions/{interaction.pk}/", {"patient": other.pk}, "json")
+    api.patch(f"/api/interactions/{interaction.pk}/", {"patient_id": other.pk}, "json")
     interaction.refresh_from_db()
     assert interaction.patient_id != other.pk
 

@@ -30,7 +30,7 @@ def invite(api, patient, **extra):
     interaction = InteractionFactory(patient=patient, department="pharmacy")
     response = api.post(
         "/api/surveys/invitations/",
-        {"patient_id": patient.pk, "channel": "sms", "interaction": interaction.pk, **extra},
+        {"patient_id": patient.pk, "channel": "sms", "interaction_id": interaction.pk, **extra},
         "json",
     )
     assert response.status_code == 201, response.json()

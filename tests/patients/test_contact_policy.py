@@ -78,7 +78,7 @@ def test_logging_an_outbound_sms(api, case):
     response = api.post(
         "/api/interactions/",
         {
-            "patient": patient.pk,
+            "patient_id": patient.pk,
             "channel": "sms",
             "direction": "outbound",
             "department": "care_coordination",

@@ -89,10 +89,10 @@ def test_saving_an_unchanged_record_writes_no_history(api):
 def test_merged_needs_the_surviving_record(api):
     patient, survivor = PatientFactory(), PatientFactory()
     response = api.patch(f"/api/patients/{patient.pk}/", {"status": "merged"}, "json")
-    assert response.status_code == 400 and "merged_into" in response.json()["errors"]
+    assert response.status_code == 400 and "merged_into_id" in response.json()["errors"]
 
     response = api.patch(
-        f"/api/patients/{patient.pk}/", {"status": "merged", "merged_into": survivor.pk}, "json"
+        f"/api/patients/{patient.pk}/", {"status": "merged", "merged_into_id": survivor.pk}, "json"
     )
     assert response.status_code == 200
     assert Patient.objects.get(pk=patient.pk).merged_into == survivor

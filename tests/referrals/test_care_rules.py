@@ -159,10 +159,10 @@ def test_a_replacement_must_point_at_a_declined_referral_of_the_same_patient(api
     other = scheduled(coordinator, at(12, 1))
     response = api.post(
         "/api/referrals/",
-        {"patient_id": other.patient_id, "specialty": "x", "reason": "y", "replaces": other.pk},
+        {"patient_id": other.patient_id, "specialty": "x", "reason": "y", "replaces_id": other.pk},
         "json",
     )
-    assert response.status_code == 400 and "replaces" in response.json()["errors"]
+    assert response.status_code == 400 and "replaces_id" in response.json()["errors"]
 
 
 def test_closing_asks_for_a_check_in_call(coordinator):

@@ -27,7 +27,7 @@ def test_it_creates_a_follow_up_for_a_person(api, coordinator):
             "title": "Ask for the report",
             "due_at": due.isoformat(),
             "assigned_to_id": coordinator.pk,
-            "referral": referral.pk,
+            "referral_id": referral.pk,
             "priority": "high",
         },
         "json",
@@ -49,7 +49,7 @@ def test_a_follow_up_needs_a_person_or_a_queue(api):
         "json",
     )
     assert response.status_code == 400
-    assert "assigned_to" in response.json()["errors"]
+    assert "assigned_to_id" in response.json()["errors"]
 
 
 def test_links_must_belong_to_the_same_patient(api, coordinator):
@@ -61,12 +61,12 @@ def test_links_must_belong_to_the_same_patient(api, coordinator):
             "title": "x",
             "queue": "billing",
             "due_at": timezone.now().isoformat(),
-            "referral": other_patients_referral.pk,
+            "referral_id": other_patients_referral.pk,
         },
         "json",
     )
     assert response.status_code == 400
-    assert "referral" in response.json()["errors"]
+    assert "referral_id" in response.json()["errors"]
 
 
 def test_complete_records_outcome_who_and_when(api, coordinator):

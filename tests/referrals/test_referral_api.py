@@ -56,7 +56,7 @@ def test_the_receiver_is_fixed_once_sent(api, coordinator):
         f"/api/referrals/{referral.pk}/", {"receiving_organization_id": other.pk}, "json"
     )
     assert response.status_code == 409
-    assert "receiving_organization" in response.json()["errors"]
+    assert "receiving_organization_id" in response.json()["errors"]
     assert (
         api.patch(f"/api/referrals/{referral.pk}/", {"priority": "stat"}, "json").status_code
         == 200
@@ -70,7 +70,7 @@ def test_a_practitioner_outside_the_receiving_organization_is_refused(api, coord
         f"/api/referrals/{referral.pk}/", {"receiving_practitioner_id": stranger.pk}, "json"
     )
     assert response.status_code == 400
-    assert "receiving_practitioner" in response.json()["errors"]
+    assert "receiving_practitioner_id" in response.json()["errors"]
 
 
 def test_filters_by_several_statuses_priority_organization_and_coordinator(

@@ -164,7 +164,7 @@ def test_send_needs_a_receiver(api, coordinator):
     )
     response = api.post(f"/api/referrals/{referral.pk}/send/", {}, "json")
     assert response.status_code == 400
-    assert "receiving_organization" in response.json()["errors"]
+    assert "receiving_organization_id" in response.json()["errors"]
     referral.refresh_from_db()
     assert referral.status == "draft"
 

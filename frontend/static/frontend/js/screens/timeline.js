@@ -103,7 +103,7 @@ export function renderTimeline(container, { patient, interactions, next, signal 
       description: `With ${patient.given_name ?? "the patient"}; the time is now and you are the staff member.`,
       fields: logFields(patient),
       submitLabel: "Save interaction",
-      onSubmit: (values) => api("interactions/", { method: "POST", body: { patient: patient.id, ...values }, idempotencyKey }),
+      onSubmit: (values) => api("interactions/", { method: "POST", body: { patient_id: patient.id, ...values }, idempotencyKey }),
     });
     if (!created) return;
     list.querySelector(".empty")?.remove();
