@@ -64,11 +64,11 @@ def service_recovery(response: SurveyResponse) -> Need:
 
 def on_interaction_logged(interaction: Interaction, *, actor: Actor) -> None:
     if interaction.outcome == Outcome.FOLLOW_UP_NEEDED:
-        create_once(interaction_callback(interaction), actor=actor)
+        create_once(interaction_callback(interaction), actor=actor, at=interaction.occurred_at)
 
 
 def on_survey_response(response: SurveyResponse, *, actor: Actor) -> None:
     """A detractor (NPS 0-6 or CSAT 1-2) gets a service-recovery call from the
     responsible department."""
     if response.is_detractor:
-        create_once(service_recovery(response), actor=actor)
+        create_once(service_recovery(response), actor=actor, at=response.received_at)

@@ -47,8 +47,14 @@ def _language_name(tag: str) -> str:
     return langcodes.Language.get(tag, normalize=False).display_name()
 
 
+@cache
+def _time_zones() -> frozenset[str]:
+    # Reading the zone database walks the file system: once per process is enough.
+    return frozenset(zoneinfo.available_timezones())
+
+
 def validate_time_zone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if value not in _time_zones():
         raise ValidationError(
             "%(value)s is not an IANA time zone (e.g. America/New_York).",
             code="invalid_time_zone",

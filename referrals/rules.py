@@ -99,8 +99,10 @@ def contact_plan(patient: Patient, purpose: str, now: datetime) -> tuple[dict, s
     return contact, " ".join(note for note in notes if note)
 
 
-def create_once(need: Need, *, actor: Actor) -> FollowUp | None:
-    """Create the follow-up unless this rule already fired for this key."""
+def create_once(need: Need, *, actor: Actor, at: datetime | None = None) -> FollowUp | None:
+    """Create the follow-up unless this rule already fired for this key. ``at`` is when
+    the event that calls for it happened (a visit recorded late, say): the follow-up
+    dates from then, as its due time does."""
     if FollowUp.objects.filter(rule=need.rule, rule_key=need.key).exists():
         return None
     follow_up = FollowUp(
@@ -117,6 +119,7 @@ def create_once(need: Need, *, actor: Actor) -> FollowUp | None:
         rule=need.rule,
         rule_key=need.key,
         created_by=actor,
+        created_at=min(at or timezone.now(), timezone.now()),
         **need.contact,
     )
     try:
@@ -270,7 +273,7 @@ def on_referral_change(referral: Referral, *, actor: Actor, now: datetime | None
         resolve_moot(referral.replaces, actor=actor, now=now)
     rule = ON_ENTERING.get(referral.status)
     if rule is not None:
-        create_once(rule(referral, now), actor=actor)
+        create_once(rule(referral, now), actor=actor, at=now)
 
 
 # Time-based rules, run by `manage.py run_care_rules` -------------------------------

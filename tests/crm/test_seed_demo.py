@@ -1,14 +1,18 @@
+import io
+
 import pytest
 from django.core.management import call_command
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
+from api.management.commands.seed_demo import NICKNAMES
 from crm.choices import Channel
 from interactions.models import Interaction
 from patients.models import Patient, PatientLanguage
-from referrals.choices import ReferralStatus
-from referrals.models import FollowUp, Referral
+from referrals.choices import FollowUpKind, FollowUpStatus, ReferralStatus
+from referrals.models import FollowUp, Referral, ServiceLevelTarget
+from referrals.service_levels import overdue_q
 
 pytestmark = pytest.mark.django_db
 
@@ -17,10 +21,18 @@ pytestmark = pytest.mark.django_db
 def seeded(django_db_setup, django_db_blocker):
     """Seeded once for the module, in a transaction rolled back after its last test
     (each test's own changes roll back to a savepoint inside it)."""
+    output = io.StringIO()
     with django_db_blocker.unblock(), transaction.atomic():
-        call_command("seed_demo", patients=80, verbosity=0)
-        yield
+        call_command("seed_demo", patients=80, stdout=output)
+        yield output.getvalue()
         transaction.set_rollback(True)
+
+
+def test_it_shows_its_progress_and_where_to_sign_in(seeded):
+    lines = seeded.splitlines()
+    assert lines[lines.index("  patients 8/80") + 1] == "  patients 16/80"
+    assert "  patients 80/80" in lines
+    assert "Sign in at /login/" in seeded
 
 
 def test_it_loads_patients_in_many_languages(seeded):
@@ -69,3 +81,40 @@ def test_it_has_complaints_and_survey_answers(seeded):
     assert Complaint.objects.values("status").distinct().count() >= 3
     assert SurveyResponse.objects.filter(invitation__isnull=False).exists()
     assert SurveyInvitation.objects.filter(used_at__isnull=True).exists()
+
+
+def test_it_looks_like_a_clinics_week_not_a_backlog(seeded):
+    """Most work is on time; a realistic minority is overdue."""
+    now = timezone.now()
+    open_ = FollowUp.objects.filter(status=FollowUpStatus.OPEN)
+    overdue = open_.filter(due_at__lt=now).count()
+    assert 0 < overdue < 0.3 * open_.count()
+
+    targets = {t.priority: t for t in ServiceLevelTarget.objects.all()}
+    sent = Referral.objects.filter(status=ReferralStatus.SENT)
+    late = sent.filter(overdue_q(targets, now)).count()
+    assert 0 < late < 0.5 * sent.count()
+
+    # Finished follow-ups were done over the past weeks, mostly before they were due.
+    done = FollowUp.objects.filter(status=FollowUpStatus.DONE)
+    assert done.dates("completed_at", "day").count() > 20
+    assert done.filter(completed_at__lte=F("due_at")).count() > 0.6 * done.count()
+    assert not done.filter(completed_at__lt=F("created_at")).exists()
+
+
+def test_its_people_and_work_items_make_sense(seeded):
+    nicknames = Patient.objects.exclude(preferred_name="").values_list(
+        "given_name", "preferred_name"
+    )
+    assert nicknames
+    assert all(NICKNAMES.get(given) == nickname for given, nickname in nicknames), nicknames
+    # Reminders, confirmations and check-ins belong to a referral.
+    referral_kinds = [
+        FollowUpKind.APPOINTMENT_REMINDER,
+        FollowUpKind.VISIT_CONFIRMATION,
+        FollowUpKind.POST_VISIT_CHECK_IN,
+        FollowUpKind.REPORT_REQUEST,
+    ]
+    assert not FollowUp.objects.filter(kind__in=referral_kinds, referral__isnull=True).exists()
+    # A declined referral is redirected to another provider now and then.
+    assert Referral.objects.filter(replaces__status=ReferralStatus.DECLINED).exists()

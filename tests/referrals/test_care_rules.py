@@ -181,6 +181,24 @@ def test_closing_asks_for_a_check_in_call(coordinator):
     assert [f.rule for f in open_rule_follow_ups(referral)] == ["post_visit_check_in"]
 
 
+def test_a_step_recorded_late_dates_its_follow_up_from_the_step(coordinator):
+    """A no-show recorded days later still asks for the rebooking call as of the missed
+    visit: the follow-up's age and the on-time figure count from then."""
+    with time_machine.travel(NOW, tick=False):
+        referral = walk(
+            coordinator,
+            [
+                ("create", at(11, 1), {}),
+                ("send", at(11, 2), {}),
+                ("accept", at(11, 3), {}),
+                ("schedule", at(11, 4), {"appointment_at": at(11, 5, 9)}),
+                ("no_show", at(11, 5, 10), {}),
+            ],
+        )
+    (rebook,) = open_rule_follow_ups(referral, rule="rebook")
+    assert rebook.created_at == at(11, 5, 10)
+
+
 def test_follow_up_needed_asks_for_a_callback_from_who_logged_it(billing):
     patient = PatientFactory()
     with time_machine.travel(NOW, tick=False):

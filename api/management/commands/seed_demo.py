@@ -41,7 +41,7 @@ from referrals.choices import (
     ReferralPriority,
     ReferralStatus,
 )
-from referrals.models import FollowUp
+from referrals.models import FollowUp, ServiceLevelTarget
 from referrals.validators import npi_check_digit
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -81,6 +81,52 @@ SPECIALTIES = [
     "Neurology",
     "Ophthalmology",
 ]
+
+# Preferred names people really go by (given name -> nickname).
+NICKNAMES = {
+    "William": "Bill",
+    "Robert": "Bob",
+    "Richard": "Rick",
+    "James": "Jim",
+    "Michael": "Mike",
+    "Christopher": "Chris",
+    "Daniel": "Dan",
+    "Matthew": "Matt",
+    "Anthony": "Tony",
+    "Joseph": "Joe",
+    "Thomas": "Tom",
+    "Nicholas": "Nick",
+    "Benjamin": "Ben",
+    "Jonathan": "Jon",
+    "Timothy": "Tim",
+    "Elizabeth": "Liz",
+    "Jennifer": "Jen",
+    "Katherine": "Kate",
+    "Kimberly": "Kim",
+    "Rebecca": "Becky",
+    "Margaret": "Peggy",
+    "Patricia": "Pat",
+    "Samantha": "Sam",
+    "Victoria": "Tori",
+    "Jessica": "Jess",
+    "Alexandra": "Alex",
+    "Deborah": "Deb",
+    "Susan": "Sue",
+}
+
+# Ad-hoc work staff create by hand; reminders, confirmations and check-ins come from the
+# care rules, tied to a referral.
+AD_HOC_FOLLOW_UPS = [
+    (FollowUpKind.CALLBACK, "Call back about the statement balance", Department.BILLING),
+    (FollowUpKind.CALLBACK, "Call back: refill not at the pharmacy", Department.PHARMACY),
+    (FollowUpKind.CALLBACK, "Return the patient's voicemail", ""),
+    (FollowUpKind.OTHER, "Send the new-patient forms in the preferred language", ""),
+    (FollowUpKind.OTHER, "Update insurance card on file", Department.FRONT_DESK),
+    (FollowUpKind.CALLBACK, "Explain the lab instructions again", ""),
+]
+
+# Share of open items left past their due time: a realistic minority, not the rule.
+OVERDUE_SHARE = 0.15
 
 AREA_CODES = ["617", "212", "415", "312", "206", "713", "305", "404"]
 
@@ -141,6 +187,59 @@ def _phone(rng: random.Random) -> str:
     return f"({rng.choice(AREA_CODES)}) 555-01{rng.randrange(100):02d}"
 
 
+def _timeline(rng: random.Random, path: list[str], target, now: datetime, end=None):
+    """When each step of a referral happened (creation first) and its appointment time.
+
+    The last step is at ``end`` if given, else placed so that most open referrals are
+    inside their service-level target and OVERDUE_SHARE are past it; finished ones ended
+    some time in the past."""
+    gap = {
+        "send": timedelta(hours=rng.uniform(1, 30)),
+        "accept": target.accept_within * rng.uniform(0.1, 0.8),
+        "decline": target.accept_within * rng.uniform(0.1, 0.8),
+        "schedule": target.schedule_within * rng.uniform(0.1, 0.8),
+        "seen": timedelta(hours=rng.uniform(1, 4)),  # after the appointment time
+        "no_show": timedelta(hours=rng.uniform(2, 24)),
+        "close": target.report_within * rng.uniform(0.1, 0.9),
+        "cancel": timedelta(days=rng.uniform(1, 10)),
+    }
+    visit_wait = timedelta(days=rng.uniform(3, 21))
+    offsets = [timedelta(0)]
+    appointment_offset = None
+    for action in path:
+        if action == "schedule":
+            appointment_offset = offsets[-1] + gap[action] + visit_wait
+        if action in ("seen", "no_show"):
+            offsets.append(appointment_offset + gap[action])
+        else:
+            offsets.append(offsets[-1] + gap[action])
+    window = {
+        "send": target.accept_within,
+        "accept": target.schedule_within,
+        "seen": target.report_within,
+    }.get(path[-1] if path else "")
+    if end is not None:
+        age = now - end
+    elif path and path[-1] in ("close", "decline", "cancel"):
+        age = timedelta(days=rng.uniform(1, 45))
+    elif path and path[-1] == "schedule":
+        # Mostly upcoming visits; some whose time passed without an outcome recorded.
+        passed = rng.random() < OVERDUE_SHARE
+        age = (
+            visit_wait + timedelta(days=rng.uniform(1, 5))
+            if passed
+            else visit_wait * rng.uniform(0, 0.9)
+        )
+    elif window is not None:
+        overdue = rng.random() < OVERDUE_SHARE
+        age = window * (rng.uniform(1.1, 2.5) if overdue else rng.uniform(0.05, 0.8))
+    else:
+        age = timedelta(hours=rng.uniform(1, 72))
+    start = now - age - offsets[-1]
+    appointment = start + appointment_offset if appointment_offset is not None else None
+    return [start + offset for offset in offsets], appointment
+
+
 class Command(BaseCommand):
     help = "Load the synthetic demo data set and demo logins (idempotent)."
 
@@ -193,16 +292,24 @@ class Command(BaseCommand):
 
         organizations, practitioners = self._load_directory(rng, fakers["en_US"], admin)
 
+        targets = {t.priority: t for t in ServiceLevelTarget.objects.all()}
+        step = max(1, patient_count // 10)
         for number in range(1, patient_count + 1):
+            if number % step == 0 or number == patient_count:
+                self.stdout.write(f"  patients {number}/{patient_count}")
+                self.stdout.flush()
             locale, tag, _ = rng.choices(LANGUAGES, weights=[w for *_, w in LANGUAGES])[0]
             patient = self._create_patient(
                 rng, fakers[locale], tag, number, coordinators, practitioners, staff
             )
             self._create_interactions(rng, patient, staff, now)
             for _ in range(rng.choice([0, 1, 1, 1, 2])):
-                self._create_referral(rng, patient, organizations, practitioners, staff, now)
+                self._create_referral(
+                    rng, patient, organizations, practitioners, staff, targets, now
+                )
             self._create_follow_ups(rng, patient, staff, now)
             self._create_experience(rng, patient, staff, now)
+        self.stdout.write("  working through past-due follow-ups")
         self._work_follow_ups(rng, now)
         self.stdout.write(f"Loaded {patient_count} synthetic patients.")
 
@@ -332,7 +439,7 @@ class Command(BaseCommand):
             mrn=f"{DEMO_MRN_PREFIX}{number:06d}",
             family_name=fake.last_name(),
             given_name=given,
-            preferred_name=rng.choice(["", "", "", given[:3]]) if tag == "en" else "",
+            preferred_name=NICKNAMES[given] if given in NICKNAMES and rng.random() < 0.6 else "",
             birth_date=fake.date_of_birth(minimum_age=1, maximum_age=95),
             administrative_sex=sex,
             interpreter_needed=interpreter,
@@ -393,53 +500,97 @@ class Command(BaseCommand):
             except Conflict:
                 continue  # the patient opted out of that contact: real staff would not log it
 
-    def _create_referral(self, rng, patient, organizations, practitioners, staff, now):
-        specialty = rng.choice(SPECIALTIES)
-        target = rng.choices(list(STATE_WEIGHTS), weights=list(STATE_WEIGHTS.values()))[0]
+    def _create_referral(self, rng, patient, organizations, practitioners, staff, targets, now):
+        final = rng.choices(list(STATE_WEIGHTS), weights=list(STATE_WEIGHTS.values()))[0]
         priority = rng.choices(list(ReferralPriority), weights=[6, 3, 1])[0]
-        coordinator = patient.care_coordinator or staff["coordinator"]
-        clock = now - timedelta(days=rng.uniform(1, 60))
+        specialty = rng.choice(SPECIALTIES)
+        walk = {
+            "rng": rng,
+            "patient": patient,
+            "priority": priority,
+            "coordinator": patient.care_coordinator or staff["coordinator"],
+            "organizations": organizations,
+            "practitioners": practitioners,
+        }
+        if final != ReferralStatus.DECLINED or rng.random() < 0.5:
+            times, appointment = _timeline(rng, PATHS[final], targets[priority], now)
+            self._walk(
+                **walk,
+                specialty=specialty,
+                path=PATHS[final],
+                times=times,
+                appointment=appointment,
+            )
+            return
+        # Declined, then redirected to another provider, as the declined bucket asks: the
+        # new referral's story comes first, the decline just before it started.
+        again = rng.choice(
+            [
+                ReferralStatus.SENT,
+                ReferralStatus.ACCEPTED,
+                ReferralStatus.SCHEDULED,
+                ReferralStatus.CLOSED,
+            ]
+        )
+        new_times, new_appointment = _timeline(rng, PATHS[again], targets[priority], now)
+        declined_at = new_times[0] - timedelta(hours=rng.uniform(2, 30))
+        times, _ = _timeline(rng, PATHS[final], targets[priority], now, end=declined_at)
+        declined = self._walk(**walk, specialty=specialty, path=PATHS[final], times=times)
+        self._walk(
+            **walk,
+            specialty=rng.choice([s for s in SPECIALTIES if s != specialty]),
+            path=PATHS[again],
+            times=new_times,
+            appointment=new_appointment,
+            replaces=declined,
+        )
+
+    def _walk(
+        self,
+        *,
+        rng,
+        patient,
+        priority,
+        coordinator,
+        organizations,
+        practitioners,
+        specialty,
+        path,
+        times,
+        appointment=None,
+        replaces=None,
+    ):
+        """Create a referral at times[0] and take it through ``path`` at the later times."""
         referral = referral_services.referral_create(
             actor=coordinator,
             patient=patient,
-            at=clock,
+            at=times[0],
             referring_practitioner=patient.primary_care_practitioner,
             receiving_organization=organizations[specialty],
             receiving_practitioner=rng.choice(practitioners[specialty]),
             specialty=specialty,
             priority=priority,
             reason=f"Evaluation requested by primary care ({specialty.lower()}).",
+            replaces=replaces,
         )
-        for action in PATHS[target]:
-            clock = min(clock + timedelta(hours=rng.uniform(2, 24 * 6)), now)
-            kwargs = {"referral": referral, "actor": coordinator, "at": clock}
+        for action, at in zip(path, times[1:], strict=True):
+            # Staff did the referral's reminders and calls before its next step came.
+            self._work_follow_ups(rng, at, referral=referral)
+            kwargs = {"referral": referral, "actor": coordinator, "at": at}
             if action in ("decline", "cancel"):
                 kwargs["reason"] = {
                     "decline": "Receiver is not taking new patients this quarter.",
                     "cancel": "Patient chose to be seen elsewhere.",
                 }[action]
             elif action == "schedule":
-                visit_offset = (
-                    rng.uniform(-10, 20)
-                    if target == ReferralStatus.SCHEDULED
-                    else (rng.uniform(1, 5))
-                )
-                appointment = clock + timedelta(days=visit_offset)
-                if target != ReferralStatus.SCHEDULED:
-                    # Its outcome is recorded next: the visit has already happened.
-                    appointment = min(appointment, now - timedelta(hours=1))
-                elif appointment < referral.sent_at:
-                    appointment = referral.sent_at + timedelta(days=1)
-                kwargs["appointment_at"] = max(appointment, referral.sent_at)
-            elif action in ("seen", "no_show"):
-                clock = min(max(clock, referral.appointment_at), now)
-                kwargs["at"] = clock
+                kwargs["appointment_at"] = appointment
             elif action == "close":
-                kwargs["report_received_on"] = timezone.localdate(clock)
+                kwargs["report_received_on"] = timezone.localdate(at)
                 kwargs["report_from"] = str(referral.receiving_practitioner)
                 kwargs["report_summary"] = "Consult completed; findings reviewed with patient."
                 kwargs["report_recommendations"] = "Follow up with primary care in 3 months."
             referral = referral_services.TRANSITION_SERVICES[action](**kwargs)
+        return referral
 
     def _create_experience(self, rng, patient, staff, now):
         """Survey links (most answered), and now and then a complaint or a bad review."""
@@ -523,19 +674,21 @@ class Command(BaseCommand):
                 summary="We are sorry to read this. Please call our patient line so we can help.",
             )
 
-    def _work_follow_ups(self, rng, now):
-        """Staff have worked through most past-due follow-ups, some of them late."""
-        past_due = FollowUp.objects.filter(status=FollowUpStatus.OPEN, due_at__lt=now)
-        for follow_up in past_due.select_related("assigned_to"):
-            if rng.random() < 0.3:
+    def _work_follow_ups(self, rng, now, **scope):
+        """Staff have worked through the follow-ups due before ``now``, mostly on time; a
+        few from the last week are still open."""
+        past_due = FollowUp.objects.filter(status=FollowUpStatus.OPEN, due_at__lt=now, **scope)
+        recent = now - timedelta(days=7)
+        for follow_up in past_due.select_related("assigned_to", "patient__care_coordinator"):
+            if follow_up.due_at > recent and rng.random() < OVERDUE_SHARE * 2:
                 continue
-            if rng.random() < 0.25:
+            if rng.random() < 0.2:
                 done_at = follow_up.due_at + timedelta(hours=rng.uniform(1, 48))
             else:
                 done_at = follow_up.due_at - timedelta(hours=rng.uniform(0, 20))
             referral_services.follow_up_complete(
                 follow_up=follow_up,
-                actor=follow_up.assigned_to,
+                actor=follow_up.assigned_to or follow_up.patient.care_coordinator,
                 outcome="Reached the patient.",
                 at=min(max(done_at, follow_up.created_at), now),
             )
@@ -544,32 +697,24 @@ class Command(BaseCommand):
         end_of_today = timezone.make_aware(
             datetime.combine(timezone.localdate(now) + timedelta(days=1), time.min)
         )
-        later_today = now + (end_of_today - now) / 2
-        for due in rng.sample(
-            [
-                later_today,
-                now - timedelta(days=rng.randint(1, 10)),
-                now + timedelta(days=rng.randint(1, 14)),
-            ],
-            k=rng.choice([0, 1, 1, 2]),
-        ):
-            kind = rng.choice(
+        for _ in range(rng.choice([0, 0, 1, 1, 2])):
+            kind, title, queue = rng.choice(AD_HOC_FOLLOW_UPS)
+            created = now - timedelta(days=rng.uniform(0.5, 12))
+            due = rng.choice(
                 [
-                    FollowUpKind.CALLBACK,
-                    FollowUpKind.POST_VISIT_CHECK_IN,
-                    FollowUpKind.APPOINTMENT_REMINDER,
+                    now + (end_of_today - now) * rng.uniform(0.1, 0.9),
+                    created + timedelta(days=rng.uniform(0.5, 3)),
+                    now + timedelta(days=rng.uniform(1, 10)),
                 ]
             )
-            queue_item = rng.random() < 0.3
             referral_services.follow_up_create(
                 actor=patient.care_coordinator or staff["coordinator"],
                 patient=patient,
                 kind=kind,
-                title=FollowUpKind(kind).label,
+                title=title,
                 due_at=due,
-                assigned_to=None if queue_item else patient.care_coordinator,
-                queue=rng.choice([Department.BILLING, Department.PHARMACY, Department.FRONT_DESK])
-                if queue_item
-                else "",
-                priority=rng.choice(list(FollowUpPriority)),
+                assigned_to=None if queue else patient.care_coordinator,
+                queue=queue,
+                priority=rng.choices(list(FollowUpPriority), weights=[3, 6, 1])[0],
+                created_at=created,
             )
