@@ -128,6 +128,7 @@ def complaint_worklist(
 # The 360 reads every app, so it lives in the top domain layer.
 
 TIMELINE_SIZE = 20
+PAST_REFERRALS_SHOWN = 10
 
 
 def _count(queryset: QuerySet) -> Coalesce:
@@ -143,7 +144,8 @@ def _count(queryset: QuerySet) -> Coalesce:
 
 def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
     """Everything staff need before talking to the patient, in a constant number of
-    queries: the record, the latest interactions, open referrals and follow-ups."""
+    queries: the record, the latest interactions, open referrals and the latest others
+    (declined, closed, cancelled), and open follow-ups."""
     visible = Interaction.objects.filter(visible_interactions_q(user))
     patient = (
         patient_detail()
@@ -157,11 +159,12 @@ def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
     # Through the related managers, each row's ``patient`` is already this patient.
     referrals = []
     if can(user, Section.REFERRALS):
+        # One query for all of them: a patient has a handful of referrals in a lifetime.
         referrals = list(
-            patient.referrals.filter(status__in=OPEN_STATUSES)
-            .select_related(*REFERRAL_RELATED)
-            .order_by("-created_at", "-id")
+            patient.referrals.select_related(*REFERRAL_RELATED).order_by("-created_at", "-id")
         )
+    past = [r for r in referrals if r.status not in OPEN_STATUSES]
+    referrals = [r for r in referrals if r.status in OPEN_STATUSES]
     follow_ups = list(
         patient.follow_ups.filter(status=FollowUpStatus.OPEN)
         .filter(visible_follow_ups_q(user))
@@ -176,12 +179,14 @@ def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
         if len(timeline) > TIMELINE_SIZE
         else None,
         "open_referrals": referrals,
+        "past_referrals": past[:PAST_REFERRALS_SHOWN],
         "open_follow_ups": follow_ups,
         "service_levels": service_levels.targets(),
         "counts": {
             "interactions": patient.interactions_total,
             "referrals": patient.referrals_total if can(user, Section.REFERRALS) else 0,
             "open_referrals": len(referrals),
+            "past_referrals": len(past),
             "open_follow_ups": len(follow_ups),
             "overdue_follow_ups": sum(1 for f in follow_ups if f.due_at < now),
         },

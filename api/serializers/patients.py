@@ -12,7 +12,7 @@ from api.serializers.referrals import (
 )
 from crm.access import Section
 from crm.choices import Channel
-from interactions.selectors import TIMELINE_SIZE
+from interactions.selectors import PAST_REFERRALS_SHOWN, TIMELINE_SIZE
 from patients.choices import (
     AccessibilityNeed,
     AdministrativeSex,
@@ -306,11 +306,16 @@ class Patient360Serializer(SectionFieldsMixin, serializers.Serializer):
         allow_null=True, help_text="URL of the full timeline when there are more."
     )
     open_referrals = ReferralSerializer(many=True)
+    past_referrals = ReferralSerializer(
+        many=True,
+        help_text=f"The latest {PAST_REFERRALS_SHOWN} declined, closed or cancelled; "
+        "counts.past_referrals says how many there are.",
+    )
     open_follow_ups = FollowUpSerializer(many=True)
     counts = serializers.DictField(child=serializers.IntegerField())
 
     section_fields = {
-        Section.REFERRALS: ["open_referrals"],
+        Section.REFERRALS: ["open_referrals", "past_referrals"],
         Section.FOLLOW_UPS: ["open_follow_ups"],
         Section.INTERACTIONS: ["interactions", "interactions_next"],
     }

@@ -15,6 +15,7 @@ from tests.factories import (
     PractitionerFactory,
     ReferralFactory,
 )
+from tests.referrals.helpers import referral_in
 
 pytestmark = pytest.mark.django_db
 
@@ -58,13 +59,29 @@ def test_it_returns_the_whole_picture(api, coordinator):
     assert data["interactions_next"] is None
     assert [r["status"]["value"] for r in data["open_referrals"]] == ["sent"] * 3
     assert data["open_referrals"][0]["next_step"]["step"] == "receiver accepts"
+    assert data["past_referrals"] == []
     assert data["counts"] == {
         "interactions": 3,
         "referrals": 3,
         "open_referrals": 3,
+        "past_referrals": 0,
         "open_follow_ups": 3,
         "overdue_follow_ups": 1,
     }
+
+
+def test_declined_closed_and_cancelled_referrals_stay_on_the_360(api, coordinator):
+    """The latest ten, newest first, with the report of a closed one; the count says
+    how many there are in all."""
+    patient = build_patient(coordinator, 0)
+    for state in ["declined"] + ["cancelled"] * 11:
+        referral_in(state, coordinator, patient=patient)
+    closed = referral_in("closed", coordinator, patient=patient)
+    data = api.get(f"/api/patients/{patient.pk}/360/").json()
+    assert data["open_referrals"] == []
+    assert len(data["past_referrals"]) == 10 and data["counts"]["past_referrals"] == 13
+    assert data["past_referrals"][0]["id"] == closed.pk
+    assert data["past_referrals"][0]["report_received_on"] == closed.report_received_on.isoformat()
 
 
 def test_the_timeline_shows_the_latest_20_and_links_to_the_rest(api, coordinator):

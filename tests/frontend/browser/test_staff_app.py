@@ -11,8 +11,9 @@ from playwright.sync_api import expect
 
 from interactions.models import Interaction
 from referrals import services
+from referrals.models import Referral
 from referrals.choices import FollowUpStatus, ReferralStatus
-from tests.factories import InteractionFactory, ReferralFactory, UserFactory
+from tests.factories import InteractionFactory, PractitionerFactory, ReferralFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -192,6 +193,25 @@ def test_a_referral_moves_from_sent_to_closed_through_the_dialogs(screen_for, co
     actions = list(referral.events.order_by("occurred_at", "id").values_list("action", flat=True))
     assert actions[-4:] == ["accept", "schedule", "seen", "close"]
 
+    # After a reload the closed referral is still there, under past referrals, with its
+    # report; its own page tells every step.
+    page.reload()
+    past = page.locator(f"[data-referral='{referral.pk}']")
+    expect(past).to_contain_text("Closed")
+    expect(past).to_contain_text("Report: received")
+    expect(past).to_contain_text("Benign ectopy; no treatment needed.")
+    expect(page.get_by_role("heading", name="Declined and past referrals")).to_be_visible()
+    past.get_by_role("link", name="Details and every step").click()
+    expect(page.get_by_role("heading", name="Cardiology referral", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name="Specialist's report")).to_be_visible()
+    expect(page.get_by_text("Dr. Hayes, Cardiology")).to_be_visible()
+    steps = page.get_by_role("region", name="Every step").get_by_role("listitem")
+    expect(steps).to_have_count(len(actions))
+    expect(steps.last).to_contain_text("Close with report")
+    expect(steps.last).to_contain_text("Seen, report pending → Closed (report received)")
+    expect(steps.last).to_contain_text(coordinator.get_full_name())
+    screen.capture_both_sizes("referral-page")
+
 
 def test_a_stale_referral_gets_a_plain_message_not_a_blank_page(screen_for, coordinator, clinic):
     referral = clinic["referral"]
@@ -355,3 +375,61 @@ def test_the_dashboard_draws_charts_with_tables(screen_for, coordinator, clinic)
     expect(rows).to_have_count(6)
     expect(rows.last).to_have_text(re.compile(r"0%$"))
     screen.capture_both_sizes("dashboard")
+
+
+def test_a_declined_referral_is_redirected_with_the_provider_picker(
+    screen_for, coordinator, clinic
+):
+    patient = clinic["patient"]
+    declined = ReferralFactory(patient=patient, coordinator=coordinator, specialty="Cardiology")
+    services.referral_send(referral=declined, actor=coordinator)
+    services.referral_decline(referral=declined, actor=coordinator, reason="Not taking patients.")
+    speaks_spanish = PractitionerFactory(
+        given_name="Marisol", family_name="Vega", languages=["en", "es"], in_network=True
+    )
+    PractitionerFactory(given_name="Oscar", family_name="Reed", languages=["en"], in_network=True)
+    PractitionerFactory(given_name="Ana", family_name="Ruiz", languages=["es"], in_network=False)
+    screen = screen_for(coordinator)
+    page = screen.open(f"/patients/{patient.pk}/")
+    card = page.locator(f"[data-referral='{declined.pk}']")
+    card.get_by_role("button", name="Redirect to another provider").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("Specialty")).to_have_value("Cardiology")
+    expect(dialog.get_by_label("Reason for referral")).to_have_value(declined.reason)
+    providers = dialog.get_by_label("Receiving provider")
+    expect(providers).to_contain_text("Oscar Reed")
+    expect(providers).not_to_contain_text("Ana Ruiz")  # out of network
+
+    dialog.get_by_label("Speaks Spanish").check()
+    expect(providers).not_to_contain_text("Oscar Reed")
+    expect(providers).to_contain_text("Marisol Vega")
+    providers.select_option(str(speaks_spanish.pk))
+    screen.capture("referral-redirect-dialog")
+    dialog.get_by_role("button", name="Create the new referral").click()
+    expect(dialog).to_be_hidden()
+
+    created = Referral.objects.get(replaces=declined)
+    assert created.receiving_practitioner == speaks_spanish
+    assert created.receiving_organization == speaks_spanish.organization
+    assert (created.status, created.specialty, created.patient) == ("draft", "Cardiology", patient)
+    new_card = page.locator(f"[data-referral='{created.pk}']")
+    expect(new_card).to_contain_text("Marisol Vega")
+    expect(new_card).to_be_focused()
+
+
+def test_a_new_referral_is_created_from_the_360(screen_for, coordinator, clinic):
+    patient = clinic["patient"]
+    screen = screen_for(coordinator)
+    page = screen.open(f"/patients/{patient.pk}/")
+    page.get_by_role("button", name="New referral").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Priority").select_option("urgent")
+    dialog.get_by_role("button", name="Create referral").click()
+    # Nothing is sent without a reason; the field says so.
+    expect(dialog.get_by_text("This field is required.")).to_be_visible()
+    dialog.get_by_label("Reason for referral").fill("Chest pain on exertion; rule out angina.")
+    dialog.get_by_role("button", name="Create referral").click()
+    expect(dialog).to_be_hidden()
+    created = Referral.objects.get(reason="Chest pain on exertion; rule out angina.")
+    assert (created.priority, created.receiving_practitioner) == ("urgent", None)
+    expect(page.locator(f"[data-referral='{created.pk}']")).to_contain_text("Draft")

@@ -2,7 +2,7 @@
 // are shown next to the fields they belong to; any other failure as a plain message.
 
 import { ApiError, explain } from "./api.js";
-import { h, isoDate, uid } from "./dom.js";
+import { fill, h, isoDate, uid } from "./dom.js";
 import { session } from "./session.js";
 
 const INPUT_TYPES = { datetime: "datetime-local", date: "date", boolean: "checkbox" };
@@ -31,7 +31,9 @@ export function actionForm(workflow, action) {
 
 /**
  * A field: {name, label, type ("text", "textarea", "select", "checkbox", "date",
- * "datetime-local"), required, options ([{value, label}]), value, help}.
+ * "datetime-local"), required, options ([{value, label}]), value, help}. A select's
+ * `options` may instead be `async (values) => [{value, label}]`: asked again whenever
+ * another field of the form changes (a provider list that follows its filters).
  */
 function control(field) {
   const id = uid(`f-${field.name}`);
@@ -47,12 +49,8 @@ function control(field) {
   if (field.type === "textarea") {
     input = h("textarea", { ...common, rows: field.rows || 3, maxlength: field.maxlength }, field.value ?? "");
   } else if (field.type === "select") {
-    input = h(
-      "select",
-      common,
-      field.required ? null : h("option", { value: "" }, field.placeholder || "—"),
-      field.options.map((o) => h("option", { value: o.value, selected: o.value === field.value }, o.label)),
-    );
+    input = h("select", common);
+    setOptions(field, input, typeof field.options === "function" ? [] : field.options);
   } else if (field.type === "checkbox") {
     input = h("input", { ...common, type: "checkbox", checked: Boolean(field.value) });
   } else {
@@ -74,6 +72,15 @@ function control(field) {
     h("p", { class: "field-error", id: errorId }),
   );
   return { wrapper, input, error: wrapper.querySelector(".field-error") };
+}
+
+function setOptions(field, select, options) {
+  const current = select.value || field.value;
+  fill(
+    select,
+    field.required && options.length ? null : h("option", { value: "" }, options.length ? field.placeholder || "—" : field.empty || "—"),
+    options.map((o) => h("option", { value: o.value, selected: String(o.value) === String(current) }, o.label)),
+  );
 }
 
 function valueOf(field, input) {
@@ -103,6 +110,33 @@ function buildForm({ fields, submitLabel, onSubmit, onCancel }) {
       h("button", { type: "button", onclick: onCancel }, "Go back"),
     ),
   );
+
+  // Selects whose options follow the other fields.
+  const dynamic = [...controls.values()].filter((c) => typeof c.field.options === "function");
+  const currentValues = () => Object.fromEntries([...controls].map(([name, c]) => [name, valueOf(c.field, c.input)]));
+  let generation = 0;
+  async function reloadOptions() {
+    const mine = ++generation;
+    const values = currentValues();
+    for (const c of dynamic) {
+      c.input.setAttribute("aria-busy", "true");
+      try {
+        const options = await c.field.options(values);
+        if (mine === generation) setOptions(c.field, c.input, options);
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        if (mine === generation) showErrors(explain(error));
+      } finally {
+        c.input.removeAttribute("aria-busy");
+      }
+    }
+  }
+  if (dynamic.length) {
+    form.addEventListener("change", (event) => {
+      if (!dynamic.some((c) => c.input === event.target)) reloadOptions();
+    });
+    reloadOptions();
+  }
 
   function clearErrors() {
     summary.replaceChildren();

@@ -10,6 +10,7 @@ import { renderSearch } from "./screens/search.js";
 import { renderPatient } from "./screens/patient.js";
 import { renderBoard } from "./screens/board.js";
 import { renderDashboard } from "./screens/dashboard.js";
+import { renderReferralPage } from "./screens/referral.js";
 
 const main = document.getElementById("main");
 
@@ -31,6 +32,7 @@ const SCREENS = [
     allowed: () => can("referrals") || can("feedback", "read", "ALL"),
   },
   { path: /^\/patients\/(\d+)\/$/, title: "Patient", render: renderPatient },
+  { path: /^\/referrals\/(\d+)\/$/, title: "Referral", render: renderReferralPage, allowed: () => can("referrals") },
 ];
 
 function renderNav() {

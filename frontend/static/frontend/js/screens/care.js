@@ -1,22 +1,39 @@
-// A patient's open referrals (status, next step, due time, and the transitions the
-// workflow allows now, each through a dialog) and open follow-ups (complete, cancel).
+// A patient's referrals (status, next step, due time, and the transitions the workflow
+// allows now, each through a dialog; past ones with their report) and open follow-ups
+// (complete, cancel).
 
 import { api, query } from "../api.js";
-import { announce, badge, formatDateTime, h } from "../dom.js";
+import { announce, badge, formatDate, formatDateTime, h, link } from "../dom.js";
 import { actionForm, openDialog } from "../forms.js";
 import { can, canWriteRow, session } from "../session.js";
 import { dueText, loadInto } from "./common.js";
+import { openReferralForm } from "./referral_form.js";
 
 const actionLabel = (workflow, action) => session.workflows[workflow][action]?.label ?? action;
 
-function referralCard(referral, onChange) {
+/**
+ * One referral as a card. `onChange` runs after a step (care rules may have opened or
+ * closed follow-ups). Options: `patient` (with languages, for the provider picker),
+ * `onCreated(referral)` after a declined one is redirected, and `page` on the
+ * referral's own page, which needs no link to itself.
+ */
+export function referralCard(referral, onChange, options = {}) {
+  const { patient = null, page = false, onCreated = () => {} } = options;
   const overdue = referral.next_step?.overdue;
   const provider = [
     referral.receiving_practitioner && `${referral.receiving_practitioner.given_name} ${referral.receiving_practitioner.family_name}`,
     referral.receiving_organization?.name,
   ].filter(Boolean).join(", ");
   const headingId = `referral-${referral.id}-heading`;
-  const actions = can("referrals", "write") ? referral.allowed_actions ?? [] : [];
+  const mayWrite = can("referrals", "write");
+  const actions = mayWrite ? referral.allowed_actions ?? [] : [];
+  const redirect = async () => {
+    const created = await openReferralForm({ patient: patient ?? referral.patient, replaces: referral });
+    if (!created) return;
+    announce(`New ${created.specialty} referral created as a draft; it replaces the declined one.`);
+    onCreated(created);
+    onChange();
+  };
   const card = h(
     "article",
     { class: `card${overdue ? " is-overdue" : ""}`, "aria-labelledby": headingId, "data-referral": referral.id },
@@ -32,23 +49,28 @@ function referralCard(referral, onChange) {
     h("p", { class: "item-meta" }, provider || "No receiving provider yet", referral.sent_at ? ` · sent ${formatDateTime(referral.sent_at)}` : ""),
     referral.reason ? h("p", {}, h("span", { class: "label" }, "Reason: "), referral.reason) : null,
     referral.appointment_at ? h("p", {}, h("span", { class: "label" }, "Appointment: "), formatDateTime(referral.appointment_at)) : null,
+    referral.report_received_on
+      ? h("p", {}, h("span", { class: "label" }, "Report: "), `received ${formatDate(referral.report_received_on)}`, referral.report_summary ? ` — ${referral.report_summary}` : "")
+      : null,
     referral.next_step
       ? h("p", { class: "next-step" }, h("span", { class: "label" }, "Next step: "), referral.next_step.step, " ", dueText(referral.next_step.due_at, overdue))
       : null,
-    actions.length
-      ? h(
-          "div",
-          { class: "actions", role: "group", "aria-label": `Actions for the ${referral.specialty} referral` },
-          actions.map((action) =>
-            h("button", { type: "button", "data-action": action, onclick: () => transition(referral, action, card, onChange) }, actionLabel("referral", action)),
-          ),
-        )
-      : null,
+    h(
+      "div",
+      { class: "actions", role: "group", "aria-label": `Actions for the ${referral.specialty} referral` },
+      actions.map((action) =>
+        h("button", { type: "button", "data-action": action, onclick: () => transition(referral, action, card, onChange, options) }, actionLabel("referral", action)),
+      ),
+      mayWrite && referral.status.value === "declined"
+        ? h("button", { type: "button", "data-action": "redirect", onclick: redirect }, "Redirect to another provider")
+        : null,
+      page ? null : link(`/referrals/${referral.id}/`, "Details and every step"),
+    ),
   );
   return card;
 }
 
-async function transition(referral, action, card, onChange) {
+async function transition(referral, action, card, onChange, options) {
   const form = actionForm("referral", action);
   const updated = await openDialog({
     title: `${form.label}: ${referral.specialty} referral`,
@@ -59,7 +81,7 @@ async function transition(referral, action, card, onChange) {
       api(`referrals/${referral.id}/${action.replaceAll("_", "-")}/`, { method: "POST", body: values, version: referral.version }),
   });
   if (!updated) return;
-  const replacement = referralCard(updated, onChange);
+  const replacement = referralCard(updated, onChange, options);
   card.replaceWith(replacement);
   const target = replacement.querySelector("button") ?? replacement;
   if (target === replacement) replacement.setAttribute("tabindex", "-1");
@@ -68,11 +90,55 @@ async function transition(referral, action, card, onChange) {
   onChange();
 }
 
-/** `onChange` runs after a transition: care rules may have opened or closed follow-ups. */
-export function renderReferrals(container, { referrals, onChange }) {
+const PAST = ["declined", "closed", "cancelled"];
+
+/**
+ * The patient's open referrals and, below them, the others, newest first: declined
+ * (with the button that redirects them to another provider), closed (with their report)
+ * and cancelled. Both come with the 360 (`record`); older past ones load on request.
+ * `onChange` runs after a step.
+ */
+export function renderReferrals(container, { patient, record, onChange, signal }) {
   const list = h("div", { class: "cards" });
-  list.append(...(referrals.length ? referrals.map((r) => referralCard(r, onChange)) : [h("p", { class: "muted" }, "No open referrals.")]));
-  container.append(h("h2", {}, "Open referrals"), list);
+  const options = { patient, onCreated: (created) => add(created) };
+  const add = (created) => {
+    list.querySelector(":scope > p.muted")?.remove();
+    const card = referralCard(created, onChange, options);
+    list.prepend(card);
+    card.setAttribute("tabindex", "-1");
+    card.focus();
+  };
+  const create = async () => {
+    const created = await openReferralForm({ patient });
+    if (!created) return;
+    announce(`New ${created.specialty} referral created as a draft.`);
+    add(created);
+  };
+  const past = h("div", { class: "panel" });
+  const pastList = h("div", { class: "cards" });
+  const footer = h("div", { class: "panel-footer" });
+  const showPast = (items) => pastList.replaceChildren(...(items.length ? items.map((r) => referralCard(r, onChange, options)) : [h("p", { class: "muted" }, "No past referrals.")]));
+  const loadAll = (url) =>
+    loadInto(past, () => api(url, { signal }), (page) => {
+      showPast(page.results);
+      footer.replaceChildren();
+    });
+  const total = record.counts.past_referrals;
+  if (total > record.past_referrals.length) {
+    const all = `referrals/${query({ patient: patient.id, status: PAST, page_size: 200 })}`;
+    footer.append(h("button", { type: "button", onclick: () => loadAll(all) }, `Show all ${total}`));
+  }
+  container.append(
+    h("div", { class: "section-heading" }, h("h2", {}, "Open referrals"), can("referrals", "write") ? h("button", { type: "button", onclick: create }, "New referral") : null),
+    list,
+    h("h3", {}, "Declined and past referrals"),
+    past,
+    pastList,
+    footer,
+  );
+  const referrals = record.open_referrals;
+  list.append(...(referrals.length ? referrals.map((r) => referralCard(r, onChange, options)) : [h("p", { class: "muted" }, "No open referrals.")]));
+  showPast(record.past_referrals);
 }
 
 function followUpItem(followUp, remove) {

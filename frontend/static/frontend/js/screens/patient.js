@@ -222,7 +222,7 @@ export async function renderPatient(main, { params: [id], signal, setTitle }) {
         let followUpsView = null;
         if (record.open_referrals) {
           const referrals = h("section", { class: "referrals" });
-          renderReferrals(referrals, { referrals: record.open_referrals, onChange: () => followUpsView?.refresh() });
+          renderReferrals(referrals, { patient, record, onChange: () => followUpsView?.refresh(), signal });
           care.append(referrals);
         }
         if (record.open_follow_ups) {
