@@ -3,6 +3,7 @@
 
 import datetime
 import re
+import zoneinfo
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -10,10 +11,18 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from interactions.models import Interaction
+from patients.models import Patient
 from referrals import services
-from referrals.models import Referral
 from referrals.choices import FollowUpStatus, ReferralStatus
-from tests.factories import InteractionFactory, PractitionerFactory, ReferralFactory, UserFactory
+from referrals.models import Referral
+from tests.factories import (
+    ContactPointFactory,
+    InteractionFactory,
+    LanguageFactory,
+    PractitionerFactory,
+    ReferralFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -116,6 +125,48 @@ def test_the_360_header_and_lists_come_from_one_request(screen_for, coordinator,
     expect(page.locator("[data-interaction]")).to_have_count(2)
     assert screen.api_requests == [f"GET patients/{clinic['patient'].pk}/360/"]
     screen.capture_both_sizes("patient-360")
+
+
+def test_the_header_says_how_to_reach_the_patient_now(screen_for, coordinator, clinic):
+    patient = clinic["patient"]
+    LanguageFactory(patient=patient, language="ase", preferred=False, rank=2)
+    ContactPointFactory(patient=patient, system="email", value="lucia@example.org", rank=2)
+    screen = screen_for(coordinator)
+    page = screen.open(f"/patients/{patient.pk}/")
+    header = page.get_by_role("region", name=re.compile("Lucía Gómez"))
+    expect(header.get_by_role("link", name="(617) 555-0142")).to_have_attribute(
+        "href", "tel:+16175550142"
+    )
+    expect(header.get_by_role("link", name="lucia@example.org")).to_have_attribute(
+        "href", "mailto:lucia@example.org"
+    )
+    # The patient's own clock (New York), and whether it is inside their 9-12 window.
+    local = timezone.now().astimezone(zoneinfo.ZoneInfo("America/New_York"))
+    inside = datetime.time(9) <= local.time() < datetime.time(12)
+    expect(header).to_contain_text(f"{local:%-I:%M %p} (America/New York)")
+    expect(header).to_contain_text(
+        "Inside the contact window" if inside else "Outside the contact window"
+    )
+
+
+def test_the_log_dialog_starts_inbound_for_a_patient_who_may_not_be_contacted(
+    screen_for, coordinator, clinic
+):
+    patient = clinic["patient"]
+    Patient.objects.filter(pk=patient.pk).update(do_not_contact=True)
+    screen = screen_for(coordinator)
+    page = screen.open(f"/patients/{patient.pk}/")
+    expect(page.get_by_text("Do not contact")).to_be_visible()
+    page.get_by_role("button", name="Log an interaction").click()
+    dialog = page.get_by_role("dialog")
+    direction = dialog.get_by_label("Direction")
+    expect(direction).to_have_value("inbound")
+    expect(direction).to_have_accessible_description(re.compile("Outbound contact is refused"))
+    dialog.get_by_label("Summary").fill("Patient called to ask about parking.")
+    dialog.get_by_role("button", name="Save interaction").click()
+    expect(dialog).to_be_hidden()
+    saved = Interaction.objects.get(summary="Patient called to ask about parking.")
+    assert saved.direction == "inbound"
 
 
 def test_logging_an_interaction_shows_api_errors_then_prepends_it(screen_for, coordinator, clinic):

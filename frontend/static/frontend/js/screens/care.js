@@ -129,7 +129,7 @@ export function renderReferrals(container, { patient, record, onChange, signal }
     footer.append(h("button", { type: "button", onclick: () => loadAll(all) }, `Show all ${total}`));
   }
   container.append(
-    h("div", { class: "section-heading" }, h("h2", {}, "Open referrals"), can("referrals", "write") ? h("button", { type: "button", onclick: create }, "New referral") : null),
+    h("div", { class: "section-head" }, h("h2", {}, "Open referrals"), can("referrals", "write") ? h("button", { type: "button", onclick: create }, "New referral") : null),
     list,
     h("h3", {}, "Declined and past referrals"),
     past,

@@ -27,14 +27,45 @@ function languageFacts(patient) {
   );
 }
 
+/** A phone number as people read it: +16175550142 → (617) 555-0142. */
+function readablePhone(value) {
+  const nanp = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(value);
+  return nanp ? `(${nanp[1]}) ${nanp[2]}-${nanp[3]}` : value;
+}
+
+function contactLink(point) {
+  const use = point.use?.label ?? point.system.label;
+  if (point.system.value === "email") return [h("a", { href: `mailto:${point.value}` }, point.value), ` (${use})`];
+  if (point.system.value === "phone" || point.system.value === "sms") {
+    return [h("a", { href: `tel:${point.value}` }, readablePhone(point.value)), ` (${use})`];
+  }
+  return [point.value, ` (${use})`];
+}
+
+/** "9:14 AM, inside the contact window" in the patient's own time zone. */
+function localTimeFact(patient) {
+  const status = patient.contact_status;
+  if (!status?.local_time) return [];
+  const zone = patient.time_zone || undefined;
+  const clock = new Intl.DateTimeFormat(undefined, { timeStyle: "short", timeZone: zone });
+  const opens = new Intl.DateTimeFormat(undefined, { weekday: "short", hour: "numeric", minute: "2-digit", timeZone: zone });
+  const window_ =
+    status.within_window === null
+      ? "no contact window given"
+      : status.within_window
+        ? badge("Inside the contact window", "ok")
+        : [badge("Outside the contact window", "warning"), status.window_opens_at ? ` · opens ${opens.format(new Date(status.window_opens_at))}` : ""];
+  return fact("Their time now", `${clock.format(new Date(status.local_time))}${zone ? ` (${zone.replaceAll("_", " ")})` : ""} · `, window_);
+}
+
 function contactFacts(patient) {
   const window_ =
     patient.contact_window_start && patient.contact_window_end
-      ? `${patient.contact_window_start.slice(0, 5)}–${patient.contact_window_end.slice(0, 5)}${patient.time_zone ? ` ${patient.time_zone}` : ""}`
+      ? `${patient.contact_window_start.slice(0, 5)}–${patient.contact_window_end.slice(0, 5)}`
       : "Any time";
   // The contact policy's answer, from the API: only opt-outs in effect today.
   const optedOut = patient.contact_status?.opted_out ?? [];
-  const phones = (patient.contact_points ?? []).filter((c) => !c.period_end);
+  const points = (patient.contact_points ?? []).filter((c) => !c.period_end);
   return [
     fact(
       "Preferred channel",
@@ -43,7 +74,8 @@ function contactFacts(patient) {
       patient.preferred_channel?.label ?? "Not recorded",
       ` · ${window_}`,
     ),
-    fact("Contact", phones.length ? phones.map((c, i) => [i ? ", " : "", `${c.value} (${c.use?.label ?? c.system.label})`]) : "None recorded"),
+    localTimeFact(patient),
+    fact("Contact", points.length ? points.map((c, i) => [i ? ", " : "", contactLink(c)]) : "None recorded"),
     optedOut.length
       ? fact("Opted out", optedOut.map((c) => [badge(`${c.channel.label}: ${c.purpose.label}`, "danger"), " "]))
       : [],

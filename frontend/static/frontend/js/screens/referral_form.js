@@ -5,14 +5,7 @@
 import { api, query } from "../api.js";
 import { patientName } from "../dom.js";
 import { openDialog } from "../forms.js";
-
-let choices = null;
-
-/** The create form's choices as the API declares them (an OPTIONS request, once). */
-async function referralChoices() {
-  choices ??= api("referrals/", { method: "OPTIONS" }).then((meta) => meta.actions.POST);
-  return choices;
-}
+import { session } from "../session.js";
 
 async function specialties() {
   const page = await api(`organizations/${query({ active: true, page_size: 200 })}`);
@@ -31,7 +24,7 @@ function providerLabel(p) {
  * redirects that referral to another provider. Resolves with the new referral, or null.
  */
 export async function openReferralForm({ patient, replaces = null }) {
-  const [meta, known] = await Promise.all([referralChoices(), specialties()]);
+  const known = await specialties();
   const preferred = patient.languages?.find((l) => l.preferred) ?? patient.languages?.[0];
   const providers = new Map();
   const fields = [
@@ -77,7 +70,7 @@ export async function openReferralForm({ patient, replaces = null }) {
       label: "Priority",
       type: "select",
       required: true,
-      options: meta.priority.choices.map((c) => ({ value: c.value, label: c.display_name })),
+      options: session.choices.referral_priority,
       value: replaces?.priority?.value ?? "routine",
     },
     { name: "reason", label: "Reason for referral", type: "textarea", required: true, maxlength: 2000, value: replaces?.reason },

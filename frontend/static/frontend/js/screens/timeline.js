@@ -43,9 +43,21 @@ function logFields(patient) {
     ? session.choices.department
     : session.choices.department.filter((d) => session.departments.includes(d.value));
   const preferred = patient.preferred_channel?.value;
+  // A patient who may not be contacted (the contact policy's answer for care
+  // coordination) can still call in: the form starts as inbound and says why.
+  const coordination = patient.contact_status?.purposes?.find((p) => p.purpose.value === "care_coordination");
+  const reachable = coordination ? coordination.allowed || coordination.code === "no_address" : true;
   return [
     { name: "channel", label: "Channel", type: "select", required: true, options: session.choices.channel, value: preferred || "phone" },
-    { name: "direction", label: "Direction", type: "select", required: true, options: session.choices.direction, value: "outbound" },
+    {
+      name: "direction",
+      label: "Direction",
+      type: "select",
+      required: true,
+      options: session.choices.direction,
+      value: reachable ? "outbound" : "inbound",
+      help: reachable ? undefined : `Outbound contact is refused: ${coordination.reason}`,
+    },
     { name: "department", label: "Department", type: "select", required: true, options: departments, value: session.departments[0] ?? departments[0]?.value },
     { name: "topic", label: "Topic", type: "select", options: session.choices.topic, value: "general" },
     { name: "summary", label: "Summary", type: "textarea", maxlength: 10000, help: "What was discussed. Keep it to what colleagues need." },
