@@ -29,13 +29,16 @@ def bucket_counts(bucketed: QuerySet, keys) -> dict[str, dict[str, int]]:
     return counts
 
 
-def ranked_buckets(bucketed: QuerySet, choices, *, order_by: list, limit: int) -> list[dict]:
+def ranked_buckets(
+    bucketed: QuerySet, choices, *, order_by: list, limit: int, offset: int = 0
+) -> list[dict]:
     """``[{key, label, count, overdue, items}]`` in the order of ``choices``; items are
-    the first ``limit`` of each bucket in ``order_by`` order."""
+    ``limit`` of each bucket in ``order_by`` order, after the first ``offset`` (the next
+    page of a bucket)."""
     counts = bucket_counts(bucketed, [key for key, _ in choices])
     ranked = bucketed.annotate(
         rank=Window(RowNumber(), partition_by=[F("bucket")], order_by=order_by)
-    ).filter(rank__lte=limit)
+    ).filter(rank__gt=offset, rank__lte=offset + limit)
     items: dict[str, list] = {key: [] for key, _ in choices}
     for row in ranked.order_by("bucket", "rank"):
         items[row.bucket].append(row)

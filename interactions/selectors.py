@@ -77,7 +77,7 @@ def survey_response_list(*, user: StaffUser) -> QuerySet[SurveyResponse]:
 
 
 def complaint_worklist(
-    complaints: QuerySet[Complaint], *, targets: dict, now: datetime, limit: int
+    complaints: QuerySet[Complaint], *, targets: dict, now: datetime, limit: int, offset: int = 0
 ) -> list[dict]:
     """Open complaints by bucket, most urgent first: priority, then the due time of the
     next target (first response for new ones, resolution for the others). Two queries."""
@@ -122,6 +122,7 @@ def complaint_worklist(
         ComplaintBucket.choices,
         order_by=[F("priority_rank").asc(), F("urgent_since").asc(), F("pk").asc()],
         limit=limit,
+        offset=offset,
     )
 
 

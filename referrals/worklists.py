@@ -82,14 +82,18 @@ def with_buckets(referrals: QuerySet, targets, now: datetime) -> QuerySet:
     )
 
 
-def referral_worklist(referrals: QuerySet, *, targets, now: datetime, limit: int) -> list[dict]:
-    """Bucket counts and the ``limit`` most urgent referrals of each bucket, most urgent
-    first: priority, then how long past due. Two queries."""
+def referral_worklist(
+    referrals: QuerySet, *, targets, now: datetime, limit: int, offset: int = 0
+) -> list[dict]:
+    """Bucket counts and the ``limit`` most urgent referrals of each bucket (after the
+    first ``offset``), most urgent first: priority, then how long past due. Two
+    queries."""
     return ranked_buckets(
         with_buckets(referrals, targets, now),
         ReferralBucket.choices,
         order_by=[_priority_rank().asc(), F("urgent_since").asc(), F("pk").asc()],
         limit=limit,
+        offset=offset,
     )
 
 
@@ -113,7 +117,7 @@ def _person(row: dict) -> dict | None:
 
 
 def follow_up_worklist(
-    follow_ups: QuerySet, *, now: datetime, horizon: timedelta, limit: int
+    follow_ups: QuerySet, *, now: datetime, horizon: timedelta, limit: int, offset: int = 0
 ) -> dict:
     """Open follow-ups due before ``now + horizon`` by bucket, with counts per owner (a
     person or a department queue). Two queries."""
@@ -149,7 +153,7 @@ def follow_up_worklist(
         rank=Window(
             RowNumber(), partition_by=[F("bucket")], order_by=[F("due_at").asc(), F("pk").asc()]
         )
-    ).filter(rank__lte=limit)
+    ).filter(rank__gt=offset, rank__lte=offset + limit)
     items: dict[str, list] = {key: [] for key in FollowUpBucket.values}
     for follow_up in ranked.order_by("bucket", "rank"):
         items[follow_up.bucket].append(follow_up)

@@ -55,6 +55,12 @@ class FollowUpWorklistSerializer(serializers.Serializer):
 class WorklistQuerySerializer(serializers.Serializer):
     team = serializers.BooleanField(default=False, help_text="Everyone's, not only mine.")
     limit = serializers.IntegerField(default=25, min_value=1, max_value=200)
+    offset = serializers.IntegerField(
+        default=0,
+        min_value=0,
+        max_value=100_000,
+        help_text="Skip this many items of each bucket: the next page of a bucket.",
+    )
     horizon_days = serializers.IntegerField(
         default=7, min_value=1, max_value=90, help_text="Follow-ups: how far ahead is upcoming."
     )

@@ -57,7 +57,9 @@ class ReferralWorklistView(AuditedMixin, GenericAPIView):
             coordinators = [request.user.pk]
         now = timezone.now()
         targets = service_levels.targets()
-        buckets = referral_worklist(referrals, targets=targets, now=now, limit=options["limit"])
+        buckets = referral_worklist(
+            referrals, targets=targets, now=now, limit=options["limit"], offset=options["offset"]
+        )
         context = {**self.get_serializer_context(), "now": now, "service_levels": targets}
         data = {"coordinators": coordinators, "buckets": buckets}
         return Response(ReferralWorklistSerializer(data, context=context).data)
@@ -91,6 +93,7 @@ class FollowUpWorklistView(AuditedMixin, GenericAPIView):
             now=now,
             horizon=timedelta(days=options["horizon_days"]),
             limit=options["limit"],
+            offset=options["offset"],
         )
         context = {**self.get_serializer_context(), "now": now}
         return Response(FollowUpWorklistSerializer(worklist, context=context).data)

@@ -158,6 +158,7 @@ class ComplaintWorklistView(AuditedMixin, ComplaintContextMixin, GenericAPIView)
             targets=context["complaint_targets"],
             now=context["now"],
             limit=options["limit"],
+            offset=options["offset"],
         )
         return Response(ComplaintWorklistSerializer({"buckets": buckets}, context=context).data)
 

@@ -124,6 +124,14 @@ def test_limit_caps_items_not_counts(api, deck):
     assert [i["id"] for i in buckets["awaiting_response"]["items"]] == [deck["w2"].pk]
 
 
+def test_offset_gives_the_next_page_of_each_bucket(api, deck):
+    second, _ = worklist(api, limit=1, offset=1)
+    assert second["awaiting_response"]["count"] == 2
+    assert [i["id"] for i in second["awaiting_response"]["items"]] == [deck["w1"].pk]
+    past_the_end, _ = worklist(api, limit=1, offset=2)
+    assert past_the_end["awaiting_response"]["items"] == []
+
+
 def test_another_coordinator_and_the_whole_team(api, deck, other_coordinator):
     theirs, body = worklist(api, coordinator=other_coordinator.pk)
     assert [i["id"] for i in theirs["awaiting_response"]["items"]] == [deck["theirs"].pk]
@@ -188,6 +196,22 @@ def test_my_follow_ups_and_my_queue_by_due_time(billing, coordinator):
     owners = {(o["assigned_to"] or {}).get("id"): o for o in body["owners"]}
     assert (owners[billing.pk]["overdue"], owners[billing.pk]["upcoming"]) == (1, 1)
     assert owners[None]["queue"] == "billing" and owners[None]["due_today"] == 1
+
+
+def test_follow_ups_page_through_a_bucket_in_due_order(billing):
+    with time_machine.travel(NOW, tick=False):
+        patient = PatientFactory()
+        overdue = [
+            FollowUpFactory(
+                patient=patient, assigned_to=billing, queue="", due_at=at(11, 1 + day)
+            ).pk
+            for day in range(5)
+        ]
+    pages = [
+        follow_up_worklist(client_for(billing), limit=2, offset=offset)[0]["overdue"]
+        for offset in (0, 2, 4)
+    ]
+    assert pages == [overdue[:2], overdue[2:4], overdue[4:]]
 
 
 def test_the_team_view_and_a_queue_filter(api, coordinator):

@@ -17,8 +17,10 @@ from referrals.choices import FollowUpStatus, ReferralStatus
 from referrals.models import Referral
 from tests.factories import (
     ContactPointFactory,
+    FollowUpFactory,
     InteractionFactory,
     LanguageFactory,
+    PatientFactory,
     PractitionerFactory,
     ReferralFactory,
     UserFactory,
@@ -90,6 +92,43 @@ def test_my_work_lists_the_coordinators_referrals_and_follow_ups(screen_for, coo
     expect(page.get_by_role("heading", level=1)).to_contain_text("Lucía Gómez")
 
 
+def test_my_work_pages_through_a_long_bucket(screen_for, coordinator, clinic):
+    now = timezone.now()
+    for hours in range(1, 14):
+        FollowUpFactory(
+            patient=clinic["patient"],
+            title=f"Overdue call {hours:02d}",
+            assigned_to=coordinator,
+            due_at=now - datetime.timedelta(hours=hours),
+        )
+    screen = screen_for(coordinator)
+    page = screen.open("/")
+    overdue = page.get_by_role("region", name=re.compile("Overdue"))
+    expect(overdue.get_by_role("listitem")).to_have_count(10)
+    expect(overdue).to_contain_text("Showing 10 of 13.")
+    overdue.get_by_role("button", name="Show more overdue").click()
+    expect(overdue.get_by_role("listitem")).to_have_count(13)
+    expect(overdue.get_by_role("button")).to_have_count(0)
+    # Earliest due first, none twice: the oldest call heads the list, the newest ends it.
+    titles = overdue.locator(".item-title").all_inner_texts()
+    assert len(set(titles)) == 13
+    assert "Overdue call 13" in titles[0] and "Overdue call 01" in titles[-1]
+
+
+def test_search_says_when_more_match_and_shows_them(screen_for, coordinator):
+    for n in range(25):
+        PatientFactory(family_name="Okonkwo", given_name=f"Ada{n:02d}")
+    screen = screen_for(coordinator)
+    page = screen.open("/search/")
+    page.get_by_role("combobox").press_sequentially("Okonkwo", delay=20)
+    expect(page.get_by_role("option")).to_have_count(20)
+    expect(page.locator("#search-status")).to_contain_text("Showing the first 20 patients; more match")
+    page.get_by_role("button", name="Show more patients").click()
+    expect(page.get_by_role("option")).to_have_count(25)
+    expect(page.locator("#search-status")).to_have_text("25 patients found.")
+    expect(page.get_by_role("button", name="Show more patients")).to_be_hidden()
+
+
 def test_search_as_you_type_with_the_keyboard_opens_the_360(screen_for, coordinator, clinic):
     screen = screen_for(coordinator)
     page = screen.open("/")
@@ -113,7 +152,8 @@ def test_search_as_you_type_with_the_keyboard_opens_the_360(screen_for, coordina
     expect(header).to_contain_text("Spanish")
     expect(header).to_contain_text("Interpreter needed")
     expect(header).to_contain_text("Large print")
-    expect(header).to_contain_text("Phone · 09:00\u201312:00 America/New_York")
+    expect(header).to_contain_text("Phone · 09:00\u201312:00")
+    expect(header).to_contain_text("(America/New York)")
     expect(header).to_contain_text("SMS: Care coordination")  # opted out, marked
     expect(header).to_contain_text(f"Coordinator: {coordinator.get_full_name()}")
 
@@ -389,7 +429,8 @@ def test_the_referral_board_filters_by_priority_and_specialty(screen_for, coordi
     services.referral_accept(referral=routine, actor=coordinator)
     screen = screen_for(coordinator)
     page = screen.open("/board/")
-    columns = page.get_by_role("region")
+    board = page.get_by_role("region", name="Referral board columns")
+    columns = board.get_by_role("region")
     expect(columns).to_have_count(6)
     expect(columns.first).to_have_accessible_name(re.compile("Awaiting response"))
     screen.capture_both_sizes("referral-board")

@@ -4,7 +4,7 @@
 import { api, query } from "../api.js";
 import { fill, h } from "../dom.js";
 import { session } from "../session.js";
-import { bucketSection, latestOnly, loadInto, referralItem } from "./common.js";
+import { bucketSection, latestOnly, loadInto, nextItems, referralItem } from "./common.js";
 
 export async function renderBoard(main, { signal }) {
   const scope = h("select", { id: "board-scope" }, h("option", { value: "mine" }, "My referrals"), h("option", { value: "team" }, "Whole team"));
@@ -15,7 +15,9 @@ export async function renderBoard(main, { signal }) {
     session.choices.referral_priority.map((p) => h("option", { value: p.value }, p.label)),
   );
   const specialty = h("select", { id: "board-specialty" }, h("option", { value: "" }, "Any specialty"));
-  const board = h("div", { class: "board" });
+  // The columns sit side by side and the board scrolls sideways; each column scrolls on
+  // its own, so the page stays one screen tall.
+  const board = h("div", { class: "board", role: "region", "aria-label": "Referral board columns", tabindex: "0" });
   main.replaceChildren(
     h("h1", {}, "Referral board"),
     h(
@@ -41,11 +43,13 @@ export async function renderBoard(main, { signal }) {
   }
 
   async function load() {
-    const params = { team: scope.value === "team" ? "true" : "", priority: priority.value, specialty: specialty.value, limit: 50 };
-    await loadInto(board, () => api(`worklists/referrals/${query(params)}`, { signal: nextSignal() }), (data) => {
+    const params = { team: scope.value === "team" ? "true" : "", priority: priority.value, specialty: specialty.value, limit: 25 };
+    const url = `worklists/referrals/${query(params)}`;
+    const loadSignal = nextSignal();
+    await loadInto(board, () => api(url, { signal: loadSignal }), (data) => {
       addSpecialties(data.buckets);
       board.append(
-        ...data.buckets.map((bucket) => bucketSection(bucket, referralItem, { column: true })),
+        ...data.buckets.map((bucket) => bucketSection(bucket, referralItem, { column: true, loadMore: nextItems(url, bucket.key, loadSignal) })),
       );
     });
   }

@@ -1,8 +1,8 @@
 // Pieces several screens share: loading a panel with a plain error, referral and
 // follow-up summaries.
 
-import { explain } from "../api.js";
-import { badge, formatDateTime, h, patientLink } from "../dom.js";
+import { api, explain } from "../api.js";
+import { badge, fill, formatDateTime, h, patientLink } from "../dom.js";
 
 /** Run `load()` and render its result into `panel`; a failure shows a plain message. */
 export async function loadInto(panel, load, render) {
@@ -33,25 +33,56 @@ export function latestOnly(screenSignal) {
 }
 
 /**
- * A worklist bucket: heading with its count, its items, and how many are not shown. As a
- * board column it is a level-2 section that also counts the overdue ones.
+ * A worklist bucket: heading with its count, its items, and a button for the next page
+ * while some are not shown (`loadMore(offset)` resolves with the bucket's next items).
+ * As a board column it is a level-2 section that also counts the overdue ones.
  */
-export function bucketSection(bucket, renderItem, { column = false } = {}) {
+export function bucketSection(bucket, renderItem, { column = false, loadMore } = {}) {
   const kind = column ? "column" : "bucket";
   const headingId = `${kind}-${bucket.key}`;
   const overdue = column && bucket.overdue ? `, ${bucket.overdue} overdue` : "";
+  const list = h("ul", { class: "items" }, bucket.items.map(renderItem));
+  const footer = h("div", { class: "panel-footer" });
+  let shown = bucket.items.length;
+  const more = async () => {
+    const button = footer.querySelector("button");
+    button.disabled = true;
+    try {
+      const items = await loadMore(shown);
+      const first = items.length ? renderItem(items[0]) : null;
+      list.append(...(first ? [first, ...items.slice(1).map(renderItem)] : []));
+      shown += items.length;
+      showFooter();
+      first?.setAttribute("tabindex", "-1");
+      first?.focus();
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      footer.replaceChildren(h("p", { class: "error-box", role: "alert" }, explain(error)));
+    }
+  };
+  const showFooter = () =>
+    fill(
+      footer,
+      bucket.count > shown
+        ? [h("p", { class: "muted" }, `Showing ${shown} of ${bucket.count}.`), loadMore ? h("button", { type: "button", onclick: more }, `Show more ${bucket.label.toLowerCase()}`) : null]
+        : null,
+    );
+  showFooter();
   return h(
     "section",
     { class: kind, "aria-labelledby": headingId },
     h(column ? "h2" : "h3", { id: headingId }, bucket.label, " ", h("span", { class: "count" }, `(${bucket.count}${overdue})`)),
-    bucket.items.length
-      ? h("ul", { class: "items" }, bucket.items.map(renderItem))
-      : h("p", { class: "muted" }, column ? "None." : "Nothing here."),
-    bucket.count > bucket.items.length
-      ? h("p", { class: "muted" }, `Showing ${bucket.items.length} of ${bucket.count}.`)
-      : null,
+    bucket.items.length ? list : h("p", { class: "muted" }, column ? "None." : "Nothing here."),
+    footer,
   );
 }
+
+/** `loadMore` for a bucket of a worklist endpoint: its next page, with the same filters. */
+export const nextItems = (url, key, signal) => async (offset) => {
+  const separator = url.includes("?") ? "&" : "?";
+  const data = await api(`${url}${separator}offset=${offset}`, { signal });
+  return data.buckets.find((b) => b.key === key).items;
+};
 
 export function dueText(dueAt, overdue) {
   if (!dueAt) return null;

@@ -6,6 +6,7 @@ import { formatDate, h, patientName } from "../dom.js";
 import { navigate } from "../router.js";
 
 const DELAY_MS = 200;
+const PAGE_SIZE = 20;
 
 export async function renderSearch(main) {
   const input = h("input", {
@@ -21,6 +22,8 @@ export async function renderSearch(main) {
   });
   const list = h("ul", { id: "search-results", role: "listbox", "aria-label": "Patients found", class: "results" });
   const status = h("p", { class: "muted", role: "status", id: "search-status" });
+  const more = h("button", { type: "button", hidden: true }, "Show more patients");
+  let nextUrl = null;
   main.replaceChildren(
     h("h1", {}, "Find a patient"),
     h(
@@ -32,6 +35,7 @@ export async function renderSearch(main) {
     ),
     status,
     list,
+    more,
   );
 
   let results = [];
@@ -54,10 +58,11 @@ export async function renderSearch(main) {
 
   const open = (patient) => navigate(`/patients/${patient.id}/`);
 
-  function show(patients) {
-    results = patients;
+  function show(patients, { append = false } = {}) {
+    const first = append ? results.length : 0;
+    results = append ? [...results, ...patients] : patients;
     list.replaceChildren(
-      ...patients.map((patient) =>
+      ...results.map((patient) =>
         h(
           "li",
           { id: `patient-option-${patient.id}`, role: "option", "aria-selected": "false", class: "result", onclick: () => open(patient) },
@@ -72,21 +77,30 @@ export async function renderSearch(main) {
         ),
       ),
     );
-    input.setAttribute("aria-expanded", String(patients.length > 0));
-    setActive(patients.length ? 0 : -1);
-    status.textContent = patients.length
-      ? `${patients.length} patient${patients.length === 1 ? "" : "s"} found.`
-      : "No patient matches.";
+    input.setAttribute("aria-expanded", String(results.length > 0));
+    setActive(results.length ? first : -1);
+    // The list is paged without a total: say "more" rather than a count that is wrong.
+    const count = `${results.length} patient${results.length === 1 ? "" : "s"}`;
+    status.textContent = !results.length
+      ? "No patient matches."
+      : nextUrl
+        ? `Showing the first ${count}; more match. Type more of the name, or the MRN or birth date, or show more.`
+        : `${count} found.`;
+    more.hidden = !nextUrl;
   }
 
-  async function search(text) {
+  /** A new search, or with `append` the next page of the current one. */
+  async function search(url, { append = false } = {}) {
     controller?.abort();
     controller = new AbortController();
     try {
-      const page = await api(`patients/${query({ q: text, page_size: 10 })}`, { signal: controller.signal });
-      show(page.results);
+      const page = await api(url, { signal: controller.signal });
+      nextUrl = page.next;
+      show(page.results, { append });
+      if (append) input.focus();
     } catch (error) {
       if (error.name === "AbortError") return;
+      nextUrl = null;
       show([]);
       status.textContent = explain(error);
     }
@@ -98,12 +112,15 @@ export async function renderSearch(main) {
     if (text.length < 2) {
       controller?.abort();
       list.replaceChildren();
+      more.hidden = true;
       input.setAttribute("aria-expanded", "false");
       status.textContent = text ? "Type at least two characters." : "";
       return;
     }
-    timer = setTimeout(() => search(text), DELAY_MS);
+    timer = setTimeout(() => search(`patients/${query({ q: text, page_size: PAGE_SIZE })}`), DELAY_MS);
   });
+
+  more.addEventListener("click", () => search(nextUrl, { append: true }));
 
   input.addEventListener("keydown", (event) => {
     if (!results.length) return;
@@ -118,6 +135,7 @@ export async function renderSearch(main) {
       open(results[active]);
     } else if (event.key === "Escape") {
       list.replaceChildren();
+      more.hidden = true;
       results = [];
       input.setAttribute("aria-expanded", "false");
       setActive(-1);

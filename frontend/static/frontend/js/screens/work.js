@@ -4,7 +4,10 @@
 import { api } from "../api.js";
 import { h } from "../dom.js";
 import { can } from "../session.js";
-import { bucketSection, followUpItem, loadInto, referralItem } from "./common.js";
+import { bucketSection, followUpItem, loadInto, nextItems, referralItem } from "./common.js";
+
+const FOLLOW_UPS = "worklists/follow-ups/?limit=10";
+const REFERRALS = "worklists/referrals/?limit=10";
 
 export async function renderWork(main, { signal }) {
   const followUps = h("div", { class: "panel" });
@@ -25,18 +28,18 @@ export async function renderWork(main, { signal }) {
   const tasks = [];
   if (can("follow_ups")) {
     tasks.push(
-      loadInto(followUps, () => api("worklists/follow-ups/?limit=10", { signal }), (data) => {
+      loadInto(followUps, () => api(FOLLOW_UPS, { signal }), (data) => {
         const shown = data.buckets.filter((b) => b.key === "overdue" || b.key === "due_today");
-        followUps.append(...shown.map((b) => bucketSection(b, followUpItem)));
+        followUps.append(...shown.map((b) => bucketSection(b, followUpItem, { loadMore: nextItems(FOLLOW_UPS, b.key, signal) })));
       }),
     );
   }
   if (can("referrals")) {
     tasks.push(
-      loadInto(referrals, () => api("worklists/referrals/?limit=10", { signal }), (data) => {
+      loadInto(referrals, () => api(REFERRALS, { signal }), (data) => {
         const open = data.buckets.filter((b) => b.count > 0);
         if (!open.length) referrals.append(h("p", { class: "muted" }, "No referrals need action."));
-        referrals.append(...open.map((b) => bucketSection(b, referralItem)));
+        referrals.append(...open.map((b) => bucketSection(b, referralItem, { loadMore: nextItems(REFERRALS, b.key, signal) })));
       }),
     );
   }
