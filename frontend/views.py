@@ -9,7 +9,13 @@ from django.templatetags.static import static
 from crm.access import Scope, Section, departments, grant
 from crm.choices import Channel, Department
 from crm.roles import Role, user_queues, user_roles
-from interactions.choices import Direction, Outcome, Topic
+from interactions.choices import (
+    ComplaintCategory,
+    ComplaintPriority,
+    Direction,
+    Outcome,
+    Topic,
+)
 from interactions.workflow import COMPLAINT_WORKFLOW
 from referrals.choices import ReferralPriority
 from referrals.workflow import FOLLOW_UP_WORKFLOW, REFERRAL_WORKFLOW
@@ -22,6 +28,8 @@ CHOICES = {
     "topic": Topic,
     "outcome": Outcome,
     "referral_priority": ReferralPriority,
+    "complaint_category": ComplaintCategory,
+    "complaint_priority": ComplaintPriority,
 }
 # The state machines' actions with their labels and inputs: the app draws each action's
 # button and dialog from these, and shows only the actions a record's

@@ -11,6 +11,7 @@ import { renderPatient } from "./screens/patient.js";
 import { renderBoard } from "./screens/board.js";
 import { renderDashboard } from "./screens/dashboard.js";
 import { renderReferralPage } from "./screens/referral.js";
+import { renderComplaints } from "./screens/complaints.js";
 
 const main = document.getElementById("main");
 
@@ -23,6 +24,13 @@ const SCREENS = [
     render: renderBoard,
     nav: "/board/",
     allowed: () => can("referrals", "write"),
+  },
+  {
+    path: /^\/complaints\/$/,
+    title: "Complaints",
+    render: renderComplaints,
+    nav: "/complaints/",
+    allowed: () => can("feedback", "write"),
   },
   {
     path: /^\/dashboard\/$/,

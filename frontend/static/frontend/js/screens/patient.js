@@ -2,10 +2,11 @@
 // work, the timeline, feedback and complaints, and who changed what. The header and the
 // first tab come from one request to the 360 endpoint.
 
-import { api, explain, query } from "../api.js";
+import { api, explain } from "../api.js";
 import { badge, formatDate, formatDateTime, h, patientName } from "../dom.js";
 import { can } from "../session.js";
 import { renderFollowUps, renderReferrals } from "./care.js";
+import { renderFeedback } from "./feedback.js";
 import { loadInto } from "./common.js";
 import { renderTimeline } from "./timeline.js";
 
@@ -150,55 +151,6 @@ function tabs(definitions) {
   });
   list.append(...buttons);
   return [list, ...panels];
-}
-
-function renderFeedback(panel, patient, signal) {
-  const complaints = h("div", { class: "panel" });
-  const surveys = h("div", { class: "panel" });
-  panel.append(h("h2", {}, "Complaints"), complaints, h("h2", {}, "Survey answers"), surveys);
-  loadInto(complaints, () => api(`complaints/${query({ patient: patient.id })}`, { signal }), (page) => {
-    complaints.append(
-      page.results.length
-        ? h(
-            "ul",
-            { class: "items" },
-            page.results.map((c) =>
-              h(
-                "li",
-                { class: `item${c.due?.overdue ? " is-overdue" : ""}` },
-                h("div", { class: "item-title" }, c.category.label, " ", badge(c.status.label, `status-${c.status.value}`), " ", badge(c.priority.label, `priority-${c.priority.value}`)),
-                h("div", { class: "item-meta" }, `Received ${formatDateTime(c.received_at)} by ${c.channel.label} · ${c.department.label}`, c.owner ? ` · owner ${c.owner.name}` : "", c.due?.overdue ? [" ", badge("Past target", "danger")] : null),
-                c.description ? h("p", { class: "summary" }, c.description) : null,
-              ),
-            ),
-          )
-        : h("p", { class: "muted" }, "No complaints."),
-    );
-  });
-  loadInto(surveys, () => api(`surveys/responses/${query({ patient: patient.id })}`, { signal }), (page) => {
-    surveys.append(
-      page.results.length
-        ? h(
-            "ul",
-            { class: "items" },
-            page.results.map((r) =>
-              h(
-                "li",
-                { class: "item" },
-                h(
-                  "div",
-                  { class: "item-title" },
-                  r.nps_score !== null && r.nps_score !== undefined ? `Likely to recommend: ${r.nps_score}/10` : "",
-                  r.csat_score !== null && r.csat_score !== undefined ? ` · Satisfaction: ${r.csat_score}/5` : "",
-                ),
-                h("div", { class: "item-meta" }, formatDateTime(r.received_at), r.department?.label ? ` · ${r.department.label}` : ""),
-                r.comment ? h("p", { class: "summary" }, r.comment) : null,
-              ),
-            ),
-          )
-        : h("p", { class: "muted" }, "No survey answers."),
-    );
-  });
 }
 
 function historyEntry(entry) {
