@@ -7,5 +7,9 @@ urlpatterns = [
     path("login/", SignInView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
     # The web app's screens; the page routes between them without reloading.
-    re_path(r"^(?:|search/|board/|complaints/|dashboard/|patients/\d+/|referrals/\d+/)$", app, name="app"),
+    re_path(
+        r"^(?:|search/|board/|complaints/|dashboard/|patients/\d+/|referrals/\d+/)$",
+        app,
+        name="app",
+    ),
 ]

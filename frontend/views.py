@@ -17,7 +17,7 @@ from interactions.choices import (
     Topic,
 )
 from interactions.workflow import COMPLAINT_WORKFLOW
-from referrals.choices import ReferralPriority
+from referrals.choices import FollowUpKind, FollowUpPriority, ReferralPriority
 from referrals.workflow import FOLLOW_UP_WORKFLOW, REFERRAL_WORKFLOW
 
 # The code lists the app's forms and filters offer, as the API spells them.
@@ -30,6 +30,8 @@ CHOICES = {
     "referral_priority": ReferralPriority,
     "complaint_category": ComplaintCategory,
     "complaint_priority": ComplaintPriority,
+    "follow_up_kind": FollowUpKind,
+    "follow_up_priority": FollowUpPriority,
 }
 # The state machines' actions with their labels and inputs: the app draws each action's
 # button and dialog from these, and shows only the actions a record's

@@ -122,7 +122,9 @@ def test_search_says_when_more_match_and_shows_them(screen_for, coordinator):
     page = screen.open("/search/")
     page.get_by_role("combobox").press_sequentially("Okonkwo", delay=20)
     expect(page.get_by_role("option")).to_have_count(20)
-    expect(page.locator("#search-status")).to_contain_text("Showing the first 20 patients; more match")
+    expect(page.locator("#search-status")).to_contain_text(
+        "Showing the first 20 patients; more match"
+    )
     page.get_by_role("button", name="Show more patients").click()
     expect(page.get_by_role("option")).to_have_count(25)
     expect(page.locator("#search-status")).to_have_text("25 patients found.")

@@ -141,7 +141,37 @@ export function renderReferrals(container, { patient, record, onChange, signal }
   showPast(record.past_referrals);
 }
 
-function followUpItem(followUp, remove) {
+let staffList = null;
+
+/** Active staff (id, name, roles), asked once per page. */
+export function staff() {
+  staffList ??= api(`staff/${query({ page_size: 200 })}`).then((page) => page.results);
+  return staffList;
+}
+
+/** "Assign to": a person (user:ID) or a department queue (queue:KEY). */
+export async function assigneeField(current = {}) {
+  const people = await staff();
+  return {
+    name: "assignee",
+    label: "Assign to",
+    type: "select",
+    required: true,
+    options: [
+      ...people.map((p) => ({ value: `user:${p.id}`, label: p.id === session.user.id ? `Me (${p.name})` : p.name })),
+      ...session.choices.department.map((d) => ({ value: `queue:${d.value}`, label: `${d.label} queue` })),
+    ],
+    value: current.assigned_to ? `user:${current.assigned_to.id}` : current.queue ? `queue:${current.queue.value}` : `user:${session.user.id}`,
+  };
+}
+
+/** The API's fields for an "assignee" value. */
+export function assignee(value) {
+  const [kind, key] = value.split(":");
+  return kind === "user" ? { assigned_to_id: Number(key), queue: "" } : { assigned_to_id: null, queue: key };
+}
+
+function followUpItem(followUp, remove, replace) {
   const mayWrite = canWriteRow("follow_ups", { queue: followUp.queue?.value, assignee: followUp.assigned_to?.id });
   const finish = async (kind) => {
     const form = actionForm("follow_up", kind);
@@ -154,6 +184,17 @@ function followUpItem(followUp, remove) {
     if (!done) return;
     remove(item);
     announce(kind === "complete" ? "Follow-up completed." : "Follow-up cancelled.");
+  };
+  const reassign = async () => {
+    const updated = await openDialog({
+      title: `Reassign: ${followUp.title}`,
+      fields: [await assigneeField(followUp)],
+      submitLabel: "Reassign",
+      onSubmit: (values) => api(`follow-ups/${followUp.id}/`, { method: "PATCH", body: assignee(values.assignee), version: followUp.version }),
+    });
+    if (!updated) return;
+    replace(item, updated);
+    announce(`Follow-up now with ${updated.assigned_to?.name ?? `the ${updated.queue.label} queue`}.`);
   };
   const item = h(
     "li",
@@ -175,6 +216,7 @@ function followUpItem(followUp, remove) {
           (followUp.allowed_actions ?? []).map((action) =>
             h("button", { type: "button", onclick: () => finish(action) }, actionLabel("follow_up", action)),
           ),
+          followUp.status.value === "open" ? h("button", { type: "button", onclick: reassign }, "Reassign") : null,
         )
       : null,
   );
@@ -190,9 +232,41 @@ export function renderFollowUps(container, { patient, followUps, signal }) {
     if (!list.children.length) show([]);
     (next?.querySelector("button") || container.querySelector("h2")).focus();
   };
+  const replace = (item, updated) => {
+    const fresh = followUpItem(updated, remove, replace);
+    item.replaceWith(fresh);
+    fresh.querySelector("button")?.focus();
+  };
   const show = (items) =>
-    list.replaceChildren(...(items.length ? items.map((f) => followUpItem(f, remove)) : [h("li", { class: "muted" }, "No open follow-ups.")]));
-  container.append(h("h2", { tabindex: "-1" }, "Open follow-ups"), status, list);
+    list.replaceChildren(...(items.length ? items.map((f) => followUpItem(f, remove, replace)) : [h("li", { class: "muted" }, "No open follow-ups.")]));
+  const create = async () => {
+    const idempotencyKey = crypto.randomUUID();
+    const created = await openDialog({
+      title: `New follow-up for ${patient.given_name}`,
+      fields: [
+        { name: "title", label: "What needs doing", type: "text", required: true, maxlength: 200 },
+        { name: "kind", label: "Kind", type: "select", required: true, options: session.choices.follow_up_kind, value: "callback" },
+        { name: "due_at", label: "Due", type: "datetime-local", required: true },
+        await assigneeField(),
+        { name: "priority", label: "Priority", type: "select", required: true, options: session.choices.follow_up_priority, value: "medium" },
+        { name: "note", label: "Note", type: "textarea", maxlength: 4000 },
+      ],
+      submitLabel: "Create follow-up",
+      onSubmit: ({ assignee: to, ...values }) =>
+        api("follow-ups/", { method: "POST", body: { patient_id: patient.id, ...values, ...assignee(to) }, idempotencyKey }),
+    });
+    if (!created) return;
+    list.querySelector(":scope > li.muted")?.remove();
+    const item = followUpItem(created, remove, replace);
+    list.prepend(item);
+    item.querySelector("button")?.focus();
+    announce("Follow-up created.");
+  };
+  container.append(
+    h("div", { class: "section-head" }, h("h2", { tabindex: "-1" }, "Open follow-ups"), can("follow_ups", "write") ? h("button", { type: "button", onclick: create }, "New follow-up") : null),
+    status,
+    list,
+  );
   show(followUps);
   return {
     refresh: () =>

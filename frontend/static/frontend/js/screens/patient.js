@@ -3,9 +3,10 @@
 // first tab come from one request to the 360 endpoint.
 
 import { api, explain } from "../api.js";
-import { badge, formatDate, formatDateTime, h, patientName } from "../dom.js";
+import { announce, badge, formatDate, formatDateTime, h, patientName } from "../dom.js";
+import { openDialog } from "../forms.js";
 import { can } from "../session.js";
-import { renderFollowUps, renderReferrals } from "./care.js";
+import { renderFollowUps, renderReferrals, staff } from "./care.js";
 import { renderFeedback } from "./feedback.js";
 import { loadInto } from "./common.js";
 import { renderTimeline } from "./timeline.js";
@@ -83,6 +84,30 @@ function contactFacts(patient) {
   ];
 }
 
+/** A new coordinator, who takes over the patient's open referrals and follow-ups. */
+async function changeCoordinator(patient) {
+  const coordinators = (await staff()).filter((p) => p.roles.includes("coordinator"));
+  const moved = await openDialog({
+    title: `Change ${patient.given_name}'s coordinator`,
+    description: "The new coordinator also takes over the open referrals and the open follow-ups the previous one held.",
+    fields: [
+      {
+        name: "coordinator_id",
+        label: "New coordinator",
+        type: "select",
+        required: true,
+        options: coordinators.filter((p) => p.id !== patient.care_coordinator?.id).map((p) => ({ value: p.id, label: p.name })),
+      },
+      { name: "reason", label: "Reason", type: "text", required: true, maxlength: 500 },
+    ],
+    submitLabel: "Change coordinator",
+    onSubmit: (values) => api(`patients/${patient.id}/reassign-coordinator/`, { method: "POST", body: values, version: patient.version }),
+  });
+  if (!moved) return;
+  announce(`Coordinator changed; ${moved.referrals} referrals and ${moved.follow_ups} follow-ups moved.`);
+  window.dispatchEvent(new CustomEvent("route"));
+}
+
 function header(patient) {
   const needs = patient.accessibility_needs ?? [];
   const coordinator = patient.care_coordinator?.name ?? "None assigned";
@@ -108,7 +133,12 @@ function header(patient) {
         patient.accessibility_notes ? ` — ${patient.accessibility_notes}` : "",
       ),
       contactFacts(patient),
-      fact("Care team", `Coordinator: ${coordinator}`, pcp ? ` · Primary care: ${pcp.given_name} ${pcp.family_name}` : ""),
+      fact(
+        "Care team",
+        `Coordinator: ${coordinator}`,
+        pcp ? ` · Primary care: ${pcp.given_name} ${pcp.family_name}` : "",
+        can("care_team", "write") ? [" ", h("button", { type: "button", class: "link", onclick: () => changeCoordinator(patient) }, "Change coordinator")] : null,
+      ),
     ),
   );
 }

@@ -2,18 +2,41 @@
 // overdue or due today, each item one click from the patient.
 
 import { api } from "../api.js";
-import { h } from "../dom.js";
-import { can } from "../session.js";
+import { announce, h } from "../dom.js";
+import { openDialog } from "../forms.js";
+import { can, session } from "../session.js";
+import { staff } from "./care.js";
 import { bucketSection, followUpItem, loadInto, nextItems, referralItem } from "./common.js";
 
 const FOLLOW_UPS = "worklists/follow-ups/?limit=10";
 const REFERRALS = "worklists/referrals/?limit=10";
 
+/** Everything a departing staff member holds (patients, referrals, follow-ups) to
+ * another: done by themselves before they leave, or by an administrator. */
+async function handOff() {
+  const people = (await staff()).map((p) => ({ value: p.id, label: p.name }));
+  const moved = await openDialog({
+    title: "Hand off work",
+    description: "Their patients, open referrals and open follow-ups move in one step, recorded in the change history.",
+    fields: [
+      { name: "from_user_id", label: "From", type: "select", required: true, options: people, value: session.user.id },
+      { name: "to_user_id", label: "To", type: "select", options: people, placeholder: "Nobody (follow-ups to a queue)" },
+      { name: "follow_ups_queue", label: "Follow-ups to a queue instead", type: "select", options: session.choices.department, placeholder: "No, to the person above" },
+      { name: "reason", label: "Reason", type: "text", required: true, maxlength: 500 },
+    ],
+    submitLabel: "Hand off",
+    onSubmit: (values) => api("handoffs/", { method: "POST", body: values }),
+  });
+  if (!moved) return;
+  announce(`Handed off ${moved.patients} patients, ${moved.referrals} referrals and ${moved.follow_ups} follow-ups.`);
+  window.dispatchEvent(new CustomEvent("route"));
+}
+
 export async function renderWork(main, { signal }) {
   const followUps = h("div", { class: "panel" });
   const referrals = h("div", { class: "panel" });
   main.replaceChildren(
-    h("h1", {}, "My work"),
+    h("div", { class: "section-head" }, h("h1", {}, "My work"), can("care_team", "write") ? h("button", { type: "button", onclick: handOff }, "Hand off work") : null),
     h(
       "div",
       { class: "columns" },
