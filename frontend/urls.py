@@ -8,7 +8,7 @@ urlpatterns = [
     path("logout/", LogoutView.as_view(), name="logout"),
     # The web app's screens; the page routes between them without reloading.
     re_path(
-        r"^(?:|search/|board/|complaints/|dashboard/|patients/\d+/|referrals/\d+/)$",
+        r"^(?:|search/|board/|complaints/|dashboard/|privacy/|patients/\d+/|referrals/\d+/)$",
         app,
         name="app",
     ),

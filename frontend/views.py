@@ -6,7 +6,7 @@ from django.contrib.auth.views import LoginView
 from django.shortcuts import render
 from django.templatetags.static import static
 
-from crm.access import Scope, Section, departments, grant
+from crm.access import EMERGENCY_ACCESS_ROLES, Scope, Section, departments, grant
 from crm.choices import Channel, Department
 from crm.roles import Role, user_queues, user_roles
 from interactions.choices import (
@@ -58,6 +58,9 @@ def staff_session(user) -> dict:
         "departments": departments(user),
         "queues": user_queues(user),
         "access": access,
+        # Break the glass (a clinical role), and the privacy officer's screens (admin).
+        "may_break_glass": bool(set(roles) & set(EMERGENCY_ACCESS_ROLES)),
+        "privacy_officer": Role.ADMIN in roles,
         "idle_minutes": settings.SESSION_IDLE_MINUTES,
         "choices": {
             name: [{"value": value, "label": label} for value, label in choices.choices]

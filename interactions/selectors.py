@@ -22,6 +22,7 @@ from crm.roles import StaffUser
 from crm.worklists import ranked_buckets
 from interactions.choices import COMPLAINT_PRIORITY_RANK, ComplaintStatus, Sensitivity
 from interactions.models import Complaint, Interaction, SurveyInvitation, SurveyResponse
+from patients.models import EmergencyAccess
 from patients.selectors import patient_detail, restricted_visible_q
 from referrals import service_levels
 from referrals.choices import OPEN_STATUSES, FollowUpStatus
@@ -148,11 +149,16 @@ def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
     queries: the record, the latest interactions, open referrals and the latest others
     (declined, closed, cancelled), and open follow-ups."""
     visible = Interaction.objects.filter(visible_interactions_q(user))
+    # The user's own emergency access to this patient, while it lasts: the app's banner.
+    emergency = EmergencyAccess.objects.filter(
+        patient=OuterRef("pk"), user_id=user.pk, expires_at__gt=now
+    ).order_by("-expires_at")
     patient = (
         patient_detail()
         .annotate(
             interactions_total=_count(visible),
             referrals_total=_count(Referral.objects.all()),
+            emergency_access_until=Subquery(emergency.values("expires_at")[:1]),
         )
         .get(pk=patient_id)
     )
@@ -182,6 +188,7 @@ def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
         "open_referrals": referrals,
         "past_referrals": past[:PAST_REFERRALS_SHOWN],
         "open_follow_ups": follow_ups,
+        "emergency_access_until": patient.emergency_access_until,
         "service_levels": service_levels.targets(),
         "counts": {
             "interactions": patient.interactions_total,

@@ -313,6 +313,11 @@ class Patient360Serializer(SectionFieldsMixin, serializers.Serializer):
     )
     open_follow_ups = FollowUpSerializer(many=True)
     counts = serializers.DictField(child=serializers.IntegerField())
+    emergency_access_until = serializers.DateTimeField(
+        allow_null=True,
+        help_text="While the signed-in user has broken the glass for this patient: when "
+        "their emergency access ends.",
+    )
 
     section_fields = {
         Section.REFERRALS: ["open_referrals", "past_referrals"],

@@ -30,6 +30,8 @@ def test_breaking_the_glass_opens_one_patients_restricted_items_for_a_while(
     client = client_for(coordinator)
     elsewhere = InteractionFactory(sensitivity="restricted")
     assert not visible(client, restricted)
+    before = client.get(f"/api/patients/{restricted.patient_id}/360/").json()
+    assert before["emergency_access_until"] is None
 
     response = client.post(
         f"/api/patients/{restricted.patient_id}/break-glass/",
@@ -42,8 +44,12 @@ def test_breaking_the_glass_opens_one_patients_restricted_items_for_a_while(
     assert not visible(client, elsewhere)
     view = client.get(f"/api/patients/{restricted.patient_id}/360/").json()
     assert [i["id"] for i in view["interactions"]] == [restricted.pk]
+    # The 360 says until when: the app's banner.
+    assert view["emergency_access_until"] == response.json()["expires_at"]
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=61)):
         assert not visible(client, restricted)
+        after = client.get(f"/api/patients/{restricted.patient_id}/360/").json()
+        assert after["emergency_access_until"] is None
 
 
 def test_the_grant_is_logged_as_break_glass_and_flagged_for_review(

@@ -12,6 +12,7 @@ import { renderBoard } from "./screens/board.js";
 import { renderDashboard } from "./screens/dashboard.js";
 import { renderReferralPage } from "./screens/referral.js";
 import { renderComplaints } from "./screens/complaints.js";
+import { renderPrivacy } from "./screens/privacy.js";
 
 const main = document.getElementById("main");
 
@@ -38,6 +39,13 @@ const SCREENS = [
     render: renderDashboard,
     nav: "/dashboard/",
     allowed: () => can("referrals") || can("feedback", "read", "ALL"),
+  },
+  {
+    path: /^\/privacy\/$/,
+    title: "Privacy",
+    render: renderPrivacy,
+    nav: "/privacy/",
+    allowed: () => session.privacy_officer,
   },
   { path: /^\/patients\/(\d+)\/$/, title: "Patient", render: renderPatient },
   { path: /^\/referrals\/(\d+)\/$/, title: "Referral", render: renderReferralPage, allowed: () => can("referrals") },

@@ -3,9 +3,9 @@
 // first tab come from one request to the 360 endpoint.
 
 import { api, explain } from "../api.js";
-import { announce, badge, formatDate, formatDateTime, h, patientName } from "../dom.js";
+import { announce, badge, fill, formatDate, formatDateTime, h, patientName } from "../dom.js";
 import { openDialog } from "../forms.js";
-import { can } from "../session.js";
+import { can, session } from "../session.js";
 import { renderFollowUps, renderReferrals, staff } from "./care.js";
 import { renderFeedback } from "./feedback.js";
 import { loadInto } from "./common.js";
@@ -108,7 +108,38 @@ async function changeCoordinator(patient) {
   window.dispatchEvent(new CustomEvent("route"));
 }
 
-function header(patient) {
+/** Emergency access to this patient's restricted items, with a stated reason. */
+async function breakGlass(patient) {
+  const grant = await openDialog({
+    title: "Break the glass",
+    description:
+      "Emergency access shows this patient's restricted items to you for a limited time. Your reason and every read are logged, and the privacy officer reviews each use.",
+    fields: [{ name: "reason", label: "Why you need access now", type: "textarea", required: true, maxlength: 2000, help: "At least a sentence: the clinical need." }],
+    submitLabel: "Break the glass",
+    onSubmit: (values) => api(`patients/${patient.id}/break-glass/`, { method: "POST", body: values }),
+  });
+  if (!grant) return;
+  window.dispatchEvent(new CustomEvent("route"));
+}
+
+/** Only for a role that may break the glass and does not see the restricted items anyway. */
+const mayBreakGlass = (patient, record) =>
+  session.may_break_glass &&
+  !can("restricted_interactions", "read", "ALL") &&
+  patient.care_coordinator?.id !== session.user.id &&
+  !record.emergency_access_until;
+
+function emergencyBanner(until) {
+  const time = new Intl.DateTimeFormat(undefined, { timeStyle: "short" }).format(new Date(until));
+  return h(
+    "p",
+    { class: "emergency-banner", role: "status" },
+    h("strong", {}, "Emergency access. "),
+    `You broke the glass for this patient: their restricted items are shown until ${time}. Every read is logged for the privacy officer.`,
+  );
+}
+
+function header(patient, record) {
   const needs = patient.accessibility_needs ?? [];
   const coordinator = patient.care_coordinator?.name ?? "None assigned";
   const pcp = patient.primary_care_practitioner;
@@ -121,6 +152,7 @@ function header(patient) {
       patientName(patient),
       patient.status && patient.status.value !== "active" ? [" ", badge(patient.status.label, "danger")] : null,
     ),
+    mayBreakGlass(patient, record) ? h("button", { type: "button", class: "danger", onclick: () => breakGlass(patient) }, "Break the glass") : null,
     h(
       "dl",
       { class: "facts" },
@@ -258,5 +290,5 @@ export async function renderPatient(main, { params: [id], signal, setTitle }) {
   if (can("history")) {
     definitions.push({ key: "history", label: "History", render: (panel) => renderHistory(panel, patient, signal) });
   }
-  main.replaceChildren(header(patient), ...tabs(definitions));
+  fill(main, record.emergency_access_until ? emergencyBanner(record.emergency_access_until) : null, header(patient, record), ...tabs(definitions));
 }
