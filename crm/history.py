@@ -1,20 +1,61 @@
-"""Field-level change history from django-simple-history, as readable entries."""
+"""Field-level change history from django-simple-history, as readable entries: each
+change names its field as people say it and shows values as people read them (a
+choice's label, a person's name), alongside the raw values."""
 
+from collections import defaultdict
 from collections.abc import Collection
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import ForeignKey, QuerySet
 
-# Columns that change on every save and say nothing to a reader.
-_SKIP = {"id", "version", "created_at", "updated_at", "name_search"}
+# Columns that change on every save and say nothing to a reader, and the patient a
+# row belongs to (fixed, and the history is read by patient or by record).
+_SKIP = {"id", "version", "created_at", "updated_at", "name_search", "patient_id"}
 _TYPE = {"+": "created", "~": "changed", "-": "deleted"}
 
 
-def _tracked_fields(historical_model) -> list[str]:
+def _tracked_fields(historical_model, hidden: Collection[str]) -> list:
     return [
-        field.attname
+        field
         for field in historical_model._meta.concrete_fields
-        if not field.name.startswith("history_") and field.attname not in _SKIP
+        if not field.name.startswith("history_")
+        and field.attname not in _SKIP
+        and field.name not in hidden
     ]
+
+
+def _display(field, value, names: dict) -> object:
+    """How a person reads ``value`` of ``field``."""
+    if value is None or value == "":
+        return None
+    if isinstance(field, ForeignKey):
+        return names.get((field.related_model, value), f"#{value}")
+    if field.choices:
+        return dict(field.flatchoices).get(value, value)
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return value
+
+
+def _name(obj) -> str:
+    if isinstance(obj, get_user_model()):
+        return obj.get_full_name() or obj.get_username()
+    return str(obj)
+
+
+def _names(rows: list, fields: list) -> dict:
+    """The display names of every record the changes point to: one query per model."""
+    wanted = defaultdict(set)
+    for field in fields:
+        if isinstance(field, ForeignKey):
+            for row in rows:
+                if getattr(row, field.attname) is not None:
+                    wanted[field.related_model].add(getattr(row, field.attname))
+    return {
+        (model, pk): _name(obj)
+        for model, ids in wanted.items()
+        for pk, obj in model._default_manager.in_bulk(ids).items()
+    }
 
 
 def change_log(record: str, history: QuerySet, hidden: Collection[str] = ()) -> list[dict]:
@@ -26,7 +67,10 @@ def change_log(record: str, history: QuerySet, hidden: Collection[str] = ()) -> 
     )
     if not rows:
         return []
-    fields = [f for f in _tracked_fields(type(rows[0])) if f not in hidden]
+    model = type(rows[0])
+    fields = _tracked_fields(model, hidden)
+    display_names = _names(rows, fields)
+    label = model.instance_type._meta.verbose_name
     entries = []
     previous_by_object = {}
     for row in rows:
@@ -36,13 +80,23 @@ def change_log(record: str, history: QuerySet, hidden: Collection[str] = ()) -> 
         else:
             changes = [
                 {
-                    "field": name.removesuffix("_id") if name.endswith("_id") else name,
-                    "from": getattr(previous, name) if previous else None,
-                    "to": getattr(row, name),
+                    "field": field.name,
+                    "label": str(field.verbose_name),
+                    "from": getattr(previous, field.attname) if previous else None,
+                    "to": getattr(row, field.attname),
+                    "from_display": _display(
+                        field, getattr(previous, field.attname), display_names
+                    )
+                    if previous
+                    else None,
+                    "to_display": _display(field, getattr(row, field.attname), display_names),
                 }
-                for name in fields
-                if (previous is None and getattr(row, name) not in (None, "", [], {}))
-                or (previous is not None and getattr(previous, name) != getattr(row, name))
+                for field in fields
+                if (previous is None and getattr(row, field.attname) not in (None, "", [], {}))
+                or (
+                    previous is not None
+                    and getattr(previous, field.attname) != getattr(row, field.attname)
+                )
             ]
         previous_by_object[row.id] = row
         if row.history_type == "~" and not changes:
@@ -53,6 +107,7 @@ def change_log(record: str, history: QuerySet, hidden: Collection[str] = ()) -> 
                 "user": row.history_user,
                 "type": _TYPE[row.history_type],
                 "record": record,
+                "record_label": str(label),
                 "record_id": row.id,
                 "reason": row.history_change_reason or "",
                 "changes": changes,
@@ -61,7 +116,11 @@ def change_log(record: str, history: QuerySet, hidden: Collection[str] = ()) -> 
     return entries
 
 
-def merged_change_log(sources: list[tuple[str, QuerySet]]) -> list[dict]:
-    """Entries of several models, newest first."""
-    entries = [entry for record, history in sources for entry in change_log(record, history)]
+def merged_change_log(sources: list[tuple[str, QuerySet, Collection[str]]]) -> list[dict]:
+    """Entries of several models (record, history, hidden fields), newest first."""
+    entries = [
+        entry
+        for record, history, hidden in sources
+        for entry in change_log(record, history, hidden)
+    ]
     return sorted(entries, key=lambda entry: entry["at"], reverse=True)

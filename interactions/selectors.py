@@ -17,16 +17,17 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from crm.access import Section, can, rows_q
+from crm.access import Section, can, hidden_fields, rows_q
+from crm.history import merged_change_log
 from crm.roles import StaffUser
 from crm.worklists import ranked_buckets
 from interactions.choices import COMPLAINT_PRIORITY_RANK, ComplaintStatus, Sensitivity
 from interactions.models import Complaint, Interaction, SurveyInvitation, SurveyResponse
-from patients.models import EmergencyAccess
-from patients.selectors import patient_detail, restricted_visible_q
+from patients.models import EmergencyAccess, Patient
+from patients.selectors import patient_detail, patient_history_sources, restricted_visible_q
 from referrals import service_levels
 from referrals.choices import OPEN_STATUSES, FollowUpStatus
-from referrals.models import Referral
+from referrals.models import FollowUp, Referral
 from referrals.selectors import REFERRAL_RELATED, visible_follow_ups_q
 
 
@@ -199,3 +200,25 @@ def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
             "overdue_follow_ups": sum(1 for f in follow_ups if f.due_at < now),
         },
     }
+
+
+def patient_record_history(patient: Patient, *, user: StaffUser) -> list[dict]:
+    """Every change to the patient's record, newest first: the record and its child rows,
+    and the referrals, interactions, follow-ups and complaints the user may read. Each
+    historical row is judged by its own values (an interaction restricted then is
+    left out for a reader who may not see restricted items), and fields the user may
+    not read are left out."""
+    sources = patient_history_sources(patient)
+    if can(user, Section.REFERRALS):
+        hidden = hidden_fields(user, Referral.section_fields)
+        sources.append(("referral", Referral.history.filter(patient_id=patient.pk), hidden))
+    if can(user, Section.INTERACTIONS) or can(user, Section.RESTRICTED):
+        interactions = Interaction.history.filter(patient_id=patient.pk)
+        sources.append(("interaction", interactions.filter(visible_interactions_q(user)), ()))
+    if can(user, Section.FOLLOW_UPS):
+        follow_ups = FollowUp.history.filter(patient_id=patient.pk)
+        sources.append(("follow_up", follow_ups.filter(visible_follow_ups_q(user)), ()))
+    if can(user, Section.FEEDBACK):
+        complaints = Complaint.history.filter(patient_id=patient.pk)
+        sources.append(("complaint", complaints.filter(rows_q(user, Section.FEEDBACK)), ()))
+    return merged_change_log(sources)

@@ -5,7 +5,6 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from crm.access import RowRule, Section, rows_q
-from crm.history import merged_change_log
 from crm.models import AccessRecord
 from crm.roles import StaffUser
 from patients.models import (
@@ -57,18 +56,16 @@ def patients_with_phone_q(e164: str) -> Q:
     return Q(Exists(ContactPoint.objects.filter(patient=OuterRef("pk"), value=e164)))
 
 
-def patient_history(patient: Patient) -> list[dict]:
-    """Changes to the patient and to their identifiers, contact points, languages and
-    consents, newest first."""
-    return merged_change_log(
-        [
-            ("patient", Patient.history.filter(id=patient.pk)),
-            ("identifier", PatientIdentifier.history.filter(patient_id=patient.pk)),
-            ("contact_point", ContactPoint.history.filter(patient_id=patient.pk)),
-            ("language", PatientLanguage.history.filter(patient_id=patient.pk)),
-            ("consent", CommunicationConsent.history.filter(patient_id=patient.pk)),
-        ]
-    )
+def patient_history_sources(patient: Patient) -> list[tuple[str, QuerySet, tuple]]:
+    """The change history of the patient and of their identifiers, contact points,
+    languages and consents: (record, history, hidden fields) for ``merged_change_log``."""
+    return [
+        ("patient", Patient.history.filter(id=patient.pk), ()),
+        ("identifier", PatientIdentifier.history.filter(patient_id=patient.pk), ()),
+        ("contact_point", ContactPoint.history.filter(patient_id=patient.pk), ()),
+        ("language", PatientLanguage.history.filter(patient_id=patient.pk), ()),
+        ("consent", CommunicationConsent.history.filter(patient_id=patient.pk), ()),
+    ]
 
 
 def break_glass_purpose(user_id: int, patients: set[int]) -> tuple[Exists, str]:

@@ -296,6 +296,7 @@ class FollowUp(VersionedRecord):
     )
 
     class Meta:
+        verbose_name = "follow-up"
         ordering = ["due_at", "id"]
         indexes = [
             models.Index(fields=["assigned_to", "status", "due_at"], name="followup_assignee_idx"),

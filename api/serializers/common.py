@@ -24,8 +24,14 @@ class StaleUpdateSerializer(ErrorSerializer):
 
 
 class ChangeSerializer(serializers.Serializer):
+    """One field's change: raw values as stored, and as a person reads them (a choice's
+    label, a person's or record's name)."""
+
     field = serializers.CharField()
+    label = serializers.CharField(help_text="The field as people name it.")
     to = serializers.JSONField()
+    from_display = serializers.JSONField()
+    to_display = serializers.JSONField()
 
     def get_fields(self):
         fields = super().get_fields()
@@ -41,6 +47,7 @@ class HistoryEntrySerializer(serializers.Serializer):
     user = serializers.SerializerMethodField()
     type = serializers.ChoiceField(choices=["created", "changed", "deleted"])
     record = serializers.CharField()
+    record_label = serializers.CharField(help_text="The kind of record, as people say it.")
     record_id = serializers.IntegerField()
     reason = serializers.CharField()
     changes = ChangeSerializer(many=True)

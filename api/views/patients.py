@@ -24,10 +24,10 @@ from api.views.interactions import InteractionViewSet
 from crm.access import EMERGENCY_ACCESS_ROLES, Section
 from crm.audit import audit_note
 from crm.models import AccessRecord
-from interactions.selectors import TIMELINE_SIZE, patient_360
+from interactions.selectors import TIMELINE_SIZE, patient_360, patient_record_history
 from patients.filtersets import PatientFilterSet
 from patients.models import Patient
-from patients.selectors import patient_detail, patient_history, patient_list
+from patients.selectors import patient_detail, patient_list
 from patients.services import emergency_access_grant, patient_create, patient_update
 from referrals.services import patient_reassign_coordinator
 
@@ -134,5 +134,8 @@ class PatientViewSet(RecordViewSet):
     def history(self, request, pk=None):
         """Every change to the record and its child rows, newest first."""
         return paginated_list(
-            request, self, patient_history(self.get_object()), HistoryEntrySerializer
+            request,
+            self,
+            patient_record_history(self.get_object(), user=request.user),
+            HistoryEntrySerializer,
         )

@@ -1,6 +1,9 @@
 import pytest
 
-from tests.factories import PatientFactory
+from referrals import services
+from tests.conftest import client_for
+from tests.factories import FollowUpFactory, InteractionFactory, PatientFactory, UserFactory
+from tests.referrals.helpers import referral_in
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +33,14 @@ def test_history_lists_each_change_with_user_and_fields(api, coordinator):
         e for e in entries if e["record"] == "patient" and e["type"] == "changed"
     )
     assert patient_change["user"] == {"id": coordinator.pk, "name": coordinator.get_full_name()}
-    assert {"field": "given_name", "from": "Jane", "to": "Janet"} in patient_change["changes"]
+    assert {
+        "field": "given_name",
+        "label": "given name",
+        "from": "Jane",
+        "to": "Janet",
+        "from_display": "Jane",
+        "to_display": "Janet",
+    } in patient_change["changes"]
     contact_types = sorted(e["type"] for e in entries if e["record"] == "contact_point")
     assert contact_types == ["created", "created", "deleted"]
     assert [e["at"] for e in entries] == sorted((e["at"] for e in entries), reverse=True)
@@ -46,3 +56,40 @@ def test_history_is_paginated(api):
         api.patch(f"/api/patients/{patient.pk}/", {"given_name": f"N{n}"}, "json")
     body = api.get(f"/api/patients/{patient.pk}/history/", {"page_size": 2}).json()
     assert body["count"] == 4 and len(body["results"]) == 2 and body["next"]
+
+
+def test_history_covers_every_section_readably_and_only_what_the_reader_may_see(
+    api, coordinator, admin_user
+):
+    """Referrals, interactions, follow-ups and complaints are in the patient's history,
+    with names and labels; a restricted interaction and a referral's clinical reason
+    only for who may read them."""
+    patient = PatientFactory(care_coordinator=coordinator)
+    referral = referral_in("draft", coordinator, patient=patient, reason="Secret-reason-123")
+    services.referral_update(referral=referral, actor=coordinator, priority="urgent")
+    colleague = UserFactory(username="colleague", first_name="Dana", last_name="Ruiz")
+    FollowUpFactory(patient=patient, assigned_to=colleague, title="Call back")
+    InteractionFactory(patient=patient, summary="Normal call")
+    InteractionFactory(patient=patient, summary="Restricted-marker-456", sensitivity="restricted")
+
+    entries = api.get(f"/api/patients/{patient.pk}/history/", {"page_size": 100}).json()
+    records = {e["record"] for e in entries["results"]}
+    assert {"patient", "referral", "interaction", "follow_up"} <= records
+    follow_up = next(e for e in entries["results"] if e["record"] == "follow_up")
+    assigned = next(c for c in follow_up["changes"] if c["field"] == "assigned_to")
+    assert (assigned["label"], assigned["to_display"]) == ("assigned to", "Dana Ruiz")
+    priority = next(
+        c
+        for e in entries["results"]
+        if e["record"] == "referral"
+        for c in e["changes"]
+        if c["field"] == "priority" and c["from"]
+    )
+    assert (priority["from_display"], priority["to_display"]) == ("Routine", "Urgent")
+    text = str(entries)
+    assert "Restricted-marker-456" in text and "Secret-reason-123" in text
+
+    # The administrator reads the history but not restricted items or clinical reasons.
+    theirs = str(client_for(admin_user).get(f"/api/patients/{patient.pk}/history/").json())
+    assert "Normal call" in theirs
+    assert "Restricted-marker-456" not in theirs and "Secret-reason-123" not in theirs

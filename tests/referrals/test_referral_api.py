@@ -158,4 +158,12 @@ def test_history_shows_field_changes_with_the_user(api, coordinator):
     entries = api.get(f"/api/referrals/{referral.pk}/history/").json()["results"]
     change = entries[0]
     assert change["user"]["id"] == coordinator.pk
-    assert {"field": "priority", "from": "routine", "to": "urgent"} in change["changes"]
+    assert {
+        "field": "priority",
+        "label": "priority",
+        "from": "routine",
+        "to": "urgent",
+        "from_display": "Routine",
+        "to_display": "Urgent",
+    } in change["changes"]
+    assert change["record_label"] == "referral"

@@ -387,8 +387,15 @@ def test_the_timeline_loads_more_filters_and_the_other_tabs(screen_for, coordina
 
     page.get_by_role("tab", name="History").click()
     history = page.get_by_role("tabpanel", name="History")
-    expect(history).to_contain_text("consent")
-    expect(history).to_contain_text("status: — → opt_out")
+    # Readable: record kinds and fields as people say them, labels, names, local times.
+    consent = history.get_by_role("listitem").filter(has_text="Communication consent")
+    expect(consent.first).to_contain_text("status: Opted out")
+    expect(consent.first).to_contain_text(f"captured by: {coordinator.get_full_name()}")
+    referral = history.get_by_role("listitem").filter(has_text="Referral #")
+    expect(referral.first).to_contain_text("status: Sent → Accepted")
+    follow_up = history.get_by_role("listitem").filter(has_text="Follow-up #")
+    expect(follow_up.first).to_contain_text(f"assigned to: {coordinator.get_full_name()}")
+    expect(history).not_to_contain_text("opt_out")
     screen.capture_both_sizes("patient-history")
 
     page.get_by_role("tab", name="History").press("ArrowLeft")

@@ -215,18 +215,33 @@ function tabs(definitions) {
   return [list, ...panels];
 }
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A value as the history API displays it, in local time when it is a time. */
+function shown(value) {
+  if (value === null || value === undefined || value === "") return "—";
+  if (typeof value === "string" && ISO_TIME.test(value)) return formatDateTime(value);
+  if (typeof value === "string" && ISO_DATE.test(value)) return formatDate(value);
+  if (typeof value === "object") return Array.isArray(value) ? value.join(", ") || "—" : JSON.stringify(value);
+  return String(value);
+}
+
 function historyEntry(entry) {
-  const label = `${entry.record.replaceAll("_", " ")} #${entry.record_id} ${entry.type}`;
+  const what = { created: "created", changed: "changed", deleted: "removed" }[entry.type] ?? entry.type;
+  const label = `${entry.record_label[0].toUpperCase()}${entry.record_label.slice(1)} #${entry.record_id} ${what}`;
   return h(
     "li",
     { class: "item" },
     h("div", { class: "item-title" }, label),
-    h("div", { class: "item-meta" }, formatDateTime(entry.at), ` · ${entry.user?.name ?? "system"}`, entry.reason ? ` · reason: ${entry.reason}` : ""),
+    h("div", { class: "item-meta" }, formatDateTime(entry.at), ` · ${entry.user?.name ?? "system"}`, entry.reason ? ` · ${entry.reason}` : ""),
     entry.changes?.length
       ? h(
           "ul",
           { class: "changes" },
-          entry.changes.map((c) => h("li", {}, h("span", { class: "label" }, c.field.replaceAll("_", " ")), ": ", `${c.from ?? "—"} → ${c.to ?? "—"}`)),
+          entry.changes.map((c) =>
+            h("li", {}, h("span", { class: "label" }, c.label), ": ", entry.type === "created" ? shown(c.to_display) : `${shown(c.from_display)} → ${shown(c.to_display)}`),
+          ),
         )
       : null,
   );
