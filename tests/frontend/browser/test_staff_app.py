@@ -477,6 +477,24 @@ def test_the_dashboard_draws_charts_with_tables(screen_for, coordinator, clinic)
     expect(rows.last).to_have_text(re.compile(r"0%$"))
     screen.capture_both_sizes("dashboard")
 
+    # Another period and one department's feedback.
+    page.get_by_label("Period", exact=True).select_option("3")
+    expect(page.locator("figure[data-chart='loop-closure'] table tbody tr")).to_have_count(3)
+    screen.api_requests.clear()
+    page.get_by_label("Feedback for").select_option("billing")
+    expect(page.locator("figure[data-chart='nps-csat']")).to_be_visible()
+    experience = [r for r in screen.api_requests if r.startswith("GET metrics/experience/")]
+    assert len(experience) == 3 and all("department=billing" in r for r in experience)
+
+    # The overdue chart leads to the board, the whole team's, at that column.
+    page.locator("figure[data-chart='overdue'] summary").click()
+    page.get_by_role("link", name="accepted not scheduled").click()
+    expect(page).to_have_url(re.compile(r"/board/\?scope=team#column-accepted_not_scheduled$"))
+    expect(page.get_by_label("Show")).to_have_value("team")
+    expect(page.get_by_role("heading", name=re.compile("Accepted, not scheduled"))).to_be_focused()
+    column = page.get_by_role("region", name=re.compile("Accepted, not scheduled"))
+    expect(column).to_contain_text("Neurology")
+
 
 def test_a_declined_referral_is_redirected_with_the_provider_picker(
     screen_for, coordinator, clinic

@@ -54,5 +54,13 @@ export async function renderBoard(main, { signal }) {
     });
   }
   for (const control of [scope, priority, specialty]) control.addEventListener("change", load);
+  // Opened from the dashboard: "/board/?scope=team#column-<bucket>" shows that column.
+  if (new URLSearchParams(location.search).get("scope") === "team") scope.value = "team";
   await load();
+  const column = location.hash ? document.getElementById(location.hash.slice(1)) : null;
+  if (column) {
+    column.setAttribute("tabindex", "-1");
+    column.scrollIntoView({ block: "nearest", inline: "start" });
+    column.focus();
+  }
 }

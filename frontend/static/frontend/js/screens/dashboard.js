@@ -1,12 +1,14 @@
 // Dashboard: referral loop closure, time to schedule, overdue work, NPS, CSAT and complaint
-// service levels for each of the last six months. Every chart has its numbers in a table.
+// service levels for each month of a chosen period, feedback for one department or all.
+// Every chart has its numbers in a table; the overdue chart leads to the board.
 
 import { api, query } from "../api.js";
-import { h, isoDate } from "../dom.js";
+import { h, isoDate, link } from "../dom.js";
+import { navigate } from "../router.js";
 import { can, session } from "../session.js";
-import { loadInto } from "./common.js";
+import { latestOnly, loadInto } from "./common.js";
 
-const MONTHS = 6;
+const PERIODS = [3, 6, 12];
 const COLORS = ["#1d5fbf", "#b3541e", "#2e7d32", "#6a1b9a", "#00838f", "#ad1457"];
 
 let chartLibrary = null;
@@ -22,11 +24,11 @@ function loadChartLibrary() {
   return chartLibrary;
 }
 
-/** The last MONTHS calendar months, oldest first, the current one ending today. */
-function months() {
+/** The last `count` calendar months, oldest first, the current one ending today. */
+function months(count) {
   const now = new Date();
-  return Array.from({ length: MONTHS }, (_, i) => {
-    const first = new Date(now.getFullYear(), now.getMonth() - (MONTHS - 1 - i), 1);
+  return Array.from({ length: count }, (_, i) => {
+    const first = new Date(now.getFullYear(), now.getMonth() - (count - 1 - i), 1);
     const last = new Date(first.getFullYear(), first.getMonth() + 1, 0);
     return {
       label: first.toLocaleDateString(undefined, { month: "short", year: "numeric" }),
@@ -43,8 +45,10 @@ const cell = (value, unit = "") => (value === null || value === undefined ? "no 
 /**
  * A chart and the same numbers as a table. series: [{label, values, unit}], labels: the
  * x axis. The canvas is hidden from assistive technology; the table is the text version.
+ * With `links` (one address per label) a click on a bar opens it, and the table's row
+ * headers are the same links for the keyboard.
  */
-function chartFigure(Chart, { id, title, type = "line", labels, series, yLabel }) {
+function chartFigure(Chart, { id, title, type = "line", labels, series, yLabel, links }) {
   const canvas = h("canvas", { id: `chart-${id}`, role: "img", "aria-label": `${title}: chart; the numbers follow in a table.` });
   const table = h(
     "table",
@@ -54,7 +58,9 @@ function chartFigure(Chart, { id, title, type = "line", labels, series, yLabel }
     h(
       "tbody",
       {},
-      labels.map((label, i) => h("tr", {}, h("th", { scope: "row" }, label), series.map((s) => h("td", {}, cell(s.values[i], s.unit))))),
+      labels.map((label, i) =>
+        h("tr", {}, h("th", { scope: "row" }, links ? link(links[i], label) : label), series.map((s) => h("td", {}, cell(s.values[i], s.unit)))),
+      ),
     ),
   );
   const figure = h(
@@ -82,6 +88,8 @@ function chartFigure(Chart, { id, title, type = "line", labels, series, yLabel }
       maintainAspectRatio: false,
       scales: { y: { beginAtZero: true, title: { display: Boolean(yLabel), text: yLabel } } },
       plugins: { legend: { position: "bottom" } },
+      onClick: links ? (_event, elements) => elements.length && navigate(links[elements[0].index]) : undefined,
+      onHover: links ? (event, elements) => (event.native.target.style.cursor = elements.length ? "pointer" : "default") : undefined,
     },
   });
   return figure;
@@ -89,14 +97,36 @@ function chartFigure(Chart, { id, title, type = "line", labels, series, yLabel }
 
 export async function renderDashboard(main, { signal }) {
   const grid = h("div", { class: "charts" });
-  const periods = months();
+  const period = h("select", { id: "dashboard-period" }, PERIODS.map((n) => h("option", { value: n, selected: n === 6 }, `Last ${n} months`)));
+  const department = h(
+    "select",
+    { id: "dashboard-department" },
+    h("option", { value: "" }, "All departments"),
+    session.choices.department.map((d) => h("option", { value: d.value }, d.label)),
+  );
+  const note = h("p", { class: "muted" });
   main.replaceChildren(
     h("h1", {}, "Dashboard"),
-    h("p", { class: "muted" }, `Referrals sent and feedback received in each month, ${periods[0].label} to ${periods.at(-1).label}. Overdue counts are as of now.`),
+    h(
+      "div",
+      { class: "filters", role: "group", "aria-label": "Choose the period and department" },
+      h("div", { class: "field" }, h("label", { for: "dashboard-period" }, "Period"), period),
+      can("feedback", "read", "ALL") ? h("div", { class: "field" }, h("label", { for: "dashboard-department" }, "Feedback for"), department) : null,
+    ),
+    note,
     grid,
   );
-  const fetchAll = (path, allowed) =>
-    allowed ? Promise.all(periods.map((p) => api(`${path}${query({ start: p.start, end: p.end })}`, { signal }))) : null;
+  const nextSignal = latestOnly(signal);
+  const load = () => draw(grid, note, { months: months(Number(period.value)), department: department.value, signal: nextSignal() });
+  period.addEventListener("change", load);
+  department.addEventListener("change", load);
+  await load();
+}
+
+async function draw(grid, note, { months: periods, department, signal }) {
+  note.textContent = `Referrals sent and feedback received in each month, ${periods[0].label} to ${periods.at(-1).label}${department ? ", feedback for one department" : ""}. Overdue counts are as of now.`;
+  const fetchAll = (path, allowed, extra = {}) =>
+    allowed ? Promise.all(periods.map((p) => api(`${path}${query({ start: p.start, end: p.end, ...extra })}`, { signal }))) : null;
 
   await loadInto(
     grid,
@@ -104,7 +134,7 @@ export async function renderDashboard(main, { signal }) {
       const [Chart, referrals, experience] = await Promise.all([
         loadChartLibrary(),
         fetchAll("metrics/referrals/", can("referrals")),
-        fetchAll("metrics/experience/", can("feedback", "read", "ALL")),
+        fetchAll("metrics/experience/", can("feedback", "read", "ALL"), { department }),
       ]);
       return { Chart, referrals, experience };
     },
@@ -139,6 +169,7 @@ export async function renderDashboard(main, { signal }) {
             title: "Referrals needing action now",
             type: "bar",
             labels: buckets.map((key) => key.replaceAll("_", " ")),
+            links: buckets.map((key) => `/board/?scope=team#column-${key}`),
             yLabel: "referrals",
             series: [
               { label: "In this state", values: buckets.map((key) => now[key].count) },
