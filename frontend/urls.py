@@ -8,7 +8,8 @@ urlpatterns = [
     path("logout/", LogoutView.as_view(), name="logout"),
     # The web app's screens; the page routes between them without reloading.
     re_path(
-        r"^(?:|search/|board/|complaints/|dashboard/|privacy/|patients/\d+/|referrals/\d+/)$",
+        r"^(?:|search/|board/|complaints/|dashboard/|privacy/"
+        r"|patients/(?:new/|\d+/(?:edit/)?)|referrals/\d+/)$",
         app,
         name="app",
     ),

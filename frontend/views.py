@@ -17,6 +17,17 @@ from interactions.choices import (
     Topic,
 )
 from interactions.workflow import COMPLAINT_WORKFLOW
+from patients.choices import (
+    AccessibilityNeed,
+    AdministrativeSex,
+    ConsentPurpose,
+    ConsentSource,
+    ConsentStatus,
+    ContactSystem,
+    ContactUse,
+    InterpreterNeeded,
+    LanguageMode,
+)
 from referrals.choices import FollowUpKind, FollowUpPriority, ReferralPriority
 from referrals.workflow import FOLLOW_UP_WORKFLOW, REFERRAL_WORKFLOW
 
@@ -32,6 +43,15 @@ CHOICES = {
     "complaint_priority": ComplaintPriority,
     "follow_up_kind": FollowUpKind,
     "follow_up_priority": FollowUpPriority,
+    "administrative_sex": AdministrativeSex,
+    "contact_system": ContactSystem,
+    "contact_use": ContactUse,
+    "language_mode": LanguageMode,
+    "interpreter_needed": InterpreterNeeded,
+    "accessibility_need": AccessibilityNeed,
+    "consent_purpose": ConsentPurpose,
+    "consent_status": ConsentStatus,
+    "consent_source": ConsentSource,
 }
 # The state machines' actions with their labels and inputs: the app draws each action's
 # button and dialog from these, and shows only the actions a record's

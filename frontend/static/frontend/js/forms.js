@@ -45,6 +45,18 @@ function control(field) {
     required: field.required || false,
     "aria-describedby": [helpId, errorId].filter(Boolean).join(" "),
   };
+  if (field.type === "hidden") {
+    const input = h("input", { type: "hidden", name: field.name, value: field.value ?? "" });
+    return { wrapper: input, input, error: h("p") };
+  }
+  if (field.type === "checkboxes") {
+    const boxes = field.options.map((o) =>
+      h("label", { class: "check" }, h("input", { type: "checkbox", value: o.value, checked: (field.value ?? []).includes(o.value) }), ` ${o.label}`),
+    );
+    const error = h("p", { class: "field-error", id: errorId });
+    const wrapper = h("fieldset", { class: "field field-checkboxes", "aria-describedby": errorId }, h("legend", {}, field.label), boxes, error);
+    return { wrapper, input: wrapper, error };
+  }
   let input;
   if (field.type === "textarea") {
     input = h("textarea", { ...common, rows: field.rows || 3, maxlength: field.maxlength }, field.value ?? "");
@@ -85,31 +97,108 @@ function setOptions(field, select, options) {
 
 function valueOf(field, input) {
   if (field.type === "checkbox") return input.checked;
+  if (field.type === "checkboxes") return [...input.querySelectorAll("input:checked")].map((box) => box.value);
   if (field.type === "datetime-local") return input.value ? new Date(input.value).toISOString() : "";
   return input.value;
 }
 
+/** A repeating group ({type: "list", name, label, item: [fields], value: [rows],
+ * addLabel, itemLabel}): one fieldset per row, rows added and removed in place. */
+function listControl(field) {
+  const rows = h("div", { class: "list-rows" });
+  const error = h("p", { class: "field-error", id: uid(`f-${field.name}-error`) });
+  const state = { field, rows: [], error, next: 0 };
+  const addRow = (value = {}) => {
+    const key = state.next++;
+    const controls = new Map(
+      field.item.map((sub) => {
+        const path = `${field.name}.${key}.${sub.name}`;
+        return [sub.name, { field: sub, ...control({ ...sub, name: path, value: value[sub.name] ?? sub.value }) }];
+      }),
+    );
+    const fieldset = h(
+      "fieldset",
+      { class: "list-row" },
+      h("legend", {}, `${field.itemLabel} ${state.rows.length + 1}`),
+      [...controls.values()].map((c) => c.wrapper),
+    );
+    const row = { key, controls, fieldset };
+    fieldset.append(
+      h(
+        "button",
+        {
+          type: "button",
+          class: "link",
+          onclick: () => {
+            state.rows = state.rows.filter((r) => r !== row);
+            fieldset.remove();
+            add.focus();
+          },
+        },
+        `Remove ${field.itemLabel.toLowerCase()} ${state.rows.length + 1}`,
+      ),
+    );
+    state.rows.push(row);
+    rows.append(fieldset);
+    return row;
+  };
+  const add = h(
+    "button",
+    { type: "button", onclick: () => addRow().fieldset.querySelector("input, select, textarea").focus() },
+    field.addLabel,
+  );
+  (field.value ?? []).forEach((value) => addRow(value));
+  const wrapper = h("fieldset", { class: "field-list" }, h("legend", {}, field.label), rows, add, error);
+  return { wrapper, state };
+}
+
 /**
- * Build a form. `onSubmit(values)` returns a promise; when it rejects with an ApiError
- * the form shows the message and per-field errors and stays open for correction.
+ * Build a form. `fields` may hold groups ({type: "group", label}: the fields after it,
+ * up to the next group, in one fieldset) and lists (see listControl). `onSubmit(values)`
+ * returns a promise; when it rejects with an ApiError the form shows the message and
+ * the field errors beside their fields (nested ones beside the row's field) and stays
+ * open for correction.
  */
-function buildForm({ fields, submitLabel, onSubmit, onCancel }) {
-  const controls = new Map(fields.map((f) => [f.name, { field: f, ...control(f) }]));
+export function buildForm({ fields, submitLabel, onSubmit, onCancel, cancelLabel = "Go back" }) {
+  const controls = new Map();
+  const lists = new Map();
+  const body = [];
+  let group = null;
+  for (const f of fields) {
+    if (f.type === "group") {
+      group = h("fieldset", { class: "form-group" }, h("legend", {}, f.label));
+      body.push(group);
+      continue;
+    }
+    let wrapper;
+    if (f.type === "list") {
+      const list = listControl(f);
+      lists.set(f.name, list.state);
+      wrapper = list.wrapper;
+    } else {
+      const c = { field: f, ...control(f) };
+      controls.set(f.name, c);
+      wrapper = c.wrapper;
+    }
+    if (group) group.append(wrapper);
+    else body.push(wrapper);
+  }
   const summary = h("div", { class: "form-summary", tabindex: "-1" });
   const submit = h("button", { type: "submit", class: "primary" }, submitLabel);
   const form = h(
     "form",
     { novalidate: true },
     summary,
-    [...controls.values()].map((c) => c.wrapper),
+    body,
     h(
       "div",
       { class: "actions" },
       submit,
       // Not "Cancel": several dialogs cancel a referral or a follow-up on submit.
-      h("button", { type: "button", onclick: onCancel }, "Go back"),
+      onCancel ? h("button", { type: "button", onclick: onCancel }, cancelLabel) : null,
     ),
   );
+  const everyControl = () => [...controls.values(), ...[...lists.values()].flatMap((l) => l.rows.flatMap((r) => [...r.controls.values()]))];
 
   // Selects whose options follow the other fields.
   const dynamic = [...controls.values()].filter((c) => typeof c.field.options === "function");
@@ -141,25 +230,46 @@ function buildForm({ fields, submitLabel, onSubmit, onCancel }) {
   function clearErrors() {
     summary.replaceChildren();
     summary.removeAttribute("role");
-    for (const c of controls.values()) {
+    for (const list of lists.values()) list.error.textContent = "";
+    for (const c of everyControl()) {
       c.error.textContent = "";
       c.input.removeAttribute("aria-invalid");
     }
   }
 
+  const asText = (messages) => [].concat(messages).map((m) => (typeof m === "string" ? m : JSON.stringify(m))).join(" ");
+
+  // The rows sent for each list, in order: a nested error's index points into these.
+  let sentRows = new Map();
+
   function showErrors(message, fieldErrors = {}) {
     summary.setAttribute("role", "alert");
     summary.replaceChildren(h("p", { class: "error-box" }, message));
     let first = null;
+    const mark = (c, messages) => {
+      c.error.textContent = asText(messages);
+      c.input.setAttribute("aria-invalid", "true");
+      first ??= c.input;
+    };
     for (const [name, messages] of Object.entries(fieldErrors)) {
+      const list = lists.get(name);
       const c = controls.get(name);
-      const text = [].concat(messages).map((m) => (typeof m === "string" ? m : JSON.stringify(m))).join(" ");
       if (c) {
-        c.error.textContent = text;
-        c.input.setAttribute("aria-invalid", "true");
-        first ??= c.input;
+        mark(c, messages);
+      } else if (list && Array.isArray(messages) && messages.some((m) => m && typeof m === "object")) {
+        messages.forEach((rowErrors, i) => {
+          const row = sentRows.get(name)?.[i];
+          for (const [sub, text] of Object.entries(rowErrors ?? {})) {
+            const target = row?.controls.get(sub);
+            if (target) mark(target, text);
+            else list.error.textContent = `${list.error.textContent} ${asText(text)}`.trim();
+          }
+        });
+      } else if (list) {
+        list.error.textContent = asText(messages);
+        first ??= list.error;
       } else {
-        summary.append(h("p", { class: "field-error" }, text));
+        summary.append(h("p", { class: "field-error" }, asText(messages)));
       }
     }
     (first || summary).focus();
@@ -175,8 +285,35 @@ function buildForm({ fields, submitLabel, onSubmit, onCancel }) {
       if (c.field.required && value === "") missing[name] = ["This field is required."];
       if (value !== "") values[name] = value;
     }
+    sentRows = new Map();
+    for (const [name, list] of lists) {
+      const sent = [];
+      values[name] = [];
+      for (const row of list.rows) {
+        const item = {};
+        for (const [sub, c] of row.controls) {
+          const value = valueOf(c.field, c.input);
+          if (value !== "" && value !== false) item[sub] = value;
+        }
+        if (!Object.keys(item).length) continue; // a row added and left empty
+        for (const [sub, c] of row.controls) {
+          if (c.field.required && item[sub] === undefined) missing[`${name}.${row.key}.${sub}`] = ["This field is required."];
+        }
+        values[name].push(item);
+        sent.push(row);
+      }
+      sentRows.set(name, sent);
+    }
     if (Object.keys(missing).length) {
-      showErrors("Some fields need attention.", missing);
+      showErrors("Some fields need attention.", Object.fromEntries(Object.entries(missing).filter(([k]) => controls.has(k))));
+      for (const path of Object.keys(missing).filter((k) => !controls.has(k))) {
+        const [name, key, sub] = path.split(".");
+        const row = lists.get(name).rows.find((r) => String(r.key) === key);
+        const c = row.controls.get(sub);
+        c.error.textContent = "This field is required.";
+        c.input.setAttribute("aria-invalid", "true");
+      }
+      form.querySelector("[aria-invalid='true']")?.focus();
       return;
     }
     submit.disabled = true;

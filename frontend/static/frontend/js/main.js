@@ -13,6 +13,7 @@ import { renderDashboard } from "./screens/dashboard.js";
 import { renderReferralPage } from "./screens/referral.js";
 import { renderComplaints } from "./screens/complaints.js";
 import { renderPrivacy } from "./screens/privacy.js";
+import { renderPatientForm } from "./screens/patient_form.js";
 
 const main = document.getElementById("main");
 
@@ -48,6 +49,18 @@ const SCREENS = [
     allowed: () => session.privacy_officer,
   },
   { path: /^\/patients\/(\d+)\/$/, title: "Patient", render: renderPatient },
+  {
+    path: /^\/patients\/new\/$/,
+    title: "Register a patient",
+    render: renderPatientForm,
+    allowed: () => can("identity", "write"),
+  },
+  {
+    path: /^\/patients\/(\d+)\/edit\/$/,
+    title: "Edit patient",
+    render: renderPatientForm,
+    allowed: () => can("identity", "write") || can("preferences", "write") || can("care_team", "write"),
+  },
   { path: /^\/referrals\/(\d+)\/$/, title: "Referral", render: renderReferralPage, allowed: () => can("referrals") },
 ];
 

@@ -3,7 +3,7 @@
 // first tab come from one request to the 360 endpoint.
 
 import { api, explain } from "../api.js";
-import { announce, badge, fill, formatDate, formatDateTime, h, patientName } from "../dom.js";
+import { announce, badge, fill, formatDate, formatDateTime, h, link, patientName } from "../dom.js";
 import { openDialog } from "../forms.js";
 import { can, session } from "../session.js";
 import { renderFollowUps, renderReferrals, staff } from "./care.js";
@@ -152,7 +152,12 @@ function header(patient, record) {
       patientName(patient),
       patient.status && patient.status.value !== "active" ? [" ", badge(patient.status.label, "danger")] : null,
     ),
-    mayBreakGlass(patient, record) ? h("button", { type: "button", class: "danger", onclick: () => breakGlass(patient) }, "Break the glass") : null,
+    h(
+      "div",
+      { class: "actions" },
+      can("identity", "write") || can("preferences", "write") || can("care_team", "write") ? link(`/patients/${patient.id}/edit/`, "Edit the record") : null,
+      mayBreakGlass(patient, record) ? h("button", { type: "button", class: "danger", onclick: () => breakGlass(patient) }, "Break the glass") : null,
+    ),
     h(
       "dl",
       { class: "facts" },

@@ -2,8 +2,9 @@
 // as an ARIA combobox: arrow keys move through the results, Enter opens one.
 
 import { api, explain, query } from "../api.js";
-import { formatDate, h, patientName } from "../dom.js";
+import { formatDate, h, link, patientName } from "../dom.js";
 import { navigate } from "../router.js";
+import { can } from "../session.js";
 
 const DELAY_MS = 200;
 const PAGE_SIZE = 20;
@@ -25,7 +26,7 @@ export async function renderSearch(main) {
   const more = h("button", { type: "button", hidden: true }, "Show more patients");
   let nextUrl = null;
   main.replaceChildren(
-    h("h1", {}, "Find a patient"),
+    h("div", { class: "section-head" }, h("h1", {}, "Find a patient"), can("identity", "write") ? link("/patients/new/", "Register a new patient") : null),
     h(
       "div",
       { class: "field search-field" },
