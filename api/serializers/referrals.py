@@ -14,7 +14,7 @@ from crm.access import hidden_fields
 from crm.choices import Channel, Department
 from interactions.models import Interaction
 from patients.models import Patient
-from patients.validators import normalize_language_tag
+from patients.validators import language_name, normalize_language_tag
 from referrals import service_levels
 from referrals.choices import (
     FHIR_SERVICE_REQUEST_STATUS,
@@ -275,6 +275,9 @@ class FollowUpSerializer(serializers.ModelSerializer):
     interaction_id = write_id(
         Interaction.objects.all(), "interaction", required=False, allow_null=True
     )
+    contact_language_name = serializers.SerializerMethodField(
+        help_text="The contact language's English name (ase: American Sign Language)."
+    )
     overdue = serializers.SerializerMethodField()
     allowed_actions = AllowedActionsField(FOLLOW_UP_WORKFLOW)
 
@@ -303,6 +306,7 @@ class FollowUpSerializer(serializers.ModelSerializer):
             "interaction_id",
             "rule",
             "contact_language",
+            "contact_language_name",
             "contact_channel",
             "allowed_actions",
             "version",
@@ -317,6 +321,9 @@ class FollowUpSerializer(serializers.ModelSerializer):
             for name in ("patient_id", "referral_id", "interaction_id"):
                 fields[name].read_only = True
         return fields
+
+    def get_contact_language_name(self, follow_up) -> str:
+        return language_name(follow_up.contact_language) if follow_up.contact_language else ""
 
     def get_overdue(self, follow_up) -> bool:
         return follow_up.status == FollowUpStatus.OPEN and follow_up.due_at < self.context["now"]

@@ -127,3 +127,12 @@ def test_the_list_has_a_constant_query_count(api, django_assert_num_queries):
     FollowUpFactory(patient=interaction.patient, interaction=interaction)
     with django_assert_num_queries(3):  # roles, page with joins, access record
         assert len(api.get("/api/follow-ups/").json()["results"]) == 6
+
+
+def test_the_contact_language_reads_as_its_name(api):
+    signed = FollowUpFactory(contact_language="ase")
+    plain = FollowUpFactory(contact_language="")
+    assert api.get(f"/api/follow-ups/{signed.pk}/").json()["contact_language_name"] == (
+        "American Sign Language"
+    )
+    assert api.get(f"/api/follow-ups/{plain.pk}/").json()["contact_language_name"] == ""

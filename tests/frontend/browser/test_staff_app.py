@@ -420,6 +420,14 @@ def test_billing_sees_no_restricted_items_clinical_reasons_or_forbidden_buttons(
     expect(body).not_to_contain_text("Open referrals")
     expect(page.get_by_role("button", name="Accept")).to_have_count(0)
     expect(page.get_by_role("tab", name="History")).to_have_count(0)
+    for forbidden in ("New referral", "Break the glass", "Change coordinator"):
+        expect(page.get_by_role("button", name=forbidden)).to_have_count(0)
+    expect(page.get_by_role("link", name="Edit the record")).to_have_count(0)
+    page.get_by_role("tab", name="Feedback and complaints").click()
+    expect(page.get_by_role("heading", name="Complaints")).to_be_visible()
+    for forbidden in ("Take a complaint", "Send a survey"):
+        expect(page.get_by_role("button", name=forbidden)).to_have_count(0)
+    page.get_by_role("tab", name="Care and contacts").click()
     # Billing may log its own department's calls, and only those.
     page.get_by_role("button", name="Log an interaction").click()
     departments = page.get_by_role("dialog").get_by_label("Department").locator("option")

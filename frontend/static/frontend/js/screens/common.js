@@ -122,7 +122,7 @@ export function followUpItem(followUp) {
       { class: "item-meta" },
       followUp.kind.label,
       followUp.contact_channel ? ` · by ${followUp.contact_channel.label}` : "",
-      followUp.contact_language ? ` · in ${followUp.contact_language}` : "",
+      followUp.contact_language_name ? ` · in ${followUp.contact_language_name}` : "",
       " ",
       dueText(followUp.due_at, followUp.overdue),
     ),
