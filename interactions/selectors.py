@@ -151,8 +151,9 @@ def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
     (declined, closed, cancelled), and open follow-ups."""
     visible = Interaction.objects.filter(visible_interactions_q(user))
     # The user's own emergency access to this patient, while it lasts: the app's banner.
+    # (The 360 is for signed-in staff; an anonymous user's pk is None and matches none.)
     emergency = EmergencyAccess.objects.filter(
-        patient=OuterRef("pk"), user_id=user.pk, expires_at__gt=now
+        patient=OuterRef("pk"), user_id=user.pk or 0, expires_at__gt=now
     ).order_by("-expires_at")
     patient = (
         patient_detail()

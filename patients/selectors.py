@@ -1,6 +1,8 @@
 """Reads of the patient record. Each owns its joins and prefetches so serializers never
 query. The 360 view, which reads every app, is ``interactions.selectors.patient_360``."""
 
+from collections.abc import Collection
+
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -56,7 +58,7 @@ def patients_with_phone_q(e164: str) -> Q:
     return Q(Exists(ContactPoint.objects.filter(patient=OuterRef("pk"), value=e164)))
 
 
-def patient_history_sources(patient: Patient) -> list[tuple[str, QuerySet, tuple]]:
+def patient_history_sources(patient: Patient) -> list[tuple[str, QuerySet, Collection[str]]]:
     """The change history of the patient and of their identifiers, contact points,
     languages and consents: (record, history, hidden fields) for ``merged_change_log``."""
     return [

@@ -114,7 +114,7 @@ class Referral(VersionedRecord):
 
     # Fields readable only with the clinical section of the access policy, in every
     # representation: the record, its events' details, its history.
-    section_fields = {
+    section_fields: dict[str, list[str]] = {
         Section.REFERRAL_CLINICAL: [
             "reason",
             "report_from",
