@@ -92,3 +92,10 @@ class FollowUpPriority(models.TextChoices):
     HIGH = "high", "High"
     MEDIUM = "medium", "Medium"
     LOW = "low", "Low"
+
+
+FOLLOW_UP_PRIORITY_RANK = {
+    FollowUpPriority.HIGH: 0,
+    FollowUpPriority.MEDIUM: 1,
+    FollowUpPriority.LOW: 2,
+}

@@ -8,7 +8,13 @@ from crm.filters import BooleanFilter, IdFilter, IsoDateTimeFilter, ModelMultipl
 from patients.models import Patient
 from patients.selectors import patients_speaking_q
 from referrals import service_levels
-from referrals.choices import FollowUpKind, FollowUpStatus, ReferralPriority, ReferralStatus
+from referrals.choices import (
+    FollowUpKind,
+    FollowUpPriority,
+    FollowUpStatus,
+    ReferralPriority,
+    ReferralStatus,
+)
 from referrals.models import FollowUp, Organization, Practitioner, Referral
 
 User = get_user_model()
@@ -91,6 +97,7 @@ class FollowUpFilterSet(django_filters.FilterSet):
     queue = django_filters.MultipleChoiceFilter(choices=Department.choices)
     status = django_filters.MultipleChoiceFilter(choices=FollowUpStatus.choices)
     kind = django_filters.MultipleChoiceFilter(choices=FollowUpKind.choices)
+    priority = django_filters.MultipleChoiceFilter(choices=FollowUpPriority.choices)
     referral = IdFilter(field_name="referral_id")
     due_after = IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
     due_before = IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")

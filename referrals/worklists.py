@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from crm.worklists import ranked_buckets
 from referrals import service_levels
-from referrals.choices import PRIORITY_RANK, FollowUpStatus
+from referrals.choices import FOLLOW_UP_PRIORITY_RANK, PRIORITY_RANK, FollowUpStatus
 from referrals.choices import ReferralStatus as S
 from referrals.models import Referral, ServiceLevelTarget
 
@@ -53,9 +53,9 @@ def referral_bucket(targets: dict[str, ServiceLevelTarget], now: datetime) -> Ca
     )
 
 
-def _priority_rank() -> Case:
+def _priority_rank(ranks: dict = PRIORITY_RANK) -> Case:
     return Case(
-        *[When(priority=priority, then=Value(rank)) for priority, rank in PRIORITY_RANK.items()],
+        *[When(priority=priority, then=Value(rank)) for priority, rank in ranks.items()],
         output_field=models.IntegerField(),
     )
 
@@ -117,10 +117,17 @@ def _person(row: dict) -> dict | None:
 
 
 def follow_up_worklist(
-    follow_ups: QuerySet, *, now: datetime, horizon: timedelta, limit: int, offset: int = 0
+    follow_ups: QuerySet,
+    *,
+    now: datetime,
+    horizon: timedelta,
+    limit: int,
+    offset: int = 0,
+    by_priority: bool = False,
 ) -> dict:
     """Open follow-ups due before ``now + horizon`` by bucket, with counts per owner (a
-    person or a department queue). Two queries."""
+    person or a department queue). Items earliest due first, or with ``by_priority``
+    highest priority first and then earliest due. Two queries."""
     bucketed = follow_ups.filter(status=FollowUpStatus.OPEN, due_at__lt=now + horizon).annotate(
         bucket=follow_up_bucket(now)
     )
@@ -149,9 +156,12 @@ def follow_up_worklist(
             },
         )
         owner[row["bucket"]] += row["n"]
+    priority_order = [_priority_rank(FOLLOW_UP_PRIORITY_RANK).asc()] if by_priority else []
     ranked = bucketed.annotate(
         rank=Window(
-            RowNumber(), partition_by=[F("bucket")], order_by=[F("due_at").asc(), F("pk").asc()]
+            RowNumber(),
+            partition_by=[F("bucket")],
+            order_by=[*priority_order, F("due_at").asc(), F("pk").asc()],
         )
     ).filter(rank__gt=offset, rank__lte=offset + limit)
     items: dict[str, list] = {key: [] for key in FollowUpBucket.values}

@@ -64,6 +64,11 @@ class WorklistQuerySerializer(serializers.Serializer):
     horizon_days = serializers.IntegerField(
         default=7, min_value=1, max_value=90, help_text="Follow-ups: how far ahead is upcoming."
     )
+    order = serializers.ChoiceField(
+        choices=["due", "priority"],
+        default="due",
+        help_text="Follow-ups: earliest due first, or highest priority first.",
+    )
 
 
 class MetricsQuerySerializer(serializers.Serializer):

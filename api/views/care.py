@@ -94,6 +94,7 @@ class FollowUpWorklistView(AuditedMixin, GenericAPIView):
             horizon=timedelta(days=options["horizon_days"]),
             limit=options["limit"],
             offset=options["offset"],
+            by_priority=options["order"] == "priority",
         )
         context = {**self.get_serializer_context(), "now": now}
         return Response(FollowUpWorklistSerializer(worklist, context=context).data)

@@ -234,3 +234,29 @@ def test_the_follow_up_worklist_query_count_is_constant(
         coordinator.__dict__.pop("_crm_roles", None)
         with django_assert_num_queries(4):  # roles, counts by owner/bucket, items, record
             follow_up_worklist(api)
+
+
+def test_follow_ups_by_priority_then_due_and_filtered_by_priority(billing):
+    with time_machine.travel(NOW, tick=False):
+        patient = PatientFactory()
+
+        def make(day, priority):
+            return FollowUpFactory(
+                patient=patient,
+                assigned_to=billing,
+                queue="",
+                priority=priority,
+                due_at=at(11, day),
+            ).pk
+
+        low, high, medium, high_later = (
+            make(1, "low"),
+            make(2, "high"),
+            make(3, "medium"),
+            make(4, "high"),
+        )
+    client = client_for(billing)
+    assert follow_up_worklist(client)[0]["overdue"] == [low, high, medium, high_later]
+    by_priority = follow_up_worklist(client, order="priority")[0]["overdue"]
+    assert by_priority == [high, high_later, medium, low]
+    assert follow_up_worklist(client, priority="high")[0]["overdue"] == [high, high_later]

@@ -100,6 +100,7 @@ def test_my_work_pages_through_a_long_bucket(screen_for, coordinator, clinic):
             title=f"Overdue call {hours:02d}",
             assigned_to=coordinator,
             due_at=now - datetime.timedelta(hours=hours),
+            priority="high" if hours == 7 else "medium",
         )
     screen = screen_for(coordinator)
     page = screen.open("/")
@@ -113,6 +114,14 @@ def test_my_work_pages_through_a_long_bucket(screen_for, coordinator, clinic):
     titles = overdue.locator(".item-title").all_inner_texts()
     assert len(set(titles)) == 13
     assert "Overdue call 13" in titles[0] and "Overdue call 01" in titles[-1]
+
+    # Most urgent first, then only the high-priority ones.
+    page.get_by_label("Order").select_option("priority")
+    expect(overdue.locator(".item-title").first).to_contain_text("Overdue call 07")
+    expect(overdue.locator(".item-title").nth(1)).to_contain_text("Overdue call 13")
+    page.get_by_label("Priority").select_option("high")
+    expect(overdue.get_by_role("listitem")).to_have_count(1)
+    expect(overdue).to_contain_text("Overdue (1)")
 
 
 def test_search_says_when_more_match_and_shows_them(screen_for, coordinator):

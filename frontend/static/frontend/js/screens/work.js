@@ -1,14 +1,13 @@
 // My work: the signed-in user's referral worklist buckets and follow-ups that are
 // overdue or due today, each item one click from the patient.
 
-import { api } from "../api.js";
+import { api, query } from "../api.js";
 import { announce, h } from "../dom.js";
 import { openDialog } from "../forms.js";
 import { can, session } from "../session.js";
 import { staff } from "./care.js";
-import { bucketSection, followUpItem, loadInto, nextItems, referralItem } from "./common.js";
+import { bucketSection, followUpItem, latestOnly, loadInto, nextItems, referralItem } from "./common.js";
 
-const FOLLOW_UPS = "worklists/follow-ups/?limit=10";
 const REFERRALS = "worklists/referrals/?limit=10";
 
 /** Everything a departing staff member holds (patients, referrals, follow-ups) to
@@ -32,16 +31,41 @@ async function handOff() {
   window.dispatchEvent(new CustomEvent("route"));
 }
 
+/** Filters and order for the follow-ups: kind, priority, earliest due or most urgent. */
+function followUpFilters(onChange) {
+  const select = (id, label, first, options) => {
+    const control = h("select", { id }, h("option", { value: "" }, first), options.map((o) => h("option", { value: o.value }, o.label)));
+    control.addEventListener("change", onChange);
+    return [control, h("div", { class: "field" }, h("label", { for: id }, label), control)];
+  };
+  const [kind, kindField] = select("work-kind", "Kind", "Any kind", session.choices.follow_up_kind);
+  const [priority, priorityField] = select("work-priority", "Priority", "Any priority", session.choices.follow_up_priority);
+  const [order, orderField] = select("work-order", "Order", "Earliest due first", [{ value: "priority", label: "Highest priority first" }]);
+  const group = h("div", { class: "filters", role: "group", "aria-label": "Filter and sort the follow-ups" }, kindField, priorityField, orderField);
+  const params = () => ({ kind: kind.value, priority: priority.value, order: order.value || "due", limit: 10 });
+  return { group, params };
+}
+
 export async function renderWork(main, { signal }) {
   const followUps = h("div", { class: "panel" });
   const referrals = h("div", { class: "panel" });
+  const nextSignal = latestOnly(signal);
+  const loadFollowUps = () => {
+    const url = `worklists/follow-ups/${query(filters.params())}`;
+    const loadSignal = nextSignal();
+    return loadInto(followUps, () => api(url, { signal: loadSignal }), (data) => {
+      const shown = data.buckets.filter((b) => b.key === "overdue" || b.key === "due_today");
+      followUps.append(...shown.map((b) => bucketSection(b, followUpItem, { loadMore: nextItems(url, b.key, loadSignal) })));
+    });
+  };
+  const filters = followUpFilters(loadFollowUps);
   main.replaceChildren(
     h("div", { class: "section-head" }, h("h1", {}, "My work"), can("care_team", "write") ? h("button", { type: "button", onclick: handOff }, "Hand off work") : null),
     h(
       "div",
       { class: "columns" },
       can("follow_ups")
-        ? h("section", { "aria-labelledby": "fu-heading" }, h("h2", { id: "fu-heading" }, "Follow-ups"), followUps)
+        ? h("section", { "aria-labelledby": "fu-heading" }, h("h2", { id: "fu-heading" }, "Follow-ups"), filters.group, followUps)
         : null,
       can("referrals")
         ? h("section", { "aria-labelledby": "ref-heading" }, h("h2", { id: "ref-heading" }, "My referrals"), referrals)
@@ -50,12 +74,7 @@ export async function renderWork(main, { signal }) {
   );
   const tasks = [];
   if (can("follow_ups")) {
-    tasks.push(
-      loadInto(followUps, () => api(FOLLOW_UPS, { signal }), (data) => {
-        const shown = data.buckets.filter((b) => b.key === "overdue" || b.key === "due_today");
-        followUps.append(...shown.map((b) => bucketSection(b, followUpItem, { loadMore: nextItems(FOLLOW_UPS, b.key, signal) })));
-      }),
-    );
+    tasks.push(loadFollowUps());
   }
   if (can("referrals")) {
     tasks.push(
