@@ -2,6 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from api.fields import UserSummarySerializer
 from api.serializers.referrals import FollowUpSerializer, ReferralSerializer
@@ -52,6 +53,14 @@ class FollowUpWorklistSerializer(serializers.Serializer):
         return data
 
 
+class QueryChoiceField(serializers.ChoiceField):
+    """A choice in the query string where an empty value is refused like any other
+    value not offered (for query strings DRF reads ``order=`` as absent)."""
+
+    def get_value(self, dictionary):
+        return dictionary.get(self.field_name, empty)
+
+
 class WorklistQuerySerializer(serializers.Serializer):
     team = serializers.BooleanField(default=False, help_text="Everyone's, not only mine.")
     limit = serializers.IntegerField(default=25, min_value=1, max_value=200)
@@ -64,7 +73,7 @@ class WorklistQuerySerializer(serializers.Serializer):
     horizon_days = serializers.IntegerField(
         default=7, min_value=1, max_value=90, help_text="Follow-ups: how far ahead is upcoming."
     )
-    order = serializers.ChoiceField(
+    order = QueryChoiceField(
         choices=["due", "priority"],
         default="due",
         help_text="Follow-ups: earliest due first, or highest priority first.",

@@ -260,3 +260,9 @@ def test_follow_ups_by_priority_then_due_and_filtered_by_priority(billing):
     by_priority = follow_up_worklist(client, order="priority")[0]["overdue"]
     assert by_priority == [high, high_later, medium, low]
     assert follow_up_worklist(client, priority="high")[0]["overdue"] == [high, high_later]
+
+
+@pytest.mark.parametrize("order", ["", "alphabetical"])
+def test_an_order_not_offered_is_refused(api, order):
+    response = api.get("/api/worklists/follow-ups/", {"order": order})
+    assert response.status_code == 400 and "order" in response.json()["errors"]
