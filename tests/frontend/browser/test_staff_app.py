@@ -569,3 +569,20 @@ def test_a_new_referral_is_created_from_the_360(screen_for, coordinator, clinic)
     created = Referral.objects.get(reason="Chest pain on exertion; rule out angina.")
     assert (created.priority, created.receiving_practitioner) == ("urgent", None)
     expect(page.locator(f"[data-referral='{created.pk}']")).to_contain_text("Draft")
+
+
+def test_past_referrals_beyond_the_latest_ten_are_shown_on_request(
+    screen_for, coordinator, clinic
+):
+    patient = clinic["patient"]
+    for _ in range(12):
+        cancelled = ReferralFactory(patient=patient, coordinator=coordinator)
+        services.referral_send(referral=cancelled, actor=coordinator)
+        services.referral_cancel(referral=cancelled, actor=coordinator, reason="Moved away.")
+    screen = screen_for(coordinator)
+    page = screen.open(f"/patients/{patient.pk}/")
+    past = page.locator(".referrals .cards").nth(1).locator("[data-referral]")
+    expect(past).to_have_count(10)
+    page.get_by_role("button", name="Show all 12").click()
+    expect(past).to_have_count(12)
+    expect(page.get_by_role("button", name="Show all 12")).to_have_count(0)

@@ -6,7 +6,7 @@ import { api, query } from "../api.js";
 import { announce, badge, formatDate, formatDateTime, h, link } from "../dom.js";
 import { actionForm, openDialog } from "../forms.js";
 import { can, canWriteRow, session } from "../session.js";
-import { dueText, loadInto } from "./common.js";
+import { dueText, loadInto, staff } from "./common.js";
 import { openReferralForm } from "./referral_form.js";
 
 const actionLabel = (workflow, action) => session.workflows[workflow][action]?.label ?? action;
@@ -118,15 +118,18 @@ export function renderReferrals(container, { patient, record, onChange, signal }
   const pastList = h("div", { class: "cards" });
   const footer = h("div", { class: "panel-footer" });
   const showPast = (items) => pastList.replaceChildren(...(items.length ? items.map((r) => referralCard(r, onChange, options)) : [h("p", { class: "muted" }, "No past referrals.")]));
-  const loadAll = (url) =>
+  // The 360 brings the latest few; the rest page in from the referral list.
+  let shown = [];
+  const loadMore = (url) =>
     loadInto(past, () => api(url, { signal }), (page) => {
-      showPast(page.results);
-      footer.replaceChildren();
+      shown = [...shown, ...page.results];
+      showPast(shown);
+      footer.replaceChildren(page.next ? h("button", { type: "button", onclick: () => loadMore(page.next) }, "Show older referrals") : "");
     });
   const total = record.counts.past_referrals;
   if (total > record.past_referrals.length) {
-    const all = `referrals/${query({ patient: patient.id, status: PAST, page_size: 200 })}`;
-    footer.append(h("button", { type: "button", onclick: () => loadAll(all) }, `Show all ${total}`));
+    const all = `referrals/${query({ patient: patient.id, status: PAST, page_size: 50 })}`;
+    footer.append(h("button", { type: "button", onclick: () => loadMore(all) }, `Show all ${total}`));
   }
   container.append(
     h("div", { class: "section-head" }, h("h2", {}, "Open referrals"), can("referrals", "write") ? h("button", { type: "button", onclick: create }, "New referral") : null),
@@ -141,16 +144,8 @@ export function renderReferrals(container, { patient, record, onChange, signal }
   showPast(record.past_referrals);
 }
 
-let staffList = null;
-
-/** Active staff (id, name, roles), asked once per page. */
-export function staff() {
-  staffList ??= api(`staff/${query({ page_size: 200 })}`).then((page) => page.results);
-  return staffList;
-}
-
 /** "Assign to": a person (user:ID) or a department queue (queue:KEY). */
-export async function assigneeField(current = {}) {
+async function assigneeField(current = {}) {
   const people = await staff();
   return {
     name: "assignee",
@@ -166,7 +161,7 @@ export async function assigneeField(current = {}) {
 }
 
 /** The API's fields for an "assignee" value. */
-export function assignee(value) {
+function assignee(value) {
   const [kind, key] = value.split(":");
   return kind === "user" ? { assigned_to_id: Number(key), queue: "" } : { assigned_to_id: null, queue: key };
 }

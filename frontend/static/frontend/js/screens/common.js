@@ -1,8 +1,16 @@
 // Pieces several screens share: loading a panel with a plain error, referral and
 // follow-up summaries.
 
-import { api, explain } from "../api.js";
+import { api, explain, query } from "../api.js";
 import { badge, fill, formatDateTime, h, patientLink } from "../dom.js";
+
+let staffList = null;
+
+/** Active staff (id, name, roles), asked once per page. */
+export function staff() {
+  staffList ??= api(`staff/${query({ page_size: 200 })}`).then((page) => page.results);
+  return staffList;
+}
 
 /** Run `load()` and render its result into `panel`; a failure shows a plain message. */
 export async function loadInto(panel, load, render) {

@@ -6,9 +6,9 @@ import { api, explain } from "../api.js";
 import { announce, badge, fill, formatDate, formatDateTime, h, link, patientName } from "../dom.js";
 import { openDialog } from "../forms.js";
 import { can, session } from "../session.js";
-import { renderFollowUps, renderReferrals, staff } from "./care.js";
+import { renderFollowUps, renderReferrals } from "./care.js";
 import { renderFeedback } from "./feedback.js";
-import { loadInto } from "./common.js";
+import { loadInto, staff } from "./common.js";
 import { renderTimeline } from "./timeline.js";
 
 const fact = (label, ...value) => [h("dt", {}, label), h("dd", {}, ...value)];

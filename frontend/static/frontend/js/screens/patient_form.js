@@ -9,7 +9,7 @@ import { fill, h, link, patientName } from "../dom.js";
 import { buildForm } from "../forms.js";
 import { navigate } from "../router.js";
 import { can, session } from "../session.js";
-import { staff } from "./care.js";
+import { staff } from "./common.js";
 
 const choices = (name) => session.choices[name];
 

@@ -4,8 +4,7 @@
 import { api, query } from "../api.js";
 import { announce, formatDateTime, h, link } from "../dom.js";
 import { openDialog } from "../forms.js";
-import { staff } from "./care.js";
-import { latestOnly, loadInto } from "./common.js";
+import { latestOnly, loadInto, staff } from "./common.js";
 
 function grantItem(grant, onReviewed) {
   const review = async () => {

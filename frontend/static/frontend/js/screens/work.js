@@ -5,8 +5,7 @@ import { api, query } from "../api.js";
 import { announce, h } from "../dom.js";
 import { openDialog } from "../forms.js";
 import { can, session } from "../session.js";
-import { staff } from "./care.js";
-import { bucketSection, followUpItem, latestOnly, loadInto, nextItems, referralItem } from "./common.js";
+import { bucketSection, followUpItem, latestOnly, loadInto, nextItems, referralItem, staff } from "./common.js";
 
 const REFERRALS = "worklists/referrals/?limit=10";
 
