@@ -13,7 +13,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format seed benchmark clean check-python
+.PHONY: run test lint format seed benchmark clean check-python worker beat
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -42,6 +42,17 @@ run: $(VENV)/.installed $(NODE_MODULES)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Background workers and the scheduler, on Redis. The web process uses them when it is
+# started with the same CELERY_BROKER_URL; without it, tasks run inside the web process.
+BROKER ?= redis://127.0.0.1:6379/0
+worker: $(VENV)/.installed
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(BROKER)} DEBUG=$${DEBUG:-true} \
+	  $(BIN)/celery -A crm worker --loglevel=info
+
+beat: $(VENV)/.installed
+	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(BROKER)} DEBUG=$${DEBUG:-true} \
+	  $(BIN)/celery -A crm beat --loglevel=info --schedule=/tmp/crm-celerybeat-schedule
 
 seed: $(VENV)/.installed
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo

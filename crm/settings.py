@@ -233,6 +233,27 @@ SPECTACULAR_SETTINGS = {
 # Idempotency keys are kept this long; a retry after that is treated as a new request.
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24, minimum=1))
 
+# Background work (crm/celery.py). Without a broker, tasks run in the calling process.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+# A task is acknowledged when it has run, not when it was received: a worker that dies
+# mid-task leaves it for another worker. Tasks are written to be safe to run again.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "crm"
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    "care-rules": {
+        "task": "referrals.run_care_rules",
+        "schedule": env_int("CARE_RULES_EVERY_SECONDS", 300, minimum=10),
+    },
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,0 +1,139 @@
+"""Background work on Celery: in-process without a broker (the embedded default), and
+a real worker process on the real Redis, found by the health check."""
+
+import datetime
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from celery import Celery
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from crm.celery import app as celery_app
+from referrals.models import FollowUp
+from referrals.tasks import run_care_rules
+from tests.referrals.helpers import walk
+
+REDIS = "redis://127.0.0.1:6379/15"
+
+
+def visit_passed(actor):
+    """A referral whose appointment was yesterday with no outcome recorded: the care
+    rules ask someone to confirm the visit."""
+    now = timezone.now()
+    day = datetime.timedelta(days=1)
+    return walk(
+        actor,
+        [
+            ("create", now - 5 * day, {}),
+            ("send", now - 4 * day, {}),
+            ("accept", now - 3 * day, {}),
+            ("schedule", now - 2 * day, {"appointment_at": now - day}),
+        ],
+    )
+
+
+def confirmations(referral):
+    return FollowUp.objects.filter(referral=referral, rule="visit_confirmation")
+
+
+@pytest.mark.django_db
+def test_without_a_broker_a_task_runs_in_the_process_that_queues_it(coordinator):
+    assert settings.CELERY_TASK_ALWAYS_EAGER
+    referral = visit_passed(coordinator)
+    run_care_rules.delay()
+    assert confirmations(referral).count() == 1
+
+
+def test_beat_runs_the_care_rules_with_a_registered_task():
+    schedule = settings.CELERY_BEAT_SCHEDULE["care-rules"]
+    assert schedule["task"] in celery_app.tasks
+    assert schedule["schedule"] >= 10
+
+
+def database_url() -> str:
+    """The test database, for a process started by the test."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def manage(env, *args) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=settings.BASE_DIR,
+    )
+
+
+def until(check, seconds=40):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.5)
+    return check()
+
+
+@pytest.fixture
+def redis_broker():
+    import redis
+
+    client = redis.Redis.from_url(REDIS)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail("Redis must run on 127.0.0.1:6379 for the worker tests.")
+        pytest.skip("Redis is not running on 127.0.0.1:6379.")
+    yield REDIS
+    client.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_queued_work_and_the_health_check_sees_it(coordinator, redis_broker):
+    referral = visit_passed(coordinator)
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    env = {**os.environ, "CELERY_BROKER_URL": redis_broker, "DATABASE_URL": database_url()}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "crm", "worker", "--pool=solo",
+         "--queues", queue, "--hostname", f"{queue}@%h", "--without-mingle",
+         "--without-gossip", "--loglevel=WARNING"],
+        env=env,
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        health = until(lambda: (r := manage(env, "worker_health")).returncode == 0 and r)
+        assert health, "no worker answered the health check"
+        assert f"{queue}@" in health.stdout
+
+        # Queued by another process, run by the worker, seen in the database.
+        Celery(broker=redis_broker).send_task("referrals.run_care_rules", queue=queue)
+        assert until(lambda: confirmations(referral).exists()), "the worker did not run it"
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+    down = manage(env, "worker_health", "--timeout", "1")
+    assert down.returncode == 1 and "No worker answered" in down.stderr
+
+
+def test_the_health_check_says_when_no_broker_is_configured():
+    result = manage(
+        {k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"}, "worker_health"
+    )
+    assert result.returncode == 0 and "no worker is needed" in result.stdout
