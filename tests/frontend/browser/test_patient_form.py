@@ -27,6 +27,14 @@ def test_front_desk_registers_a_patient_after_checking_a_likely_duplicate(
     form.get_by_label("Family name").fill("Okafor")
     form.get_by_label("Goes by").fill("Mimi")
     form.get_by_label("Birth date").fill("1990-04-02")
+    # Two identifier rows, the first removed: the one left is "Identifier 1" again.
+    form.get_by_role("button", name="Add an identifier").click()
+    form.get_by_role("button", name="Add an identifier").click()
+    form.get_by_role("button", name="Remove identifier 1").click()
+    expect(form.get_by_role("group", name=re.compile("^Identifier"))).to_have_count(1)
+    identifier = form.get_by_role("group", name="Identifier 1")
+    identifier.get_by_label("System").fill("urn:oid:2.16.840.1.113883.3.42")
+    identifier.get_by_label("Value").fill("E-55501")
     contact = form.get_by_role("group", name="Contact point 1")
     contact.get_by_label("Number or address").fill("12")  # not a phone number
     form.get_by_role("button", name="Add a language").click()
@@ -68,6 +76,7 @@ def test_front_desk_registers_a_patient_after_checking_a_likely_duplicate(
     assert patient.accessibility_needs == ["large_print"]
     assert list(patient.contact_points.values_list("value", flat=True)) == ["+13125550177"]
     assert list(patient.languages.values_list("language", "preferred")) == [("yo", True)]
+    assert list(patient.identifiers.values_list("value", flat=True)) == ["E-55501"]
     consent = patient.consents.get()
     assert (consent.channel, consent.status, consent.source, consent.captured_by) == (
         "sms",

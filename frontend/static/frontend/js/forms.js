@@ -108,6 +108,12 @@ function listControl(field) {
   const rows = h("div", { class: "list-rows" });
   const error = h("p", { class: "field-error", id: uid(`f-${field.name}-error`) });
   const state = { field, rows: [], error, next: 0 };
+  // Rows are numbered by position, again after each removal: "Contact point 2".
+  const renumber = () =>
+    state.rows.forEach((row, i) => {
+      row.legend.textContent = `${field.itemLabel} ${i + 1}`;
+      row.remove.textContent = `Remove ${field.itemLabel.toLowerCase()} ${i + 1}`;
+    });
   const addRow = (value = {}) => {
     const key = state.next++;
     const controls = new Map(
@@ -116,30 +122,17 @@ function listControl(field) {
         return [sub.name, { field: sub, ...control({ ...sub, name: path, value: value[sub.name] ?? sub.value }) }];
       }),
     );
-    const fieldset = h(
-      "fieldset",
-      { class: "list-row" },
-      h("legend", {}, `${field.itemLabel} ${state.rows.length + 1}`),
-      [...controls.values()].map((c) => c.wrapper),
-    );
-    const row = { key, controls, fieldset };
-    fieldset.append(
-      h(
-        "button",
-        {
-          type: "button",
-          class: "link",
-          onclick: () => {
-            state.rows = state.rows.filter((r) => r !== row);
-            fieldset.remove();
-            add.focus();
-          },
-        },
-        `Remove ${field.itemLabel.toLowerCase()} ${state.rows.length + 1}`,
-      ),
-    );
+    const row = { key, controls, legend: h("legend"), remove: h("button", { type: "button", class: "link" }) };
+    row.fieldset = h("fieldset", { class: "list-row" }, row.legend, [...controls.values()].map((c) => c.wrapper), row.remove);
+    row.remove.addEventListener("click", () => {
+      state.rows = state.rows.filter((r) => r !== row);
+      row.fieldset.remove();
+      renumber();
+      add.focus();
+    });
     state.rows.push(row);
-    rows.append(fieldset);
+    rows.append(row.fieldset);
+    renumber();
     return row;
   };
   const add = h(
