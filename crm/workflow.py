@@ -170,8 +170,11 @@ class Workflow:
         if transition.guard is not None:
             refusal = transition.guard(record, at, changes)
             if refusal:
+                # The state allows the step but the facts do not, yet: a distinct code,
+                # so a client says why instead of "reload".
                 raise InvalidTransition(
                     refusal,
+                    code="step_refused",
                     current_status=getattr(record, self.status_field),
                     allowed_actions=self.allowed_actions(record),
                 )

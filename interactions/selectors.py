@@ -28,7 +28,7 @@ from patients.selectors import patient_detail, patient_history_sources, restrict
 from referrals import service_levels
 from referrals.choices import OPEN_STATUSES, FollowUpStatus
 from referrals.models import FollowUp, Referral
-from referrals.selectors import REFERRAL_RELATED, visible_follow_ups_q
+from referrals.selectors import REFERRAL_RELATED, visible_follow_ups_q, with_replacement
 
 
 def visible_interactions_q(user: StaffUser) -> Q:
@@ -170,7 +170,9 @@ def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
     if can(user, Section.REFERRALS):
         # One query for all of them: a patient has a handful of referrals in a lifetime.
         referrals = list(
-            patient.referrals.select_related(*REFERRAL_RELATED).order_by("-created_at", "-id")
+            with_replacement(patient.referrals.select_related(*REFERRAL_RELATED)).order_by(
+                "-created_at", "-id"
+            )
         )
     past = [r for r in referrals if r.status not in OPEN_STATUSES]
     referrals = [r for r in referrals if r.status in OPEN_STATUSES]

@@ -1,7 +1,7 @@
 """Reads of the directory, referrals and follow-ups. Reads of patient data take the
 user and return only the rows the access policy lets them see."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from crm.access import Section, rows_q
 from crm.choices import Sensitivity
@@ -29,8 +29,14 @@ REFERRAL_RELATED = (
 )
 
 
+def with_replacement(referrals: QuerySet[Referral]) -> QuerySet[Referral]:
+    """Each referral with ``replaced_by_id``: the referral that redirected it, if any."""
+    replacement = Referral.objects.filter(replaces=OuterRef("pk")).order_by("id").values("pk")
+    return referrals.annotate(replaced_by_id=Subquery(replacement[:1]))
+
+
 def referral_list(*, user: StaffUser) -> QuerySet[Referral]:
-    return (
+    return with_replacement(
         Referral.objects.filter(rows_q(user, Section.REFERRALS))
         .select_related("patient", *REFERRAL_RELATED)
         .order_by("-created_at", "-id")

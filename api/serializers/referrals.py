@@ -146,6 +146,9 @@ class ReferralSerializer(SectionFieldsMixin, serializers.ModelSerializer):
         allow_null=True,
         help_text="A declined referral this one redirects to another provider.",
     )
+    replaced_by = serializers.SerializerMethodField(
+        help_text="The referral that redirected this declined one to another provider."
+    )
     priority = ChoiceField(choices=ReferralPriority.choices, required=False)
     status = ChoiceField(choices=ReferralStatus.choices, read_only=True)
     next_step = serializers.SerializerMethodField()
@@ -172,6 +175,7 @@ class ReferralSerializer(SectionFieldsMixin, serializers.ModelSerializer):
             "coordinator_id",
             "replaces",
             "replaces_id",
+            "replaced_by",
             "appointment_at",
             "report_received_on",
             "report_from",
@@ -204,6 +208,13 @@ class ReferralSerializer(SectionFieldsMixin, serializers.ModelSerializer):
         return fields
 
     @extend_schema_field(NextStepSerializer(allow_null=True))
+    def get_replaced_by(self, referral) -> int | None:
+        if hasattr(referral, "replaced_by_id"):  # annotated by the list selectors
+            return referral.replaced_by_id
+        if referral.status != ReferralStatus.DECLINED:
+            return None
+        return referral.replaced_by.values_list("pk", flat=True).order_by("pk").first()
+
     def get_next_step(self, referral):
         step = service_levels.next_step(
             referral, self.context["service_levels"], self.context["now"]

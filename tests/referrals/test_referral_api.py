@@ -167,3 +167,24 @@ def test_history_shows_field_changes_with_the_user(api, coordinator):
         "to_display": "Urgent",
     } in change["changes"]
     assert change["record_label"] == "referral"
+
+
+def test_a_declined_referral_names_the_referral_that_replaced_it(api, coordinator):
+    declined = referral_in("declined", coordinator)
+    assert api.get(f"/api/referrals/{declined.pk}/").json()["replaced_by"] is None
+    replacement = api.post(
+        "/api/referrals/",
+        {
+            "patient_id": declined.patient_id,
+            "specialty": "Cardiology",
+            "reason": "Redirected.",
+            "replaces_id": declined.pk,
+        },
+        "json",
+    ).json()
+    assert api.get(f"/api/referrals/{declined.pk}/").json()["replaced_by"] == replacement["id"]
+    listed = api.get("/api/referrals/", {"patient": declined.patient_id}).json()["results"]
+    assert {r["id"]: r["replaced_by"] for r in listed} == {
+        declined.pk: replacement["id"],
+        replacement["id"]: None,
+    }

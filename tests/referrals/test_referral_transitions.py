@@ -9,7 +9,7 @@ import time_machine
 from django.utils import timezone
 
 from referrals.models import ReferralEvent
-from tests.referrals.helpers import PATHS, action_input, referral_in
+from tests.referrals.helpers import PATHS, action_input, referral_in, walk
 
 pytestmark = pytest.mark.django_db
 
@@ -156,6 +156,18 @@ def test_reopening_a_closed_referral_clears_the_report_date(api, coordinator):
     api.post(f"/api/referrals/{referral.pk}/reopen/", {"reason": "Wrong report"}, "json")
     referral.refresh_from_db()
     assert referral.status == "seen" and referral.report_received_on is None
+
+
+def test_a_step_the_facts_do_not_allow_yet_says_why_with_its_own_code(api, coordinator):
+    visit = timezone.now() + datetime.timedelta(days=3)
+    referral = walk(
+        coordinator,
+        [("send", None, {}), ("accept", None, {}), ("schedule", None, {"appointment_at": visit})],
+    )
+    response = api.post(f"/api/referrals/{referral.pk}/seen/", {}, "json")
+    body = response.json()
+    assert response.status_code == 409 and body["code"] == "step_refused"
+    assert "appointment" in body["message"] and "seen" in body["allowed_actions"]
 
 
 def test_send_needs_a_receiver(api, coordinator):

@@ -551,6 +551,15 @@ def test_a_declined_referral_is_redirected_with_the_provider_picker(
     new_card = page.locator(f"[data-referral='{created.pk}']")
     expect(new_card).to_contain_text("Marisol Vega")
     expect(new_card).to_be_focused()
+    # Redirected once: the declined card now points to its replacement, also after a
+    # reload, and offers no second redirect.
+    for _ in range(2):
+        card = page.locator(f"[data-referral='{declined.pk}']")
+        expect(
+            card.get_by_role("link", name=f"Replaced by referral #{created.pk}")
+        ).to_be_visible()
+        expect(card.get_by_role("button", name="Redirect to another provider")).to_have_count(0)
+        page.reload()
 
 
 def test_a_new_referral_is_created_from_the_360(screen_for, coordinator, clinic):

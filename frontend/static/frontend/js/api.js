@@ -38,7 +38,7 @@ export function explain(error) {
       return "This record was not found. It may have been merged or you may not have access to it.";
     case 409:
       // A refused transition lists what is allowed now: the record moved on meanwhile.
-      return error.body.allowed_actions
+      return error.body.code === "invalid_transition"
         ? `This cannot be done in the record's current state.${detail} Reload to see what changed.`
         : error.body.message || "This conflicts with the record's current state.";
     case 410:

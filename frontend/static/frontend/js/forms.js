@@ -20,7 +20,8 @@ export function actionForm(workflow, action) {
     fields: step.inputs.map((input) => ({
       name: input.name,
       label: input.label,
-      required: input.required,
+      // A checkbox is an answer either way (the patient was told, or not): never required.
+      required: input.kind !== "boolean" && input.required,
       help: input.name === "reason" ? input.help : undefined,
       maxlength: input.max_length ?? undefined,
       type: INPUT_TYPES[input.kind] ?? (input.max_length && input.max_length <= 200 ? "text" : "textarea"),
@@ -346,11 +347,7 @@ export function openDialog({ title, description, fields, submitLabel, onSubmit }
       onSubmit: async (values) => close(await onSubmit(values)),
       onCancel: () => close(null),
     });
-    dialog.append(
-      h("h2", { id: titleId }, title),
-      description ? h("p", { class: "muted" }, description) : null,
-      form,
-    );
+    fill(dialog, h("h2", { id: titleId }, title), description ? h("p", { class: "muted" }, description) : null, form);
     dialog.addEventListener("cancel", (event) => {
       event.preventDefault();
       close(null);

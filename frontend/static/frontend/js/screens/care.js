@@ -31,6 +31,7 @@ export function referralCard(referral, onChange, options = {}) {
     const created = await openReferralForm({ patient: patient ?? referral.patient, replaces: referral });
     if (!created) return;
     announce(`New ${created.specialty} referral created as a draft; it replaces the declined one.`);
+    card.replaceWith(referralCard({ ...referral, replaced_by: created.id }, onChange, options));
     onCreated(created);
     onChange();
   };
@@ -61,9 +62,10 @@ export function referralCard(referral, onChange, options = {}) {
       actions.map((action) =>
         h("button", { type: "button", "data-action": action, onclick: () => transition(referral, action, card, onChange, options) }, actionLabel("referral", action)),
       ),
-      mayWrite && referral.status.value === "declined"
+      mayWrite && referral.status.value === "declined" && !referral.replaced_by
         ? h("button", { type: "button", "data-action": "redirect", onclick: redirect }, "Redirect to another provider")
         : null,
+      referral.replaced_by ? link(`/referrals/${referral.replaced_by}/`, `Replaced by referral #${referral.replaced_by}`) : null,
       page ? null : link(`/referrals/${referral.id}/`, "Details and every step"),
     ),
   );

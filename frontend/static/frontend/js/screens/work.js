@@ -13,11 +13,13 @@ const REFERRALS = "worklists/referrals/?limit=10";
  * another: done by themselves before they leave, or by an administrator. */
 async function handOff() {
   const people = (await staff()).map((p) => ({ value: p.id, label: p.name }));
+  // Only an administrator hands over someone else's work (the API refuses the rest).
+  const from = session.privacy_officer ? people : people.filter((p) => p.value === session.user.id);
   const moved = await openDialog({
     title: "Hand off work",
     description: "Their patients, open referrals and open follow-ups move in one step, recorded in the change history.",
     fields: [
-      { name: "from_user_id", label: "From", type: "select", required: true, options: people, value: session.user.id },
+      { name: "from_user_id", label: "From", type: "select", required: true, options: from, value: session.user.id },
       { name: "to_user_id", label: "To", type: "select", options: people, placeholder: "Nobody (follow-ups to a queue)" },
       { name: "follow_ups_queue", label: "Follow-ups to a queue instead", type: "select", options: session.choices.department, placeholder: "No, to the person above" },
       { name: "reason", label: "Reason", type: "text", required: true, maxlength: 500 },
