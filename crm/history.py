@@ -10,7 +10,7 @@ from django.db.models import ForeignKey, QuerySet
 
 # Columns that change on every save and say nothing to a reader, and the patient a
 # row belongs to (fixed, and the history is read by patient or by record).
-_SKIP = {"id", "version", "created_at", "updated_at", "name_search", "patient_id"}
+_SKIP = {"id", "version", "created_at", "updated_at", "name_search", "patient_id", "rule_key"}
 _TYPE = {"+": "created", "~": "changed", "-": "deleted"}
 
 

@@ -61,6 +61,8 @@ def test_front_desk_registers_a_patient_after_checking_a_likely_duplicate(
     expect(duplicates.get_by_role("link", name=re.compile("Maria Okafor"))).to_have_attribute(
         "href", f"/patients/{namesake.pk}/"
     )
+    expect(duplicates).to_contain_text("born Apr 2, 1990")
+    expect(duplicates).to_contain_text("same birth date and name")
     # Saved again: the API refuses the phone, and says so beside the field.
     form.get_by_role("button", name="Register patient").click()
     value = contact.get_by_label("Number or address")

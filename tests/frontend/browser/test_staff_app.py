@@ -288,6 +288,9 @@ def test_a_referral_moves_from_sent_to_closed_through_the_dialogs(screen_for, co
     dialog.get_by_role("button", name="Close with report").click()
     expect(card).to_contain_text("Closed")
     expect(card.get_by_role("button")).to_have_text(["Reopen"])
+    # Closed, it moves down among the past referrals at once.
+    past_cards = page.locator(".referrals .cards").nth(1)
+    expect(past_cards.locator(f"[data-referral='{referral.pk}']")).to_be_visible()
 
     referral.refresh_from_db()
     assert referral.status == ReferralStatus.CLOSED

@@ -61,6 +61,9 @@ export function formatDate(value) {
   return dateFormat.format(new Date(year, month - 1, day));
 }
 
+/** "1 referral", "3 referrals". */
+export const count = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
+
 export const formatDateTime = (value) => (value ? dateTimeFormat.format(new Date(value)) : "");
 
 export function patientName(patient) {

@@ -85,6 +85,7 @@ async function transition(referral, action, card, onChange, options) {
   if (!updated) return;
   const replacement = referralCard(updated, onChange, options);
   card.replaceWith(replacement);
+  options.onMoved?.(replacement, updated);
   const target = replacement.querySelector("button") ?? replacement;
   if (target === replacement) replacement.setAttribute("tabindex", "-1");
   target.focus();
@@ -102,7 +103,15 @@ const PAST = ["declined", "closed", "cancelled"];
  */
 export function renderReferrals(container, { patient, record, onChange, signal }) {
   const list = h("div", { class: "cards" });
-  const options = { patient, onCreated: (created) => add(created) };
+  // A referral closed or cancelled moves down to the past ones; reopened, back up.
+  const onMoved = (card, updated) => {
+    const target = PAST.includes(updated.status.value) ? pastList : list;
+    if (card.parentElement === target) return;
+    target.querySelector(":scope > p.muted")?.remove();
+    target.prepend(card);
+    card.querySelector("button, a")?.focus();
+  };
+  const options = { patient, onCreated: (created) => add(created), onMoved };
   const add = (created) => {
     list.querySelector(":scope > p.muted")?.remove();
     const card = referralCard(created, onChange, options);

@@ -48,13 +48,13 @@ const cell = (value, unit = "") => (value === null || value === undefined ? "no 
  * With `links` (one address per label) a click on a bar opens it, and the table's row
  * headers are the same links for the keyboard.
  */
-function chartFigure(Chart, { id, title, type = "line", labels, series, yLabel, links }) {
+function chartFigure(Chart, { id, title, type = "line", labels, series, yLabel, links, rowHeader = "Period" }) {
   const canvas = h("canvas", { id: `chart-${id}`, role: "img", "aria-label": `${title}: chart; the numbers follow in a table.` });
   const table = h(
     "table",
     { class: "data" },
     h("caption", {}, title),
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Period"), series.map((s) => h("th", { scope: "col" }, s.label)))),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, rowHeader), series.map((s) => h("th", { scope: "col" }, s.label)))),
     h(
       "tbody",
       {},
@@ -170,6 +170,7 @@ async function draw(grid, note, { months: periods, department, signal }) {
             type: "bar",
             labels: buckets.map((key) => key.replaceAll("_", " ")),
             links: buckets.map((key) => `/board/?scope=team#column-${key}`),
+            rowHeader: "Needs",
             yLabel: "referrals",
             series: [
               { label: "In this state", values: buckets.map((key) => now[key].count) },

@@ -3,7 +3,7 @@
 // first tab come from one request to the 360 endpoint.
 
 import { api, explain } from "../api.js";
-import { announce, badge, fill, formatDate, formatDateTime, h, link, patientName } from "../dom.js";
+import { announce, badge, count, fill, formatDate, formatDateTime, h, link, patientName } from "../dom.js";
 import { openDialog } from "../forms.js";
 import { can, session } from "../session.js";
 import { renderFollowUps, renderReferrals } from "./care.js";
@@ -104,7 +104,7 @@ async function changeCoordinator(patient) {
     onSubmit: (values) => api(`patients/${patient.id}/reassign-coordinator/`, { method: "POST", body: values, version: patient.version }),
   });
   if (!moved) return;
-  announce(`Coordinator changed; ${moved.referrals} referrals and ${moved.follow_ups} follow-ups moved.`);
+  announce(`Coordinator changed; ${count(moved.referrals, "referral")} and ${count(moved.follow_ups, "follow-up")} moved.`);
   window.dispatchEvent(new CustomEvent("route"));
 }
 

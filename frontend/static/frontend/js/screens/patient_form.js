@@ -5,7 +5,7 @@
 // name, or the same phone) are shown.
 
 import { ApiError, api, explain, query } from "../api.js";
-import { fill, h, link, patientName } from "../dom.js";
+import { fill, formatDate, h, link, patientName } from "../dom.js";
 import { buildForm } from "../forms.js";
 import { navigate } from "../router.js";
 import { can, session } from "../session.js";
@@ -122,14 +122,25 @@ async function careTeamFields(p) {
   ];
 }
 
-/** Patients who may be this one: the same birth date and family name, or the same phone. */
+/** Patients who may be this one, each with why: the same birth date and family name,
+ * or the same phone. */
 async function likelyDuplicates(values) {
-  const searches = [api(`patients/${query({ birth_date: values.birth_date, name: values.family_name, page_size: 10 })}`)];
+  const searches = [
+    api(`patients/${query({ birth_date: values.birth_date, name: values.family_name, page_size: 10 })}`).then((page) => [page, "same birth date and name"]),
+  ];
   for (const point of values.contact_points ?? []) {
-    if (point.system === "phone" || point.system === "sms") searches.push(api(`patients/${query({ phone: point.value, page_size: 10 })}`).catch(() => ({ results: [] })));
+    if (point.system === "phone" || point.system === "sms") {
+      searches.push(
+        api(`patients/${query({ phone: point.value, page_size: 10 })}`)
+          .then((page) => [page, `same phone ${point.value}`])
+          .catch(() => [{ results: [] }, ""]), // an invalid number: the save says so
+      );
+    }
   }
   const found = new Map();
-  for (const page of await Promise.all(searches)) for (const p of page.results) found.set(p.id, p);
+  for (const [page, why] of await Promise.all(searches)) {
+    for (const p of page.results) found.set(p.id, { ...p, why: [...(found.get(p.id)?.why ?? []), why] });
+  }
   return [...found.values()];
 }
 
@@ -141,7 +152,7 @@ function duplicateNotice(patients) {
     h(
       "ul",
       {},
-      patients.map((p) => h("li", {}, link(`/patients/${p.id}/`, patientName(p)), ` · born ${p.birth_date} · MRN ${p.mrn}`)),
+      patients.map((p) => h("li", {}, link(`/patients/${p.id}/`, patientName(p)), ` · born ${formatDate(p.birth_date)} · MRN ${p.mrn} · ${p.why.join(", ")}`)),
     ),
     h("p", {}, "Open their record if it is the same person. If not, save again to register a new patient."),
   );

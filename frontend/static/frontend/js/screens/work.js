@@ -2,7 +2,7 @@
 // overdue or due today, each item one click from the patient.
 
 import { api, query } from "../api.js";
-import { announce, h } from "../dom.js";
+import { announce, count, h } from "../dom.js";
 import { openDialog } from "../forms.js";
 import { can, session } from "../session.js";
 import { bucketSection, followUpItem, latestOnly, loadInto, nextItems, referralItem, staff } from "./common.js";
@@ -28,7 +28,7 @@ async function handOff() {
     onSubmit: (values) => api("handoffs/", { method: "POST", body: values }),
   });
   if (!moved) return;
-  announce(`Handed off ${moved.patients} patients, ${moved.referrals} referrals and ${moved.follow_ups} follow-ups.`);
+  announce(`Handed off ${count(moved.patients, "patient")}, ${count(moved.referrals, "referral")} and ${count(moved.follow_ups, "follow-up")}.`);
   window.dispatchEvent(new CustomEvent("route"));
 }
 
