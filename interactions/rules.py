@@ -11,7 +11,7 @@ Both are created through ``referrals.rules.create_once``, once per occasion.
 
 from crm.periods import next_business_day
 from crm.roles import Actor
-from interactions.choices import TOPIC_PRIORITY, Outcome
+from interactions.choices import TOPIC_PRIORITY, Outcome, Topic
 from interactions.models import Interaction, SurveyResponse
 from patients.choices import ConsentPurpose
 from referrals.choices import FollowUpKind, FollowUpPriority
@@ -26,7 +26,9 @@ def interaction_callback(interaction: Interaction) -> Need:
         rule=FollowUpKind.CALLBACK,
         key=str(interaction.pk),
         patient=interaction.patient,
-        title=f"Call back about {interaction.get_topic_display().lower()}",
+        title="Call back"
+        if interaction.topic == Topic.GENERAL
+        else f"Call back about {interaction.get_topic_display().lower()}",
         due_at=next_business_day(interaction.occurred_at),
         priority=FollowUpPriority(TOPIC_PRIORITY[interaction.topic]),
         interaction=interaction,

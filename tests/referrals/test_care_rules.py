@@ -231,8 +231,19 @@ def test_follow_up_needed_asks_for_a_callback_from_who_logged_it(billing):
         )
     mine = FollowUp.objects.get(interaction=interaction)
     assert (mine.rule, mine.assigned_to, mine.due_at) == ("callback", billing, at(11, 17, 17))
+    assert mine.title == "Call back about billing and insurance"
+    general = interaction_create(
+        actor=billing,
+        patient=patient,
+        channel="phone",
+        direction="inbound",
+        department="billing",
+        topic="general",
+        outcome="follow_up_needed",
+    )
+    assert FollowUp.objects.get(interaction=general).title == "Call back"
     assert FollowUp.objects.get(interaction=anonymous).queue == "pharmacy"
-    assert FollowUp.objects.filter(rule="callback").count() == 2
+    assert FollowUp.objects.filter(rule="callback").count() == 3
 
 
 def test_changing_an_outcome_to_follow_up_needed_asks_once(api, billing):

@@ -39,7 +39,7 @@ def test_front_desk_registers_a_patient_after_checking_a_likely_duplicate(
     contact.get_by_label("Number or address").fill("12")  # not a phone number
     form.get_by_role("button", name="Add a language").click()
     language = form.get_by_role("group", name="Language 1")
-    language.get_by_label("Language tag").fill("yo")
+    language.get_by_label("Language").select_option("yo")
     language.get_by_label("Preferred").check()
     form.get_by_label("Interpreter needed").select_option("yes")
     form.get_by_label("Large print").check()

@@ -61,6 +61,18 @@ export function formatDate(value) {
   return dateFormat.format(new Date(year, month - 1, day));
 }
 
+const languageNames = new Intl.DisplayNames(["en"], { type: "language", fallback: "code" });
+
+/** A BCP-47 tag's English name: "zh-Hans" → "Simplified Chinese". */
+export const languageName = (tag) => {
+  if (tag === "ase") return "American Sign Language"; // not in every browser's table
+  try {
+    return languageNames.of(tag);
+  } catch {
+    return tag; // not a well-formed tag
+  }
+};
+
 /** "1 referral", "3 referrals". */
 export const count = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
 

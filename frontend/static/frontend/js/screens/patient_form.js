@@ -5,13 +5,28 @@
 // name, or the same phone) are shown.
 
 import { ApiError, api, explain, query } from "../api.js";
-import { fill, formatDate, h, link, patientName } from "../dom.js";
+import { fill, formatDate, h, languageName, link, patientName } from "../dom.js";
 import { buildForm } from "../forms.js";
 import { navigate } from "../router.js";
 import { can, session } from "../session.js";
 import { staff } from "./common.js";
 
 const choices = (name) => session.choices[name];
+
+// The languages of most US patients with limited English, and American Sign Language;
+// a patient's other recorded language is offered too.
+const COMMON_LANGUAGES = [
+  "en", "es", "zh-Hans", "zh-Hant", "yue", "vi", "ko", "tl", "ru", "ar", "ht", "pt", "fr",
+  "pl", "ja", "de", "it", "fa", "hi", "ur", "bn", "pa", "so", "am", "yo", "hmn", "km",
+  "lo", "ne", "uk", "ase",
+];
+
+function languageOptions(current = []) {
+  const tags = [...new Set([...COMMON_LANGUAGES, ...current])];
+  return tags
+    .map((tag) => ({ value: tag, label: `${languageName(tag)} (${tag})` }))
+    .sort((a, b) => a.label.localeCompare(b.label));
+}
 
 function identityFields(p) {
   return [
@@ -64,7 +79,7 @@ function preferenceFields(p) {
       addLabel: "Add a language",
       value: (p.languages ?? []).map((l) => ({ ...l, mode: l.mode?.value })),
       item: [
-        { name: "language", label: "Language tag", required: true, maxlength: 35, help: "BCP-47: en, es, zh-Hans, vi, ase (American Sign Language)…" },
+        { name: "language", label: "Language", type: "select", required: true, options: languageOptions((p.languages ?? []).map((l) => l.language)) },
         { name: "mode", label: "Mode", type: "select", options: choices("language_mode") },
         { name: "preferred", label: "Preferred", type: "checkbox" },
       ],

@@ -3,7 +3,7 @@
 // a declined referral is the same form with `replaces`.
 
 import { api, query } from "../api.js";
-import { patientName } from "../dom.js";
+import { languageName, patientName } from "../dom.js";
 import { openDialog } from "../forms.js";
 import { session } from "../session.js";
 
@@ -15,7 +15,7 @@ async function specialties() {
 function providerLabel(p) {
   const where = p.organization ? ` — ${p.organization.name}` : "";
   const network = p.in_network ? "in network" : "out of network";
-  const speaks = p.languages?.length ? ` · speaks ${p.languages.join(", ")}` : "";
+  const speaks = p.languages?.length ? ` · speaks ${p.languages.map(languageName).join(", ")}` : "";
   return `${p.given_name} ${p.family_name}${where} (${network}${p.accepting_new_patients ? "" : ", not accepting"})${speaks}`;
 }
 
