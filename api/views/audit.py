@@ -4,6 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from api.audit import AuditedMixin
+from api.fields import ChoiceField
 from api.pagination import keyset
 from api.permissions import HasRole, HasStaffRole
 from api.serializers.patients import EmergencyAccessReviewSerializer, EmergencyAccessSerializer
@@ -17,6 +18,8 @@ from patients.services import emergency_access_review
 
 class AccessRecordSerializer(serializers.ModelSerializer):
     patients = serializers.SerializerMethodField()
+    outcome = ChoiceField(choices=AccessRecord.Outcome.choices)
+    purpose = ChoiceField(choices=AccessRecord.Purpose.choices, allow_blank=True)
 
     class Meta:
         model = AccessRecord

@@ -118,6 +118,8 @@ def test_the_privacy_officer_sees_who_accessed_a_patient(admin_user, coordinator
     assert [r["username"] for r in rows["results"]] == ["carla", "alice"]
     by_user = client_for(admin_user).get("/api/audit/access/", {"user": clinician.pk}).json()
     assert {tuple(r["patients"]) for r in by_user["results"]} == {(patient.pk,), (other.pk,)}
+    assert by_user["results"][0]["outcome"] == {"value": "allowed", "label": "Allowed"}
+    assert by_user["results"][0]["purpose"] == {"value": "treatment", "label": "Treatment"}
 
 
 def test_only_the_privacy_officer_reads_the_access_log(coordinator):

@@ -57,13 +57,19 @@ def test_a_covering_coordinator_breaks_the_glass_and_the_officer_reviews_it(
 
     # The access log by patient and user: the covering coordinator's reads under the grant.
     log = page.get_by_role("region", name="Access log")
+    log.get_by_label("From").fill("2026-11-20")
+    log.get_by_label("To").fill("2026-11-10")
+    log.get_by_role("button", name="Show").click()
+    expect(log.get_by_role("alert")).to_contain_text("The period ends before it starts")
+    log.get_by_label("From").fill("")
+    log.get_by_label("To").fill("")
     log.get_by_label("Patient number").fill(str(patient.pk))
     log.get_by_label("User").select_option(str(other_coordinator.pk))
     log.get_by_role("button", name="Show").click()
     rows = log.get_by_role("region", name="Access log entries").locator("tbody tr")
-    expect(rows.filter(has_text="break_glass").first).to_be_visible()
+    expect(rows.filter(has_text="Break-the-glass emergency access").first).to_be_visible()
     expect(rows.filter(has_text=re.compile(f"/api/patients/{patient.pk}/360/"))).not_to_have_count(
         0
     )
     for name in rows.locator("td:nth-child(2)").all_inner_texts():
-        assert name == other_coordinator.username
+        assert name == other_coordinator.get_full_name()

@@ -2,7 +2,7 @@
 // review, and the access log by patient, user and period.
 
 import { api, query } from "../api.js";
-import { announce, formatDateTime, h, link } from "../dom.js";
+import { announce, fill, formatDateTime, h, link } from "../dom.js";
 import { openDialog } from "../forms.js";
 import { latestOnly, loadInto, staff } from "./common.js";
 
@@ -49,21 +49,22 @@ function renderReviewQueue(section, signal) {
 
 const cell = (text) => h("td", {}, text);
 
-function accessRow(record) {
+function accessRow(record, names) {
   return h(
     "tr",
     {},
     cell(formatDateTime(record.occurred_at)),
-    cell(record.username || "—"),
+    cell(names.get(record.user_id) ?? (record.username || "—")),
     cell(`${record.method} ${record.endpoint}`),
     cell(record.patients.length ? record.patients.map((id, i) => [i ? ", " : "", link(`/patients/${id}/`, `#${id}`)]) : "—"),
-    cell(record.outcome),
-    cell(record.purpose || "treatment"),
+    cell(record.outcome.label),
+    cell(record.purpose?.label ?? "—"),
   );
 }
 
 async function renderAccessLog(section, signal) {
   const people = await staff();
+  const names = new Map(people.map((p) => [p.id, p.name]));
   const patient = h("input", { id: "log-patient", type: "number", min: "1", inputmode: "numeric" });
   const user = h("select", { id: "log-user" }, h("option", { value: "" }, "Anyone"), people.map((p) => h("option", { value: p.id }, p.name)));
   const after = h("input", { id: "log-after", type: "date" });
@@ -75,7 +76,7 @@ async function renderAccessLog(section, signal) {
   let nextUrl = null;
   const show = (page, append) => {
     if (!append) rows.replaceChildren();
-    rows.append(...page.results.map(accessRow));
+    rows.append(...page.results.map((record) => accessRow(record, names)));
     if (!rows.children.length) rows.append(h("tr", {}, h("td", { colspan: "6", class: "muted" }, "No access matches.")));
     nextUrl = page.next;
     more.hidden = !nextUrl;
@@ -87,6 +88,10 @@ async function renderAccessLog(section, signal) {
     return day.toISOString();
   };
   const load = () => {
+    if (after.value && before.value && after.value > before.value) {
+      fill(status, h("p", { class: "error-box", role: "alert" }, "The period ends before it starts: choose a To date on or after the From date."));
+      return null;
+    }
     const params = {
       patient: patient.value,
       user: user.value,
