@@ -207,7 +207,6 @@ class ReferralSerializer(SectionFieldsMixin, serializers.ModelSerializer):
             fields["replaces_id"].read_only = True
         return fields
 
-    @extend_schema_field(NextStepSerializer(allow_null=True))
     def get_replaced_by(self, referral) -> int | None:
         if hasattr(referral, "replaced_by_id"):  # annotated by the list selectors
             return referral.replaced_by_id
@@ -215,6 +214,7 @@ class ReferralSerializer(SectionFieldsMixin, serializers.ModelSerializer):
             return None
         return referral.replaced_by.values_list("pk", flat=True).order_by("pk").first()
 
+    @extend_schema_field(NextStepSerializer(allow_null=True))
     def get_next_step(self, referral):
         step = service_levels.next_step(
             referral, self.context["service_levels"], self.context["now"]
