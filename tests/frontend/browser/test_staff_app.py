@@ -122,6 +122,14 @@ def test_my_work_pages_through_a_long_bucket(screen_for, coordinator, clinic):
     page.get_by_label("Priority").select_option("high")
     expect(overdue.get_by_role("listitem")).to_have_count(1)
     expect(overdue).to_contain_text("Overdue (1)")
+    # The filters are in the address: a reload keeps them.
+    expect(page).to_have_url(re.compile(r"/\?order=priority&priority=high$"))
+    page.reload()
+    expect(page.get_by_label("Priority")).to_have_value("high")
+    expect(page.get_by_label("Order")).to_have_value("priority")
+    expect(
+        page.get_by_role("region", name=re.compile("Overdue")).get_by_role("listitem")
+    ).to_have_count(1)
 
 
 def test_search_says_when_more_match_and_shows_them(screen_for, coordinator):
@@ -474,6 +482,9 @@ def test_the_referral_board_filters_by_priority_and_specialty(screen_for, coordi
     page.get_by_label("Specialty").select_option("Dermatology")
     expect(items).to_have_count(1)
     expect(items).to_contain_text("Dermatology")
+    page.reload()
+    expect(page.get_by_label("Specialty")).to_have_value("Dermatology")
+    expect(items).to_have_count(1)
 
 
 def test_the_dashboard_draws_charts_with_tables(screen_for, coordinator, clinic):

@@ -4,7 +4,7 @@
 import { api, query } from "../api.js";
 import { fill, h } from "../dom.js";
 import { session } from "../session.js";
-import { bucketSection, latestOnly, loadInto, nextItems, referralItem } from "./common.js";
+import { bucketSection, filtersInAddress, latestOnly, loadInto, nextItems, referralItem } from "./common.js";
 
 export async function renderBoard(main, { signal }) {
   const scope = h("select", { id: "board-scope" }, h("option", { value: "mine" }, "My referrals"), h("option", { value: "team" }, "Whole team"));
@@ -53,9 +53,15 @@ export async function renderBoard(main, { signal }) {
       );
     });
   }
-  for (const control of [scope, priority, specialty]) control.addEventListener("change", load);
-  // Opened from the dashboard: "/board/?scope=team#column-<bucket>" shows that column.
-  if (new URLSearchParams(location.search).get("scope") === "team") scope.value = "team";
+  // Opened from the dashboard, "/board/?scope=team#column-<bucket>" shows that column.
+  const remember = filtersInAddress({ scope, priority, specialty });
+  if (specialty.value) known.add(specialty.value);
+  for (const control of [scope, priority, specialty]) {
+    control.addEventListener("change", () => {
+      remember();
+      load();
+    });
+  }
   await load();
   const column = location.hash ? document.getElementById(location.hash.slice(1)) : null;
   if (column) {

@@ -4,6 +4,32 @@
 import { api, explain, query } from "../api.js";
 import { badge, fill, formatDateTime, h, patientLink } from "../dom.js";
 
+/**
+ * Keep a screen's filters in its address, so a reload, the back button or a shared link
+ * shows the same list. Sets each control from the address now (a select gets an option
+ * for a value it does not offer yet); the returned function writes them back.
+ */
+export function filtersInAddress(controls) {
+  const params = new URLSearchParams(location.search);
+  for (const [name, control] of Object.entries(controls)) {
+    const value = params.get(name);
+    if (value === null) continue;
+    if (control.tagName === "SELECT" && ![...control.options].some((o) => o.value === value)) {
+      control.append(h("option", { value }, value));
+    }
+    control.value = value;
+  }
+  return () => {
+    const next = new URLSearchParams(location.search);
+    for (const [name, control] of Object.entries(controls)) {
+      if (control.value) next.set(name, control.value);
+      else next.delete(name);
+    }
+    const search = next.toString();
+    history.replaceState(history.state, "", `${location.pathname}${search ? `?${search}` : ""}${location.hash}`);
+  };
+}
+
 let staffList = null;
 
 /** Active staff (id, name, roles), asked once per page. */

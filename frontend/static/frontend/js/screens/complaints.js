@@ -3,7 +3,7 @@
 
 import { api, query } from "../api.js";
 import { h } from "../dom.js";
-import { bucketSection, latestOnly, loadInto, nextItems } from "./common.js";
+import { bucketSection, filtersInAddress, latestOnly, loadInto, nextItems } from "./common.js";
 import { complaintCard } from "./feedback.js";
 
 const asItem = (complaint) => h("li", {}, complaintCard(complaint, { withPatient: true }));
@@ -24,6 +24,10 @@ export async function renderComplaints(main, { signal }) {
       list.append(...data.buckets.map((bucket) => bucketSection(bucket, asItem, { loadMore: nextItems(url, bucket.key, loadSignal) })));
     });
   }
-  scope.addEventListener("change", load);
+  const remember = filtersInAddress({ scope });
+  scope.addEventListener("change", () => {
+    remember();
+    load();
+  });
   await load();
 }

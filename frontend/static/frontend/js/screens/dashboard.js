@@ -6,7 +6,7 @@ import { api, query } from "../api.js";
 import { h, isoDate, link } from "../dom.js";
 import { navigate } from "../router.js";
 import { can, session } from "../session.js";
-import { latestOnly, loadInto } from "./common.js";
+import { filtersInAddress, latestOnly, loadInto } from "./common.js";
 
 const PERIODS = [3, 6, 12];
 const COLORS = ["#1d5fbf", "#b3541e", "#2e7d32", "#6a1b9a", "#00838f", "#ad1457"];
@@ -117,6 +117,9 @@ export async function renderDashboard(main, { signal }) {
     grid,
   );
   const nextSignal = latestOnly(signal);
+  const remember = filtersInAddress({ period, department });
+  period.addEventListener("change", remember);
+  department.addEventListener("change", remember);
   const load = () => draw(grid, note, { months: months(Number(period.value)), department: department.value, signal: nextSignal() });
   period.addEventListener("change", load);
   department.addEventListener("change", load);

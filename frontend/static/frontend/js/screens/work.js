@@ -5,7 +5,7 @@ import { api, query } from "../api.js";
 import { announce, count, h } from "../dom.js";
 import { openDialog } from "../forms.js";
 import { can, session } from "../session.js";
-import { bucketSection, followUpItem, latestOnly, loadInto, nextItems, referralItem, staff } from "./common.js";
+import { bucketSection, filtersInAddress, followUpItem, latestOnly, loadInto, nextItems, referralItem, staff } from "./common.js";
 
 const REFERRALS = "worklists/referrals/?limit=10";
 
@@ -43,6 +43,8 @@ function followUpFilters(onChange) {
   const [priority, priorityField] = select("work-priority", "Priority", "Any priority", session.choices.follow_up_priority);
   const [order, orderField] = select("work-order", "Order", "Earliest due first", [{ value: "priority", label: "Highest priority first" }]);
   const group = h("div", { class: "filters", role: "group", "aria-label": "Filter and sort the follow-ups" }, kindField, priorityField, orderField);
+  const remember = filtersInAddress({ kind, priority, order });
+  for (const control of [kind, priority, order]) control.addEventListener("change", remember);
   const params = () => ({ kind: kind.value, priority: priority.value, order: order.value || "due", limit: 10 });
   return { group, params };
 }
