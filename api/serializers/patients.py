@@ -241,20 +241,15 @@ class PatientSerializer(SectionFieldsMixin, serializers.ModelSerializer):
         child=ChoiceField(choices=AccessibilityNeed.choices), required=False, max_length=10
     )
     care_coordinator = UserSummarySerializer(read_only=True, allow_null=True)
-    care_coordinator_id = serializers.PrimaryKeyRelatedField(
-        source="care_coordinator",
-        queryset=get_user_model().objects.filter(is_active=True),
+    care_coordinator_id = write_id(
+        get_user_model().objects.filter(is_active=True),
+        "care_coordinator",
         required=False,
         allow_null=True,
-        write_only=True,
     )
     primary_care_practitioner = PractitionerSummarySerializer(read_only=True, allow_null=True)
-    primary_care_practitioner_id = serializers.PrimaryKeyRelatedField(
-        source="primary_care_practitioner",
-        queryset=Practitioner.objects.all(),
-        required=False,
-        allow_null=True,
-        write_only=True,
+    primary_care_practitioner_id = write_id(
+        Practitioner.objects.all(), "primary_care_practitioner", required=False, allow_null=True
     )
     merged_into = serializers.PrimaryKeyRelatedField(read_only=True)
     merged_into_id = write_id(

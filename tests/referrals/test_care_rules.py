@@ -201,46 +201,25 @@ def test_a_step_recorded_late_dates_its_follow_up_from_the_step(coordinator):
 
 def test_follow_up_needed_asks_for_a_callback_from_who_logged_it(billing):
     patient = PatientFactory()
+
+    def logged(**fields):
+        call = {"channel": "phone", "direction": "inbound", "department": "billing"}
+        return interaction_create(actor=billing, patient=patient, **{**call, **fields})
+
     with time_machine.travel(NOW, tick=False):
-        interaction = interaction_create(
-            actor=billing,
-            patient=patient,
-            channel="phone",
-            direction="inbound",
-            department="billing",
-            topic="billing",
-            outcome="follow_up_needed",
-        )
-        anonymous = interaction_create(
-            actor=billing,
-            patient=patient,
+        interaction = logged(topic="billing", outcome="follow_up_needed")
+        anonymous = logged(
             channel="portal",
-            direction="inbound",
             department="pharmacy",
             topic="pharmacy",
             outcome="follow_up_needed",
             staff=None,
         )
-        interaction_create(
-            actor=billing,
-            patient=patient,
-            channel="phone",
-            direction="inbound",
-            department="billing",
-            outcome="resolved",
-        )
+        logged(outcome="resolved")
     mine = FollowUp.objects.get(interaction=interaction)
     assert (mine.rule, mine.assigned_to, mine.due_at) == ("callback", billing, at(11, 17, 17))
     assert mine.title == "Call back about billing and insurance"
-    general = interaction_create(
-        actor=billing,
-        patient=patient,
-        channel="phone",
-        direction="inbound",
-        department="billing",
-        topic="general",
-        outcome="follow_up_needed",
-    )
+    general = logged(topic="general", outcome="follow_up_needed")
     assert FollowUp.objects.get(interaction=general).title == "Call back"
     assert FollowUp.objects.get(interaction=anonymous).queue == "pharmacy"
     assert FollowUp.objects.filter(rule="callback").count() == 3

@@ -2,7 +2,7 @@
 // as an ARIA combobox: arrow keys move through the results, Enter opens one.
 
 import { api, explain, query } from "../api.js";
-import { formatDate, h, link, patientName } from "../dom.js";
+import { count, formatDate, h, link, patientName } from "../dom.js";
 import { navigate } from "../router.js";
 import { can } from "../session.js";
 
@@ -81,12 +81,12 @@ export async function renderSearch(main) {
     input.setAttribute("aria-expanded", String(results.length > 0));
     setActive(results.length ? first : -1);
     // The list is paged without a total: say "more" rather than a count that is wrong.
-    const count = `${results.length} patient${results.length === 1 ? "" : "s"}`;
+    const found = count(results.length, "patient");
     status.textContent = !results.length
       ? "No patient matches."
       : nextUrl
-        ? `Showing the first ${count}; more match. Type more of the name, or the MRN or birth date, or show more.`
-        : `${count} found.`;
+        ? `Showing the first ${found}; more match. Type more of the name, or the MRN or birth date, or show more.`
+        : `${found} found.`;
     more.hidden = !nextUrl;
   }
 
