@@ -93,3 +93,23 @@ def test_history_covers_every_section_readably_and_only_what_the_reader_may_see(
     theirs = str(client_for(admin_user).get(f"/api/patients/{patient.pk}/history/").json())
     assert "Normal call" in theirs
     assert "Restricted-marker-456" not in theirs and "Secret-reason-123" not in theirs
+
+
+def test_the_history_costs_the_same_queries_for_a_short_or_long_record(api, coordinator):
+    """One query per kind of record and one per kind of record a change names, however
+    many changes there are."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for(size):
+        patient = PatientFactory(care_coordinator=coordinator)
+        for _ in range(size):
+            referral_in("draft", coordinator, patient=patient)
+            FollowUpFactory(patient=patient, assigned_to=coordinator)
+            InteractionFactory(patient=patient, staff=coordinator)
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get(f"/api/patients/{patient.pk}/history/").status_code == 200
+        return len(captured)
+
+    queries_for(1)  # the first request of the session also reads the user's roles
+    assert queries_for(1) == queries_for(6)
