@@ -13,7 +13,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format seed benchmark clean check-python worker beat
+.PHONY: run test lint format seed benchmark clean check-python worker beat catalogs
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -32,13 +32,18 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.installed
 
+# The message catalogs, compiled from the translators' .po files (never committed).
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard messaging/locale/*/LC_MESSAGES/messages.po))
+$(CATALOGS) &: $(wildcard messaging/locale/*/LC_MESSAGES/messages.po) | $(VENV)/.installed
+	$(BIN)/python -m messaging.catalogs compile
+
 # Browser libraries (Chart.js; axe-core for the browser tests) from the committed lockfile.
 NODE_MODULES := frontend/node_modules/.installed
 $(NODE_MODULES): frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-run: $(VENV)/.installed $(NODE_MODULES)
+run: $(VENV)/.installed $(NODE_MODULES) $(CATALOGS)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
@@ -46,7 +51,7 @@ run: $(VENV)/.installed $(NODE_MODULES)
 # Background workers and the scheduler, on Redis. The web process uses them when it is
 # started with the same CELERY_BROKER_URL; without it, tasks run inside the web process.
 BROKER ?= redis://127.0.0.1:6379/0
-worker: $(VENV)/.installed
+worker: $(VENV)/.installed $(CATALOGS)
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(BROKER)} DEBUG=$${DEBUG:-true} \
 	  $(BIN)/celery -A crm worker --loglevel=info
 
@@ -60,7 +65,7 @@ seed: $(VENV)/.installed
 # Tests run with production-like settings (DEBUG off); DATABASE_URL picks the database.
 TEST_ENV := DEBUG=false SECRET_KEY=test-only-not-a-secret SECURE_SSL_REDIRECT=false
 
-test: $(VENV)/.installed-dev $(NODE_MODULES)
+test: $(VENV)/.installed-dev $(NODE_MODULES) $(CATALOGS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
@@ -73,8 +78,14 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-benchmark: $(VENV)/.installed
+# After changing messaging/texts.py: refresh every language's .po file from it.
+catalogs: $(VENV)/.installed
+	$(BIN)/python -m messaging.catalogs update
+	$(BIN)/python -m messaging.catalogs compile
+
+benchmark: $(VENV)/.installed $(CATALOGS)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py benchmark
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache frontend/node_modules artifacts
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache frontend/node_modules artifacts var
+	rm -f $(CATALOGS)

@@ -19,6 +19,7 @@ from api.views.experience import (
     SurveyResponseViewSet,
 )
 from api.views.interactions import InteractionViewSet
+from api.views.messages import MessageViewSet
 from api.views.patients import PatientViewSet
 from api.views.referrals import (
     FollowUpViewSet,
@@ -36,6 +37,7 @@ router.register("practitioners", PractitionerViewSet, basename="practitioner")
 router.register("interactions", InteractionViewSet, basename="interaction")
 router.register("referrals", ReferralViewSet, basename="referral")
 router.register("follow-ups", FollowUpViewSet, basename="follow-up")
+router.register("messages", MessageViewSet, basename="message")
 router.register("staff", StaffViewSet, basename="staff")
 router.register("complaints", ComplaintViewSet, basename="complaint")
 router.register("surveys/invitations", SurveyInvitationViewSet, basename="survey-invitation")

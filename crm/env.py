@@ -4,6 +4,7 @@ A typo in production configuration must stop start-up with a message that names 
 variable, never fall back silently to a default (``DEBUG=yes`` is an error, not False).
 """
 
+import datetime
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -58,6 +59,25 @@ def env_list(name: str, default: list[str]) -> list[str]:
             f"{name}={value!r} must be a comma-separated list with no empty or spaced items."
         )
     return items
+
+
+def env_choice(name: str, choices: list[str], default: str) -> str:
+    value = env_str(name, default)
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} must be one of: {', '.join(choices)}.")
+    return value
+
+
+def env_time_range(name: str, default: str) -> tuple[datetime.time, datetime.time]:
+    """``HH:MM-HH:MM``: a daily span of time (it may cross midnight)."""
+    value = env_str(name, default)
+    try:
+        start, end = (datetime.time.fromisoformat(part.strip()) for part in value.split("-"))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a span like 08:00-20:00.") from None
+    if start == end:
+        raise ImproperlyConfigured(f"{name}={value!r} starts and ends at the same time.")
+    return start, end
 
 
 def env_database(name: str, default: str) -> dict:

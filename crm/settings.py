@@ -9,7 +9,15 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from django.utils.csp import CSP
 
-from crm.env import env_bool, env_database, env_int, env_list, env_str
+from crm.env import (
+    env_bool,
+    env_choice,
+    env_database,
+    env_int,
+    env_list,
+    env_str,
+    env_time_range,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,6 +55,7 @@ INSTALLED_APPS = [
     "patients",
     "referrals",
     "interactions",
+    "messaging",
     "api",
     "frontend",
 ]
@@ -226,6 +235,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ChannelEnum": "crm.choices.Channel",
         "DepartmentEnum": "crm.choices.Department",
+        "MessageChannelEnum": "messaging.choices.MessageChannel",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
 }
@@ -254,6 +264,75 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+CELERY_BEAT_SCHEDULE["messages"] = {
+    "task": "messaging.dispatch",
+    "schedule": env_int("MESSAGES_EVERY_SECONDS", 15, minimum=1),
+}
+
+# The clinic, as messages name it.
+CLINIC_NAME = env_str("CLINIC_NAME", "Riverside Community Clinic")
+CLINIC_PHONE = env_str("CLINIC_PHONE", "+1 555 010 0100")
+CLINIC_ADDRESS = env_str("CLINIC_ADDRESS", "100 Main Street, Springfield")
+CLINIC_REPLY_TO = env_str("CLINIC_REPLY_TO", "care@clinic.example")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@clinic.example")
+# Where patients' links and the provider's webhooks reach this server.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Messages (messaging/). Automated messages wait for the patient's contact window, or
+# when they gave none, for these hours in their time zone.
+MESSAGING_HOURS = env_time_range("MESSAGING_HOURS", "08:00-20:00")
+MESSAGES_PER_BATCH = env_int("MESSAGES_PER_BATCH", 200, minimum=1)
+MESSAGE_ATTEMPTS = env_int("MESSAGE_ATTEMPTS", 5, minimum=1)
+# A worker holds a message this long; after that another worker may send it again.
+MESSAGE_LEASE_SECONDS = env_int("MESSAGE_LEASE_SECONDS", 600, minimum=1)
+# How soon staff should answer a patient's text.
+MESSAGE_ANSWER_WITHIN = timedelta(minutes=env_int("MESSAGE_ANSWER_WITHIN_MINUTES", 240, minimum=1))
+
+# SMS: "twilio" in production; "console" writes texts to SMS_OUTBOX_FILE instead.
+SMS_BACKEND = env_choice("SMS_BACKEND", ["console", "twilio"], "console")
+SMS_OUTBOX_FILE = env_str("SMS_OUTBOX_FILE", str(BASE_DIR / "var" / "outbox" / "sms.jsonl"))
+SMS_TIMEOUT_SECONDS = env_int("SMS_TIMEOUT_SECONDS", 10, minimum=1)
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER", "")
+TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID", "")
+TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "https://api.twilio.com")
+if SMS_BACKEND == "twilio" and not (
+    TWILIO_ACCOUNT_SID
+    and TWILIO_AUTH_TOKEN
+    and (TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID)
+):
+    raise ImproperlyConfigured(
+        "SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+        "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID."
+    )
+
+# Email: SMTP when EMAIL_HOST is set; otherwise each email is written to a file.
+_smtp_host = env_str("EMAIL_HOST", "")
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": _smtp_host,
+            "port": env_int("EMAIL_PORT", 587, minimum=1),
+            "username": env_str("EMAIL_HOST_USER", ""),
+            "password": env_str("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": env_bool("EMAIL_USE_TLS", True),
+            "timeout": env_int("EMAIL_TIMEOUT", 10, minimum=1),
+        },
+    }
+    if _smtp_host
+    else {
+        "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "OPTIONS": {
+            "file_path": env_str("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "outbox" / "email"))
+        },
+    }
+}
+# An email counts as delivered when the mail server takes it only where that server is
+# the end of the line (the file backend); an SMTP relay's acceptance is "sent".
+EMAIL_DELIVERED_ON_SEND = not _smtp_host
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -271,5 +350,7 @@ LOGGING = {
         # Request-level warnings repeat URLs and sometimes bodies; keep them out.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "INFO"},
+        # The SMS client logs each request's address and headers at INFO.
+        "twilio": {"level": "WARNING"},
     },
 }

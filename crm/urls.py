@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("", include("interactions.urls")),
+    path("", include("messaging.urls")),
     path("", include("frontend.urls")),
 ]
 

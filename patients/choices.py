@@ -73,3 +73,4 @@ class ConsentSource(models.TextChoices):
     PORTAL = "portal", "Portal"
     PAPER_FORM = "paper_form", "Paper form"
     IN_PERSON = "in_person", "In person"
+    PATIENT_REPLY = "patient_reply", "Patient reply (SMS keyword)"

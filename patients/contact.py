@@ -93,6 +93,18 @@ def patient_zone(patient: Patient) -> datetime.tzinfo:
     return _zone(patient.time_zone)
 
 
+def _window(
+    start: datetime.time, end: datetime.time, zone: datetime.tzinfo, at: datetime.datetime
+) -> tuple[bool, datetime.datetime | None]:
+    local = at.astimezone(zone)
+    now = local.time()
+    inside = start <= now < end if start <= end else (now >= start or now < end)
+    if inside:
+        return True, None
+    day = local.date() if now < start else local.date() + datetime.timedelta(days=1)
+    return False, datetime.datetime.combine(day, start, tzinfo=zone)
+
+
 def window_state(
     patient: Patient, at: datetime.datetime
 ) -> tuple[bool | None, datetime.datetime | None]:
@@ -101,14 +113,19 @@ def window_state(
     start, end = patient.contact_window_start, patient.contact_window_end
     if start is None or end is None:
         return None, None
-    zone = patient_zone(patient)
-    local = at.astimezone(zone)
-    now = local.time()
-    inside = start <= now < end if start <= end else (now >= start or now < end)
-    if inside:
-        return True, None
-    day = local.date() if now < start else local.date() + datetime.timedelta(days=1)
-    return False, datetime.datetime.combine(day, start, tzinfo=zone)
+    return _window(start, end, patient_zone(patient), at)
+
+
+def sending_hours_state(
+    patient: Patient, at: datetime.datetime
+) -> tuple[bool, datetime.datetime | None]:
+    """Like :func:`window_state`, for automated messages: the patient's own window, or
+    when they gave none, the clinic's messaging hours (``MESSAGING_HOURS``) in the
+    patient's time zone, so no reminder arrives at 02:00 their time."""
+    start, end = patient.contact_window_start, patient.contact_window_end
+    if start is None or end is None:
+        start, end = settings.MESSAGING_HOURS
+    return _window(start, end, patient_zone(patient), at)
 
 
 def opted_out(patient: Patient, on: datetime.date) -> list:
@@ -144,22 +161,27 @@ def contact_policy(
     at: datetime.datetime | None = None,
     channel: str = "",
     needs_address: bool = True,
+    among: tuple[str, ...] = (),
 ) -> ContactDecision:
     """May we contact ``patient`` for ``purpose`` at ``at``, on ``channel`` (or, when
-    none is named, on the first allowed channel in fallback order)? See the module
-    docstring for the rules; the answer carries the reason when it is no."""
+    none is named, on the first allowed channel in fallback order, limited to ``among``
+    when given)? See the module docstring for the rules; the answer carries the reason
+    when it is no."""
     at = at or timezone.now()
     local_date = at.astimezone(patient_zone(patient)).date()
     language = preferred_language(patient)
     within, opens_at = window_state(patient, at)
+    interpreter = patient.interpreter_needed == InterpreterNeeded.YES
     refused = ContactDecision(
         purpose=purpose,
         channel=channel,
         allowed=False,
         language=language.language if language else "",
-        interpreter_needed=patient.interpreter_needed == InterpreterNeeded.YES,
+        interpreter_needed=interpreter,
         within_window=within,
         window_opens_at=opens_at,
+        # Whoever reaches the patient another way needs to know it too.
+        notes=["Interpreter needed."] if interpreter else [],
     )
     status = _refusal(patient)
     if status is not None:
@@ -167,7 +189,9 @@ def contact_policy(
 
     opted = {(c.channel, c.purpose) for c in opted_out(patient, local_date)}
     points = list(patient.contact_points.all())  # one query at most, for every channel
-    candidates = [channel] if channel else _channel_order(patient)
+    candidates = (
+        [channel] if channel else [c for c in _channel_order(patient) if not among or c in among]
+    )
     first: ContactDecision | None = None
     for candidate in candidates:
         address = _address(points, candidate, local_date)
@@ -180,7 +204,7 @@ def contact_policy(
         elif needs_address and candidate in ADDRESS_SYSTEMS and not address:
             code, reason = "no_address", f"No usable {label} address is recorded."
         else:
-            notes = ["Interpreter needed."] if refused.interpreter_needed else []
+            notes = list(refused.notes)
             if within is False and opens_at is not None:
                 notes.append(f"Outside the contact window until {opens_at:%Y-%m-%d %H:%M %Z}.")
             return replace(refused, channel=candidate, allowed=True, address=address, notes=notes)

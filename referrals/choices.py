@@ -79,6 +79,7 @@ class FollowUpKind(models.TextChoices):
     REBOOK = "rebook", "Rebook a missed appointment"
     POST_VISIT_CHECK_IN = "post_visit_check_in", "Post-visit check-in"
     SERVICE_RECOVERY = "service_recovery", "Service-recovery call"
+    ANSWER_MESSAGE = "answer_message", "Answer the patient's message"
     OTHER = "other", "Other"
 
 

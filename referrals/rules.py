@@ -1,7 +1,6 @@
 """Care-continuity rules: the follow-ups a referral's or an interaction's life calls for.
 
 Rule (follow-up kind)   fires when                                   due
-- appointment_reminder  a referral is scheduled or rescheduled       2 days before the visit
 - visit_confirmation    the visit time passed, still scheduled (*)   the day after the visit
 - report_request        seen, and no report by the target (*)        at once
 - find_provider         a referral is declined                       next business day
@@ -9,7 +8,10 @@ Rule (follow-up kind)   fires when                                   due
 - post_visit_check_in   a referral is closed                         next business day
 (*) time-based: run by ``manage.py run_care_rules``; the others run in the transition.
 Rules that interactions trigger (a callback, service recovery) are in
-``interactions.rules``; they use :func:`create_once` from here.
+``interactions.rules``; they use :func:`create_once` from here. The patient's reminder
+before a scheduled visit is a message the messaging app sends itself
+(``messaging.automations``); it leaves an ``appointment_reminder`` follow-up, keyed by
+the appointment like the rules here, only when a person must remind the patient.
 
 Referral rules go to the referral's coordinator (else the patient's, else the
 care-coordination queue). How to reach the patient (channel, language, interpreter,
@@ -48,8 +50,6 @@ REQUEST_REPORT = FollowUpKind.REPORT_REQUEST
 FIND_PROVIDER = FollowUpKind.FIND_PROVIDER
 REBOOK = FollowUpKind.REBOOK
 CHECK_IN = FollowUpKind.POST_VISIT_CHECK_IN
-
-REMIND_BEFORE = timedelta(days=2)
 
 
 @dataclass
@@ -140,30 +140,15 @@ def _appointment(referral: Referral) -> datetime:
     return referral.appointment_at
 
 
-def _appointment_key(referral: Referral) -> str:
+def appointment_key(referral: Referral) -> str:
+    """Names a referral's appointment: a rescheduled visit is a new occasion."""
     return f"{referral.pk}:{_appointment(referral).isoformat()}"
-
-
-def appointment_reminder(referral: Referral, now: datetime) -> Need:
-    contact, note = contact_plan(referral.patient, ConsentPurpose.APPOINTMENT_REMINDERS, now)
-    when = timezone.localtime(_appointment(referral))
-    return Need(
-        rule=REMINDER,
-        key=_appointment_key(referral),
-        patient=referral.patient,
-        title=f"Remind patient of the {referral.specialty} visit on {when:%Y-%m-%d %H:%M}",
-        due_at=max(now, _appointment(referral) - REMIND_BEFORE),
-        referral=referral,
-        contact=contact,
-        note=note,
-        **_owner(referral),
-    )
 
 
 def visit_confirmation(referral: Referral, now: datetime) -> Need:
     return Need(
         rule=CONFIRM_VISIT,
-        key=_appointment_key(referral),
+        key=appointment_key(referral),
         patient=referral.patient,
         title=f"Confirm the {referral.specialty} visit happened or record the no-show",
         due_at=_appointment(referral) + timedelta(days=1),
@@ -232,7 +217,6 @@ def rebook(referral: Referral, now: datetime) -> Need:
 
 # What a transition into a status calls for.
 ON_ENTERING: dict[str, Callable[[Referral, datetime], Need]] = {
-    S.SCHEDULED: appointment_reminder,
     S.DECLINED: find_provider,
     S.NO_SHOW: rebook,
     S.CLOSED: post_visit_check_in,
@@ -241,7 +225,7 @@ ON_ENTERING: dict[str, Callable[[Referral, datetime], Need]] = {
 
 def _still_applies(follow_up: FollowUp, referral: Referral) -> bool:
     if follow_up.rule in (REMINDER, CONFIRM_VISIT):
-        return referral.status == S.SCHEDULED and follow_up.rule_key == _appointment_key(referral)
+        return referral.status == S.SCHEDULED and follow_up.rule_key == appointment_key(referral)
     if follow_up.rule == REQUEST_REPORT:
         return referral.status == S.SEEN
     if follow_up.rule == FIND_PROVIDER:
@@ -304,7 +288,7 @@ def run_time_based_rules(*, now: datetime | None = None, actor: Actor = None) ->
     created: dict[str, int] = {CONFIRM_VISIT: 0, REQUEST_REPORT: 0}
 
     visits_passed = referrals.filter(status=S.SCHEDULED, appointment_at__lt=now)
-    for referral in _missing(visits_passed, CONFIRM_VISIT, _appointment_key):
+    for referral in _missing(visits_passed, CONFIRM_VISIT, appointment_key):
         created[CONFIRM_VISIT] += bool(create_once(visit_confirmation(referral, now), actor=actor))
 
     targets = service_levels.targets()

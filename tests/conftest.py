@@ -107,3 +107,23 @@ def plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture
+def redis_broker():
+    """The real Redis the worker tests queue work on (a database of its own)."""
+    import os
+
+    import redis
+
+    from tests.workers import REDIS
+
+    client = redis.Redis.from_url(REDIS)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail("Redis must run on 127.0.0.1:6379 for the worker tests.")
+        pytest.skip("Redis is not running on 127.0.0.1:6379.")
+    yield REDIS
+    client.close()

@@ -5,21 +5,18 @@ import datetime
 import os
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
 from celery import Celery
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from crm.celery import app as celery_app
 from referrals.models import FollowUp
 from referrals.tasks import run_care_rules
 from tests.referrals.helpers import walk
-
-REDIS = "redis://127.0.0.1:6379/15"
+from tests.workers import start_worker, until, worker_env
 
 
 def visit_passed(actor):
@@ -56,15 +53,6 @@ def test_beat_runs_the_care_rules_with_a_registered_task():
     assert schedule["schedule"] >= 10
 
 
-def database_url() -> str:
-    """The test database, for a process started by the test."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def manage(env, *args) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -76,46 +64,12 @@ def manage(env, *args) -> subprocess.CompletedProcess:
     )
 
 
-def until(check, seconds=40):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.5)
-    return check()
-
-
-@pytest.fixture
-def redis_broker():
-    import redis
-
-    client = redis.Redis.from_url(REDIS)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail("Redis must run on 127.0.0.1:6379 for the worker tests.")
-        pytest.skip("Redis is not running on 127.0.0.1:6379.")
-    yield REDIS
-    client.close()
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_queued_work_and_the_health_check_sees_it(coordinator, redis_broker):
     referral = visit_passed(coordinator)
     queue = f"test-{uuid.uuid4().hex[:12]}"
-    env = {**os.environ, "CELERY_BROKER_URL": redis_broker, "DATABASE_URL": database_url()}
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "crm", "worker", "--pool=solo",
-         "--queues", queue, "--hostname", f"{queue}@%h", "--without-mingle",
-         "--without-gossip", "--loglevel=WARNING"],
-        env=env,
-        cwd=settings.BASE_DIR,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+    env = worker_env()
+    worker = start_worker(env, queue)
     try:
         health = until(lambda: (r := manage(env, "worker_health")).returncode == 0 and r)
         assert health, "no worker answered the health check"

@@ -8,6 +8,7 @@ import time_machine
 from django.utils import timezone
 
 from interactions.models import Interaction, SurveyInvitation
+from messaging.models import Message
 from patients.contact import contact_policy, window_state
 from patients.models import CommunicationConsent, Patient
 from referrals.models import FollowUp
@@ -92,12 +93,17 @@ def test_logging_an_outbound_sms(api, case):
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_the_reminder_rule(coordinator, case):
+def test_the_booking_message(coordinator, case):
+    """Sent when allowed; otherwise refused with the reason, left to a person."""
     patient = patient_for(case, "appointment_reminders")
     referral = referral_in("scheduled", coordinator, patient=patient)
-    reminder = FollowUp.objects.get(referral=referral, rule="appointment_reminder")
-    assert reminder.contact_channel == fallback_channel(case)
-    assert ("not to be contacted" in reminder.note) is (fallback_channel(case) == "")
+    message = Message.objects.get(referral=referral, rule="referral_scheduled")
+    allowed = CASES[case][2]
+    assert message.status == ("queued" if allowed else "refused")
+    to_do = FollowUp.objects.filter(referral=referral, rule="appointment_reminder").first()
+    assert (to_do is None) is allowed
+    if to_do is not None:
+        assert message.status_reason in to_do.note
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -9,13 +9,11 @@ from django.db import IntegrityError, transaction
 
 from crm.periods import next_business_day
 from interactions.services import interaction_create
-from patients.models import CommunicationConsent
 from referrals import rules, services
 from referrals.models import FollowUp
 from tests.factories import (
     ContactPointFactory,
     FollowUpFactory,
-    LanguageFactory,
     PatientFactory,
 )
 from tests.referrals.deck import at
@@ -54,61 +52,7 @@ def test_next_business_day_skips_the_weekend():
     assert next_business_day(at(11, 16, 9)) == at(11, 17, 17)
 
 
-def test_scheduling_reminds_the_coordinator_in_the_patients_language_and_channel(coordinator):
-    patient = PatientFactory(preferred_channel="sms", interpreter_needed="yes")
-    LanguageFactory(patient=patient, language="vi")
-    ContactPointFactory(patient=patient, system="sms")
-    with time_machine.travel(NOW, tick=False):
-        referral = scheduled(coordinator, at(11, 25, 9), patient=patient, coordinator=coordinator)
-    [reminder] = open_rule_follow_ups(referral)
-    assert reminder.rule == "appointment_reminder" and reminder.kind == "appointment_reminder"
-    assert reminder.assigned_to == coordinator
-    assert reminder.due_at == at(11, 23, 9)  # two days before the visit
-    assert (reminder.contact_language, reminder.contact_channel) == ("vi", "sms")
-    assert "Vietnamese" in reminder.note and "Interpreter needed" in reminder.note
-
-
-def sms_opt_out(patient, **dates):
-    return CommunicationConsent.objects.create(
-        patient=patient,
-        channel="sms",
-        purpose="appointment_reminders",
-        status="opt_out",
-        source="portal",
-        **dates,
-    )
-
-
-def test_an_opt_out_of_the_preferred_channel_falls_back_to_the_next_reachable_one(coordinator):
-    patient = PatientFactory(preferred_channel="sms")
-    ContactPointFactory(patient=patient, system="phone", use="mobile")
-    sms_opt_out(patient)
-    with time_machine.travel(NOW, tick=False):
-        referral = scheduled(coordinator, at(11, 25, 9), patient=patient)
-    [reminder] = open_rule_follow_ups(referral)
-    # SMS is opted out and no email address is known: phone.
-    assert reminder.contact_channel == "phone"
-    assert "opted out" not in reminder.note
-
-
-@pytest.mark.parametrize(
-    "dates",
-    [
-        {"effective_to": dt.date(2026, 10, 17)},  # ended 30 days before NOW
-        {"effective_from": dt.date(2026, 12, 1)},  # starts after NOW
-    ],
-    ids=["expired", "future"],
-)
-def test_an_opt_out_not_in_effect_does_not_change_the_channel(coordinator, dates):
-    patient = PatientFactory(preferred_channel="sms")
-    ContactPointFactory(patient=patient, system="sms")
-    sms_opt_out(patient, **dates)
-    with time_machine.travel(NOW, tick=False):
-        referral = scheduled(coordinator, at(11, 25, 9), patient=patient)
-    assert open_rule_follow_ups(referral)[0].contact_channel == "sms"
-
-
-def test_a_patient_who_may_not_be_contacted_gets_a_reminder_that_says_why(coordinator):
+def test_a_patient_who_may_not_be_contacted_gets_a_reminder_to_do_that_says_why(coordinator):
     patient = PatientFactory(preferred_channel="sms", do_not_contact=True)
     ContactPointFactory(patient=patient, system="sms")
     with time_machine.travel(NOW, tick=False):
@@ -116,19 +60,6 @@ def test_a_patient_who_may_not_be_contacted_gets_a_reminder_that_says_why(coordi
     [reminder] = open_rule_follow_ups(referral)
     assert reminder.contact_channel == ""
     assert "asked not to be contacted" in reminder.note
-
-
-def test_rescheduling_replaces_the_reminder(coordinator):
-    with time_machine.travel(NOW, tick=False):
-        referral = scheduled(coordinator, at(11, 25, 9))
-        [first] = open_rule_follow_ups(referral)
-        services.referral_schedule(
-            referral=referral, actor=coordinator, appointment_at=at(11, 28, 9)
-        )
-    first.refresh_from_db()
-    assert first.status == "done" and "Resolved automatically" in first.outcome
-    [second] = open_rule_follow_ups(referral)
-    assert second.due_at == at(11, 26, 9)
 
 
 def test_a_decline_asks_for_another_provider_until_a_new_referral_replaces_it(coordinator):

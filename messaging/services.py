@@ -1,0 +1,826 @@
+"""Writes for messages: compose and queue (the outbox), send in batches, record the
+provider's receipts and the patient's replies.
+
+Sending is at most once and attempted at least once:
+
+1. :func:`message_queue` writes the message, queued, in the transaction of the change
+   that causes it (a referral scheduled, a staff member pressing Send). Nothing is sent
+   inside a transaction; if it rolls back there is no message.
+2. :func:`dispatch_due` claims a batch of due messages (``SELECT ... FOR UPDATE SKIP
+   LOCKED`` on PostgreSQL, so workers never take the same message), moves them to
+   sending with a lease and commits; then asks the contact policy again for each,
+   hands each to its channel, and records every outcome in one write per batch.
+3. A worker that dies between the provider call and that write leaves its messages in
+   sending. The provider's receipt names the message by its idempotency key and moves
+   it on (to sent or delivered); one whose lease ran out with no receipt is claimed
+   again and sent with the same key.
+
+Every automated message names its rule and occasion, and a unique constraint on the pair
+makes one occasion send once however often the rule runs.
+"""
+
+import contextlib
+import datetime
+import logging
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from crm.choices import Department
+from crm.errors import Conflict, InvalidInput, InvalidTransition
+from crm.roles import Actor
+from crm.services import full_clean, save_attributed
+from interactions.choices import Direction, Topic
+from interactions.models import Interaction
+from messaging import channels, segments
+from messaging.choices import (
+    Keyword,
+    MessageAction,
+    MessageChannel,
+    MessageStatus,
+    Sender,
+    Template,
+)
+from messaging.models import Message, MessageEvent
+from messaging.texts import Rendered, render
+from messaging.workflow import MESSAGE_WORKFLOW
+from patients.choices import ConsentPurpose, ConsentSource, ConsentStatus, PatientStatus
+from patients.contact import (
+    ContactDecision,
+    contact_policy,
+    patient_zone,
+    sending_hours_state,
+)
+from patients.models import PHONE_SYSTEMS, CommunicationConsent, ContactPoint, Patient
+from referrals.choices import FollowUpKind, FollowUpPriority, FollowUpStatus
+from referrals.models import FollowUp, Referral
+from referrals.rules import Need, contact_plan, create_once
+
+log = logging.getLogger(__name__)
+
+MESSAGE_CHANNELS = tuple(MessageChannel.values)
+# The answers to a patient's keyword: they go out whatever the patient's consents say,
+# because the patient just asked for them (a STOP is confirmed once).
+KEYWORD_ANSWERS = (Template.OPTED_OUT, Template.OPTED_IN, Template.HELP)
+KEYWORDS: dict[str, str] = {
+    **dict.fromkeys(("STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL"), Keyword.STOP),
+    **dict.fromkeys(("START", "UNSTOP", "YES"), Keyword.START),
+    **dict.fromkeys(("HELP", "INFO"), Keyword.HELP),
+}
+PURPOSE_TOPIC: dict[str, str] = {
+    ConsentPurpose.APPOINTMENT_REMINDERS: Topic.SCHEDULING,
+    ConsentPurpose.BILLING: Topic.BILLING,
+}
+# The follow-up an automated message leaves when it cannot go out, by its rule. The
+# booking confirmation and the reminder of one appointment leave one reminder to-do.
+FOLLOW_UP_KIND: dict[str, str] = {
+    Template.APPOINTMENT_REMINDER: FollowUpKind.APPOINTMENT_REMINDER,
+    Template.REFERRAL_SCHEDULED: FollowUpKind.APPOINTMENT_REMINDER,
+}
+# Backoff between attempts after a temporary failure: 1, 4, 16, 64 minutes...
+RETRY_BASE = datetime.timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a message would be: the policy's answer and, when it allows, the text."""
+
+    decision: ContactDecision
+    rendered: Rendered | None
+    send_after: datetime.datetime | None = None  # later than asked: the contact window
+
+    @property
+    def segments(self) -> tuple[int, str] | None:
+        if self.rendered is None or self.decision.channel != MessageChannel.SMS:
+            return None
+        return segments.count(self.rendered.body)
+
+
+def _decide(
+    patient: Patient, *, purpose: str, channel: str, at: datetime.datetime
+) -> ContactDecision:
+    return contact_policy(patient, purpose=purpose, channel=channel, at=at, among=MESSAGE_CHANNELS)
+
+
+def _check_template(template: str, text: str) -> None:
+    if template == Template.GENERAL and not text.strip():
+        raise InvalidInput("Write the message.", errors={"text": ["This field is required."]})
+    if "\x00" in text:
+        raise InvalidInput("The text has a NUL character.", errors={"text": ["Not allowed."]})
+
+
+def message_draft(
+    *,
+    patient: Patient,
+    purpose: str,
+    channel: str = "",
+    template: str = Template.GENERAL,
+    values: dict | None = None,
+    at: datetime.datetime | None = None,
+    wait_for_window: bool = True,
+    answering: Message | None = None,
+) -> Draft:
+    """The message as it would go out now: the channel and address the contact
+    policy picks (or why it refuses), the text in the patient's language, and when it
+    would leave (automated messages wait for the patient's hours). Writes nothing: the
+    app's preview and :func:`message_queue` both use it."""
+    at = at or timezone.now()
+    values = dict(values or {})
+    _check_template(template, values.get("text", ""))
+    decision = _decide(patient, purpose=purpose, channel=channel, at=at)
+    if answering is not None and template in KEYWORD_ANSWERS:
+        # The patient just texted a keyword: the answer goes back to that number.
+        decision = replace(
+            decision,
+            allowed=True,
+            channel=answering.channel,
+            address=answering.address,
+            code="",
+            reason="",
+        )
+    if not decision.allowed and channel not in ("", *MESSAGE_CHANNELS):
+        raise InvalidInput(
+            "Messages go by SMS or email.", errors={"channel": ["Choose sms or email."]}
+        )
+    if not decision.allowed:
+        return Draft(decision, None)
+    values.setdefault("name", patient.preferred_name or patient.given_name)
+    rendered = render(
+        template,
+        channel=decision.channel,
+        language=decision.language,
+        values=values,
+        zone=patient_zone(patient),
+    )
+    send_after = None
+    if wait_for_window:
+        within, opens_at = sending_hours_state(patient, at)
+        send_after = None if within else opens_at
+    return Draft(decision, rendered, send_after)
+
+
+def _interaction(message: Message, actor: Actor) -> Interaction:
+    summary = f"{message.subject}\n\n{message.body}" if message.subject else message.body
+    return Interaction(
+        patient=message.patient,
+        channel=message.channel,
+        direction=message.direction,
+        department=message.department,
+        topic=PURPOSE_TOPIC.get(message.purpose, Topic.GENERAL),
+        occurred_at=message.created_at,
+        staff=actor,
+        summary=summary[:10000],
+        language=message.language_used,
+        referral=message.referral,
+    )
+
+
+def _start(message: Message, *, actor: Actor) -> Message:
+    """Save a new message with its timeline interaction and its first event."""
+    interaction = _interaction(message, actor)
+    save_attributed(interaction, actor=actor, reason=f"message {message.direction}")
+    message.interaction = interaction
+    message.save()
+    MESSAGE_WORKFLOW.start(message, actor=actor, at=message.created_at)
+    return message
+
+
+@transaction.atomic
+def message_queue(
+    *,
+    actor: Actor,
+    patient: Patient,
+    purpose: str,
+    department: str,
+    channel: str = "",
+    template: str = Template.GENERAL,
+    values: dict | None = None,
+    sender: str = Sender.STAFF,
+    rule: str = "",
+    occasion: str = "",
+    send_after: datetime.datetime | None = None,
+    referral: Referral | None = None,
+    reply_to: Message | None = None,
+) -> Message:
+    """Write an outbound message, queued, in the caller's transaction (the outbox);
+    a worker sends it once it is due and the transaction has committed.
+
+    A staff member's message the policy refuses is a 409 that says why, and nothing is
+    written. An automated one is recorded as refused with its reason and leaves a
+    follow-up for the person who must act instead, so nothing is dropped silently.
+    A rule's message for an occasion it already sent for is not written twice (the
+    first one is returned)."""
+    now = timezone.now()
+    due = max(send_after or now, now)
+    automated = sender != Sender.STAFF
+    draft = message_draft(
+        patient=patient,
+        purpose=purpose,
+        channel=channel,
+        template=template,
+        values=values,
+        at=due,
+        wait_for_window=reply_to is None,
+        answering=reply_to,
+    )
+    decision = draft.decision
+    if not decision.allowed and not automated:
+        raise Conflict(
+            decision.reason,
+            code="contact_not_permitted",
+            errors={"channel": [decision.reason]},
+        )
+    message = Message(
+        patient=patient,
+        channel=decision.channel if decision.channel in MESSAGE_CHANNELS else MessageChannel.SMS,
+        direction=Direction.OUTBOUND,
+        purpose=purpose,
+        department=department,
+        template=template,
+        context={k: v for k, v in (values or {}).items() if v not in (None, "")},
+        language=decision.language,
+        address=decision.address,
+        sender=sender,
+        sent_by=actor,
+        rule=rule,
+        occasion=occasion[:200],
+        send_after=draft.send_after or due,
+        referral=referral,
+        reply_to=reply_to,
+        created_at=now,
+    )
+    if draft.rendered is not None:
+        _apply_rendered(message, draft.rendered)
+    else:
+        message.status = MessageStatus.REFUSED
+        message.status_reason = decision.note()
+        message.refusal_code = decision.code
+        message.body = f"({Template(template).label}: not sent)"
+    full_clean(message, exclude=["patient", "interaction", "referral", "reply_to", "sent_by"])
+    if rule:
+        existing = Message.objects.filter(rule=rule, occasion=message.occasion).first()
+        if existing is not None:
+            return existing
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent run may win the occasion
+            _start(message, actor=actor)
+    except IntegrityError:
+        if not rule:
+            raise
+        return Message.objects.get(rule=rule, occasion=message.occasion)
+    if message.status == MessageStatus.REFUSED:
+        _leave_for_person(message, actor=actor, reason=message.status_reason, at=now)
+    elif message.send_after <= now:
+        transaction.on_commit(_kick)
+    return message
+
+
+def _apply_rendered(message: Message, rendered: Rendered) -> None:
+    message.language_used = rendered.language
+    message.subject = rendered.subject[:200]
+    message.body = rendered.body
+    if message.channel == MessageChannel.SMS:
+        message.segments, message.encoding = segments.count(rendered.body)
+    else:
+        message.segments, message.encoding = None, ""
+
+
+def _kick() -> None:
+    """Ask a worker to send what is due now, rather than at the next scheduled run."""
+    from messaging.tasks import dispatch
+
+    dispatch.delay()
+
+
+def _leave_for_person(
+    message: Message, *, actor: Actor, reason: str, at: datetime.datetime
+) -> None:
+    """An automated message that could not go out becomes a follow-up for the person
+    who must reach the patient another way."""
+    if message.sender == Sender.STAFF or message.template in KEYWORD_ANSWERS:
+        return
+    referral = message.referral
+    contact, how = contact_plan(message.patient, message.purpose, at)
+    owner: dict[str, Any]
+    if referral is not None and referral.coordinator_id:
+        owner = {"assigned_to": referral.coordinator}
+    elif message.patient.care_coordinator_id:
+        owner = {"assigned_to": message.patient.care_coordinator}
+    else:
+        owner = {"queue": message.department}
+    follow_up = create_once(
+        Need(
+            rule=FOLLOW_UP_KIND.get(message.rule, FollowUpKind.OTHER),
+            key=message.occasion[:100] or f"message:{message.pk}",
+            patient=message.patient,
+            title=f"Reach the patient: the {Template(message.template).label.lower()} "
+            "could not be sent",
+            due_at=at,
+            priority=FollowUpPriority.HIGH,
+            note=how if reason in how else f"{reason} {how}".strip(),
+            referral=referral,
+            contact=contact,
+            **owner,
+        ),
+        actor=actor,
+        at=at,
+    )
+    if follow_up is not None:
+        Message.objects.filter(pk=message.pk).update(follow_up=follow_up)
+        message.follow_up = follow_up
+
+
+# Sending ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    message: Message
+    action: str
+    reason: str = ""
+    details: dict | None = None
+
+
+def _claim(now: datetime.datetime, limit: int) -> tuple[uuid.UUID, list[int]]:
+    """Take up to ``limit`` due messages (and those whose worker's lease ran out) for
+    this worker, in one short transaction."""
+    claim = uuid.uuid4()
+    due = Q(status=MessageStatus.QUEUED, send_after__lte=now) | Q(
+        status=MessageStatus.SENDING, claimed_until__lt=now
+    )
+    with transaction.atomic():
+        taken = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(due)
+            .order_by("send_after")
+            .values_list("pk", "status")[:limit]
+        )
+        if not taken:
+            return claim, []
+        # The status condition again: on SQLite, which has no row locks, two workers
+        # may pick the same rows, and only one update finds them still due.
+        Message.objects.filter(due, pk__in=[pk for pk, _ in taken]).update(
+            status=MessageStatus.SENDING,
+            claim=claim,
+            claimed_until=now + datetime.timedelta(seconds=settings.MESSAGE_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+        claimed = dict(Message.objects.filter(claim=claim).values_list("pk", "attempts"))
+        MessageEvent.objects.bulk_create(
+            MessageEvent(
+                message_id=pk,
+                action=MessageAction.CLAIM,
+                from_status=status,
+                to_status=MessageStatus.SENDING,
+                occurred_at=now,
+                details={"attempt": claimed[pk]},
+            )
+            for pk, status in taken
+            if pk in claimed
+        )
+    return claim, list(claimed)
+
+
+def dispatch_due(
+    *, now: datetime.datetime | None = None, limit: int | None = None
+) -> dict[str, int]:
+    """Send one batch of due messages (see the module docstring); returns how many
+    ended in each outcome. Safe to run in many workers at once and to run again."""
+    now = now or timezone.now()
+    claim, taken = _claim(now, limit or settings.MESSAGES_PER_BATCH)
+    if not taken:
+        return {}
+    messages = list(
+        Message.objects.filter(claim=claim)
+        .order_by("send_after", "id")
+        .select_related("patient", "referral")
+        .prefetch_related("patient__consents", "patient__contact_points", "patient__languages")
+    )
+    outcomes = [_send(message, now) for message in messages]
+    _record(claim, outcomes, now)
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.action] = counts.get(outcome.action, 0) + 1
+    return counts
+
+
+def _send(message: Message, now: datetime.datetime) -> _Outcome:
+    """Ask the policy again (consent may have changed since the message was queued),
+    then hand the message to its channel."""
+    if message.template not in KEYWORD_ANSWERS:
+        decision = _decide(
+            message.patient, purpose=message.purpose, channel=message.channel, at=now
+        )
+        if not decision.allowed and message.sender != Sender.STAFF:
+            fallback = _decide(message.patient, purpose=message.purpose, channel="", at=now)
+            if fallback.allowed:
+                message.status_reason = f"{decision.reason} Sent by {fallback.channel} instead."
+                message.channel = fallback.channel
+                decision = fallback
+                _apply_rendered(message, _render(message, fallback.language))
+        if not decision.allowed:
+            message.refusal_code = decision.code
+            return _Outcome(message, MessageAction.REFUSE, decision.note())
+        message.address = decision.address
+        if message.sender != Sender.STAFF and message.reply_to_id is None:
+            within, opens_at = sending_hours_state(message.patient, now)
+            if not within and opens_at is not None:
+                message.send_after = opens_at
+                return _Outcome(
+                    message,
+                    MessageAction.WAIT,
+                    f"Outside the patient's hours; waits until {opens_at:%Y-%m-%d %H:%M %Z}.",
+                )
+    try:
+        if message.channel == MessageChannel.EMAIL:
+            accepted = channels.send_email(message, _render(message, message.language_used))
+        else:
+            accepted = channels.sms_backend().send(message)
+    except channels.SendError as exc:
+        message.error_code = exc.code
+        if exc.undeliverable:
+            return _Outcome(message, MessageAction.BOUNCE, exc.reason)
+        if exc.temporary and message.attempts < settings.MESSAGE_ATTEMPTS:
+            message.send_after = now + RETRY_BASE * 4 ** (message.attempts - 1)
+            return _Outcome(message, MessageAction.RETRY, exc.reason)
+        return _Outcome(message, MessageAction.FAIL, exc.reason)
+    message.provider_id = accepted.provider_id
+    if accepted.segments:
+        message.segments = accepted.segments
+    message.sent_at = now
+    if accepted.delivered:
+        message.delivered_at = now
+        return _Outcome(message, MessageAction.DELIVER)
+    return _Outcome(message, MessageAction.HAND_OFF)
+
+
+def _render(message: Message, language: str) -> Rendered:
+    return render(
+        message.template,
+        channel=message.channel,
+        language=language or message.language,
+        values={
+            "name": message.patient.preferred_name or message.patient.given_name,
+            **message.context,
+        },
+        zone=patient_zone(message.patient),
+    )
+
+
+_RECORDED = [
+    "status",
+    "status_reason",
+    "refusal_code",
+    "channel",
+    "address",
+    "subject",
+    "body",
+    "language_used",
+    "segments",
+    "encoding",
+    "send_after",
+    "claim",
+    "claimed_until",
+    "provider_id",
+    "error_code",
+    "sent_at",
+    "delivered_at",
+    "failed_at",
+]
+
+
+def _record(claim: uuid.UUID, outcomes: list[_Outcome], now: datetime.datetime) -> None:
+    """Write every outcome of the batch at once: the messages, their events, and the
+    follow-ups the failed automated ones leave. A receipt that arrived while the batch
+    was out (the provider is fast) has already moved its message on; those keep the
+    receipt's status."""
+    with transaction.atomic():
+        still_ours = set(
+            Message.objects.select_for_update()
+            .filter(claim=claim, status=MessageStatus.SENDING)
+            .values_list("pk", flat=True)
+        )
+        changed, events, for_person = [], [], []
+        for outcome in outcomes:
+            message = outcome.message
+            if message.pk not in still_ours:
+                continue
+            target = MESSAGE_WORKFLOW.table[outcome.action].target
+            assert target is not None
+            message.status = target
+            message.claim = None
+            message.claimed_until = None
+            if outcome.reason and outcome.action != MessageAction.HAND_OFF:
+                message.status_reason = outcome.reason
+            if target in (MessageStatus.FAILED, MessageStatus.UNDELIVERABLE):
+                message.failed_at = now
+            if target in (
+                MessageStatus.REFUSED,
+                MessageStatus.FAILED,
+                MessageStatus.UNDELIVERABLE,
+            ):
+                for_person.append(message)
+            changed.append(message)
+            events.append(
+                MessageEvent(
+                    message=message,
+                    action=outcome.action,
+                    from_status=MessageStatus.SENDING,
+                    to_status=target,
+                    occurred_at=now,
+                    reason=outcome.reason[:4000],
+                    details={"attempt": message.attempts}
+                    | ({"error_code": message.error_code} if message.error_code else {}),
+                )
+            )
+        Message.objects.bulk_update(changed, _RECORDED)
+        MessageEvent.objects.bulk_create(events)
+        for message in for_person:
+            _leave_for_person(message, actor=None, reason=message.status_reason, at=now)
+
+
+# Receipts and replies ---------------------------------------------------------------
+
+# The provider's message statuses, as steps of ours.
+RECEIPT_ACTIONS = {
+    "sent": MessageAction.HAND_OFF,
+    "delivered": MessageAction.DELIVER,
+    "read": MessageAction.DELIVER,
+    "undelivered": MessageAction.FAIL,
+    "failed": MessageAction.FAIL,
+}
+
+
+@transaction.atomic
+def receipt_record(
+    *,
+    key: str,
+    provider_id: str,
+    provider_status: str,
+    error_code: str = "",
+    at: datetime.datetime | None = None,
+) -> Message | None:
+    """Move a message on by the provider's delivery receipt. Receipts may come twice,
+    late or out of order: one that does not move the message forward changes nothing.
+    Returns the message, or None when no message matches."""
+    at = at or timezone.now()
+    action = RECEIPT_ACTIONS.get(provider_status)
+    found = Q(provider_id=provider_id) if provider_id else Q(pk__in=[])
+    with contextlib.suppress(ValueError):
+        found |= Q(idempotency_key=uuid.UUID(key))
+    message = Message.objects.select_for_update().filter(found).first()
+    if message is None or action is None:
+        return message
+    if action == MessageAction.FAIL and error_code in channels.UNDELIVERABLE_CODES:
+        action = MessageAction.BOUNCE
+    if message.status not in MESSAGE_WORKFLOW.table[action].sources:
+        return message
+    changes: dict[str, Any] = {"claim": None, "claimed_until": None}
+    if provider_id and not message.provider_id:
+        changes["provider_id"] = provider_id
+    if action in (MessageAction.HAND_OFF, MessageAction.DELIVER) and not message.sent_at:
+        changes["sent_at"] = at
+    if action == MessageAction.DELIVER:
+        changes["delivered_at"] = at
+    if action in (MessageAction.FAIL, MessageAction.BOUNCE):
+        changes.update(
+            failed_at=at,
+            error_code=error_code,
+            status_reason=f"Provider error {error_code or 'unknown'}.",
+        )
+    message = MESSAGE_WORKFLOW.apply(
+        message,
+        action,
+        actor=None,
+        at=at,
+        changes=changes,
+        details={"provider_status": provider_status, "error_code": error_code},
+    )
+    if action in (MessageAction.FAIL, MessageAction.BOUNCE):
+        _leave_for_person(message, actor=None, reason=message.status_reason, at=at)
+    return message
+
+
+def keyword_of(text: str) -> str:
+    """The standard keyword a text is, if the whole text is one (any case, any
+    punctuation or spacing around it): ``Stop.`` is STOP, ``stop sending`` is not."""
+    return KEYWORDS.get(re.sub(r"[\W_]+", "", text).upper(), "")
+
+
+def _patients_at(number: str) -> list[Patient]:
+    ids = ContactPoint.objects.filter(system__in=PHONE_SYSTEMS, value=number).values("patient_id")
+    return list(
+        Patient.objects.filter(pk__in=ids).exclude(status=PatientStatus.MERGED).order_by("pk")
+    )
+
+
+@transaction.atomic
+def inbound_receive(
+    *,
+    from_number: str,
+    body: str,
+    provider_id: str,
+    at: datetime.datetime | None = None,
+) -> Message | None:
+    """A text from a patient. It is threaded to the last message we sent that number
+    and lands on the patient's timeline. A keyword changes the number's SMS consent
+    (source: patient reply) and is answered once; any other text opens (or joins) a
+    follow-up for the team that owns the conversation, due within
+    ``MESSAGE_ANSWER_WITHIN``. The provider may deliver a webhook twice: the second
+    changes nothing. Returns None for a number no patient has."""
+    at = at or timezone.now()
+    if provider_id:
+        seen = Message.objects.filter(provider_id=provider_id).first()
+        if seen is not None:
+            return seen
+    last_sent = (
+        Message.objects.filter(
+            address=from_number, direction=Direction.OUTBOUND, channel=MessageChannel.SMS
+        )
+        .select_related("patient")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    patients = _patients_at(from_number)
+    patient = last_sent.patient if last_sent is not None else (patients[0] if patients else None)
+    if patient is None:
+        log.warning("An inbound text came from a number no patient has; it was not kept.")
+        return None
+    keyword = keyword_of(body)
+    message = Message(
+        patient=patient,
+        channel=MessageChannel.SMS,
+        direction=Direction.INBOUND,
+        department=last_sent.department if last_sent else Department.CARE_COORDINATION,
+        body=body[:10000],
+        address=from_number,
+        sender=Sender.PATIENT,
+        status=MessageStatus.RECEIVED,
+        keyword=keyword,
+        provider_id=provider_id,
+        reply_to=last_sent,
+        created_at=at,
+        send_after=at,
+        answered_at=at if keyword else None,
+    )
+    message.segments, message.encoding = segments.count(message.body)
+    _start(message, actor=None)
+    if keyword:
+        _answer_keyword(message, keyword, patients or [patient], at)
+    else:
+        _ask_staff_to_answer(message, at)
+    return message
+
+
+def _answer_keyword(
+    message: Message, keyword: str, patients: list[Patient], at: datetime.datetime
+) -> None:
+    status = ConsentStatus.OPT_IN if keyword == Keyword.START else ConsentStatus.OPT_OUT
+    changed = False
+    if keyword != Keyword.HELP:
+        for patient in patients:
+            changed |= _set_sms_consent(patient, status, at)
+    answers: dict[str, str] = {Keyword.STOP: Template.OPTED_OUT, Keyword.START: Template.OPTED_IN}
+    answer = answers.get(keyword, Template.HELP)
+    if keyword != Keyword.HELP and not changed:
+        return  # the number was already where the keyword puts it: confirmed before
+    message_queue(
+        actor=None,
+        patient=message.patient,
+        purpose=ConsentPurpose.CARE_COORDINATION,
+        department=message.department,
+        channel=MessageChannel.SMS,
+        template=answer,
+        sender=Sender.RULE,
+        rule=f"keyword_{keyword}",
+        occasion=str(message.pk),
+        reply_to=message,
+    )
+
+
+def _set_sms_consent(patient: Patient, status: str, at: datetime.datetime) -> bool:
+    """The patient's SMS consent for every purpose, as a reply set it. Whether any
+    changed."""
+    changed = False
+    current = {c.purpose: c for c in patient.consents.filter(channel=MessageChannel.SMS)}
+    for purpose in ConsentPurpose.values:
+        consent = current.get(purpose)
+        if consent is not None and consent.status == status and consent.is_in_effect(at.date()):
+            continue
+        if consent is None:
+            if status == ConsentStatus.OPT_IN:
+                continue  # no opt-out to lift
+            consent = CommunicationConsent(
+                patient=patient, channel=MessageChannel.SMS, purpose=purpose
+            )
+        consent.status = status
+        consent.source = ConsentSource.PATIENT_REPLY
+        consent.captured_at = at
+        consent.captured_by = None
+        consent.effective_from = None
+        consent.effective_to = None
+        save_attributed(consent, actor=None, reason=f"patient replied {status}")
+        changed = True
+    return changed
+
+
+def _ask_staff_to_answer(message: Message, at: datetime.datetime) -> None:
+    """Open a follow-up to answer the text, or add to the one already open for this
+    conversation, so no patient's text goes unanswered."""
+    open_one = (
+        FollowUp.objects.filter(
+            patient=message.patient,
+            kind=FollowUpKind.ANSWER_MESSAGE,
+            queue=message.department,
+            status=FollowUpStatus.OPEN,
+        )
+        .order_by("created_at")
+        .first()
+    )
+    if open_one is None:
+        open_one = create_once(
+            Need(
+                rule=FollowUpKind.ANSWER_MESSAGE,
+                key=f"message:{message.pk}",
+                patient=message.patient,
+                title="Answer the patient's text message",
+                due_at=at + settings.MESSAGE_ANSWER_WITHIN,
+                queue=message.department,
+                priority=FollowUpPriority.HIGH,
+                note=f'"{message.body[:500]}"',
+                interaction=message.interaction,
+                contact={"contact_channel": MessageChannel.SMS},
+            ),
+            actor=None,
+            at=at,
+        )
+    else:
+        open_one.note = f'{open_one.note}\n"{message.body[:500]}"'[:4000]
+        save_attributed(open_one, actor=None, reason="another text from the patient")
+    if open_one is not None:
+        message.follow_up = open_one
+        message.save(update_fields=["follow_up"])
+
+
+@transaction.atomic
+def message_reply(*, actor: Actor, message: Message, text: str) -> Message:
+    """Staff answer a patient's text: the reply goes on the same thread, and the
+    patient's unanswered texts in it, with their follow-up, count as answered."""
+    if message.direction != Direction.INBOUND:
+        raise InvalidInput(
+            "Only a patient's message can be answered.",
+            errors={"reply_to_id": ["Choose a message the patient sent."]},
+        )
+    reply = message_queue(
+        actor=actor,
+        patient=message.patient,
+        purpose=ConsentPurpose.CARE_COORDINATION,
+        department=message.department,
+        channel=message.channel,
+        values={"text": text},
+        reply_to=message,
+    )
+    now = timezone.now()
+    unanswered = Message.objects.filter(
+        patient=message.patient,
+        direction=Direction.INBOUND,
+        department=message.department,
+        answered_at__isnull=True,
+    )
+    follow_up_ids = set(unanswered.exclude(follow_up=None).values_list("follow_up_id", flat=True))
+    unanswered.update(answered_at=now)
+    for follow_up in FollowUp.objects.filter(pk__in=follow_up_ids, status=FollowUpStatus.OPEN):
+        follow_up.finish(FollowUpStatus.DONE, by=actor, outcome="Answered by text.", at=now)
+        save_attributed(follow_up, actor=actor, reason="answered by text")
+    return reply
+
+
+@transaction.atomic
+def message_cancel(*, actor: Actor, message: Message, reason: str) -> Message:
+    """Stop a queued message from going out (its occasion passed, or staff decided)."""
+    return MESSAGE_WORKFLOW.apply(message, MessageAction.CANCEL, actor=actor, reason=reason)
+
+
+def cancel_moot(
+    *, rule: str, still_applies: Iterable[str], referral: Referral, actor: Actor, reason: str
+) -> int:
+    """Cancel a rule's queued messages for ``referral`` whose occasion is no longer
+    current (a reminder for a visit that was rescheduled)."""
+    moot = referral.messages.filter(rule=rule, status=MessageStatus.QUEUED).exclude(
+        occasion__in=list(still_applies)
+    )
+    count = 0
+    for message in moot:
+        try:
+            MESSAGE_WORKFLOW.apply(message, MessageAction.CANCEL, actor=actor, reason=reason)
+            count += 1
+        except InvalidTransition:  # a worker took it meanwhile
+            continue
+    return count

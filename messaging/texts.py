@@ -1,0 +1,298 @@
+"""What messages say, in the patient's language.
+
+Each template has an SMS text and an email (subject and body), written in English here
+and translated in gettext catalogs (``messaging/locale/<language>/LC_MESSAGES/
+messages.po``) that a translator edits with any PO editor; ``manage.py
+message_catalogs`` refreshes them from this file and compiles them (``make`` does, at
+install; compiled files are not committed). The message context of each entry names
+its template and part (``appointment_reminder.sms``), so one English sentence can be
+translated differently in two templates.
+
+A template is used in a language only when every part it needs for the channel is
+translated; otherwise the next language of the fallback chain is tried (``zh-Hant`` ->
+``zh`` -> ``en``), and the message records the language it went out in. Dates and times
+are in the patient's time zone and their language's format (Babel, CLDR).
+"""
+
+import datetime
+import functools
+import html
+import re
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+import langcodes
+from babel.core import Locale, UnknownLocaleError
+from babel.dates import format_skeleton, format_time
+from babel.messages.mofile import read_mo
+from django.conf import settings
+
+from messaging.choices import MessageChannel, Template
+
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+DOMAIN = "messages"
+SOURCE_LANGUAGE = "en"
+# Right-to-left scripts: the email's HTML says so.
+RTL_LANGUAGES = {"ar", "fa", "he", "ur"}
+# Where CLDR has no date formats of its own for a language, those of a close one.
+DATE_LOCALE = {"ht": "fr_HT", "tl": "fil"}
+
+
+@dataclass(frozen=True)
+class Text:
+    sms: str
+    subject: str
+    email: str
+
+
+# The values each template uses, beyond the clinic's (clinic, phone, address):
+#   name: the patient's first or preferred name; date, time: of the appointment or
+#   visit; provider: who the patient sees; link: a survey link; text: free text.
+TEXTS: dict[str, Text] = {
+    Template.APPOINTMENT_REMINDER: Text(
+        sms=(
+            "{clinic}: reminder of your appointment on {date} at {time}. "
+            "To change it, call {phone}. Reply STOP to opt out."
+        ),
+        subject="Reminder: your appointment on {date}",
+        email=(
+            "Hello {name},\n\n"
+            "This is a reminder of your appointment with {provider} on {date} at {time}.\n\n"
+            "If you need to change it, please call us at {phone}."
+        ),
+    ),
+    Template.REFERRAL_SCHEDULED: Text(
+        sms=(
+            "{clinic}: your specialist appointment is booked for {date} at {time}. "
+            "Questions? Call {phone}. Reply STOP to opt out."
+        ),
+        subject="Your specialist appointment is booked",
+        email=(
+            "Hello {name},\n\n"
+            "Your appointment with {provider} is booked for {date} at {time}.\n\n"
+            "If this time does not suit you, please call us at {phone}."
+        ),
+    ),
+    Template.REPORT_REQUEST: Text(
+        sms=(
+            "{clinic}: please ask the specialist you saw on {date} to send us the visit "
+            "report, or call us at {phone}."
+        ),
+        subject="Please help us get your visit report",
+        email=(
+            "Hello {name},\n\n"
+            "We have not yet received the report from your visit with {provider} on "
+            "{date}. Please ask their office to send it to us, or call us at {phone} "
+            "and we will help."
+        ),
+    ),
+    Template.SURVEY_INVITATION: Text(
+        sms="{clinic}: how was your care? Tell us in two minutes: {link}",
+        subject="How was your care?",
+        email=(
+            "Hello {name},\n\n"
+            "We would like to know how your care went. The survey takes two minutes:\n"
+            "{link}\n\n"
+            "The link works once and for 14 days."
+        ),
+    ),
+    Template.CALLBACK_MISSED: Text(
+        sms="{clinic}: we tried to call you. Please call us back at {phone}.",
+        subject="We tried to call you",
+        email=(
+            "Hello {name},\n\n"
+            "We tried to reach you by phone. Please call us back at {phone} when you can."
+        ),
+    ),
+    Template.GENERAL: Text(
+        sms="{clinic}: {text}",
+        subject="A message from {clinic}",
+        email="Hello {name},\n\n{text}",
+    ),
+    Template.OPTED_OUT: Text(
+        sms=(
+            "{clinic}: you will get no more text messages from us. "
+            "Reply START to receive them again."
+        ),
+        subject="",
+        email="",
+    ),
+    Template.OPTED_IN: Text(
+        sms="{clinic}: you will receive our text messages again. Reply STOP to opt out.",
+        subject="",
+        email="",
+    ),
+    Template.HELP: Text(
+        sms="{clinic}: for help call {phone}. Reply STOP to opt out.",
+        subject="",
+        email="",
+    ),
+}
+
+# The closing every email gets: the clinic's name, address and phone.
+EMAIL_SIGNATURE = "{clinic}\n{address}\n{phone}"
+# Templates staff choose from; the keyword answers are the system's.
+STAFF_TEMPLATES = [
+    t for t in Template if t not in (Template.OPTED_OUT, Template.OPTED_IN, Template.HELP)
+]
+
+
+def entries() -> list[tuple[str, str]]:
+    """Every (context, English text) a catalog holds, in a stable order."""
+    return [
+        (f"{template}.{part}", getattr(text, part))
+        for template, text in TEXTS.items()
+        for part in ("sms", "subject", "email")
+        if getattr(text, part)
+    ]
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+@functools.cache
+def catalog(language: str) -> dict[tuple[str, str], str]:
+    """The compiled translations of ``language`` (a catalog folder name such as
+    ``zh_Hant``), as {(context, English): translation}; empty when there is none."""
+    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    if not path.exists():
+        return {}
+    with path.open("rb") as mo:
+        compiled = read_mo(mo)
+    return {
+        (message.context or "", str(message.id)): str(message.string)
+        for message in compiled
+        if message.id and message.string
+    }
+
+
+def catalog_name(tag: str) -> str:
+    """``zh-Hant`` -> ``zh_Hant``: the folder a language's catalog lives in."""
+    return tag.replace("-", "_")
+
+
+def fallback_chain(tag: str) -> list[str]:
+    """The languages to try for a patient's language tag, best first, ending in
+    English: ``zh-Hant-TW`` -> ``zh-Hant``, ``zh``, ``en``; ``zh-TW`` is read as
+    Traditional Chinese, as its speakers write."""
+    chain: list[str] = []
+    if tag:
+        try:
+            language = langcodes.Language.get(tag)
+        except (ValueError, LookupError):
+            language = None
+        if language is not None and language.language:
+            script = language.script
+            if language.language == "zh" and not script:
+                script = language.maximize().script
+            if script and not (language.language == "zh" and script == "Hans"):
+                chain.append(f"{language.language}-{script}")
+            chain.append(language.language)
+    chain.append(SOURCE_LANGUAGE)
+    return list(dict.fromkeys(chain))
+
+
+def _parts(template: str, channel: str) -> list[tuple[str, str]]:
+    text = TEXTS[template]
+    if channel == MessageChannel.SMS:
+        return [(f"{template}.sms", text.sms)]
+    return [(f"{template}.subject", text.subject), (f"{template}.email", text.email)]
+
+
+def language_for(template: str, channel: str, tag: str) -> str:
+    """The first language of the chain the template is fully translated into."""
+    parts = _parts(template, channel)
+    for language in fallback_chain(tag):
+        if language == SOURCE_LANGUAGE:
+            return language
+        translations = catalog(catalog_name(language))
+        if all(part in translations for part in parts):
+            return language
+    return SOURCE_LANGUAGE
+
+
+def _translate(language: str, context: str, english: str) -> str:
+    if language == SOURCE_LANGUAGE:
+        return english
+    return catalog(catalog_name(language)).get((context, english), english)
+
+
+def date_locale(language: str) -> Locale:
+    base = language.split("-")[0]
+    name = DATE_LOCALE.get(base, catalog_name(language))
+    try:
+        return Locale.parse(name)
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(SOURCE_LANGUAGE)
+
+
+def clinic_values() -> dict[str, str]:
+    return {
+        "clinic": str(settings.CLINIC_NAME),
+        "phone": str(settings.CLINIC_PHONE),
+        "address": str(settings.CLINIC_ADDRESS),
+    }
+
+
+_PLAIN_SPACES = str.maketrans({"\u202f": " ", "\u00a0": " "})
+
+
+class _Values(dict):
+    """A value the template names but the occasion lacks reads as empty."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    language: str  # the language it is written in
+    subject: str
+    body: str  # plain text: the SMS, or the email's text part
+
+    def html(self) -> str:
+        """The email's HTML part: the text's paragraphs, escaped, links clickable, in
+        the language's direction."""
+        direction = "rtl" if self.language.split("-")[0] in RTL_LANGUAGES else "ltr"
+        paragraphs = []
+        for paragraph in self.body.split("\n\n"):
+            escaped = html.escape(paragraph)
+            escaped = re.sub(r"(https?://[^\s<]+)", r'<a href="\1">\1</a>', escaped)
+            paragraphs.append(f"<p>{escaped.replace(chr(10), '<br>')}</p>")
+        return (
+            f'<!doctype html><html lang="{html.escape(self.language)}" dir="{direction}">'
+            f'<body style="font-family: sans-serif">{"".join(paragraphs)}</body></html>'
+        )
+
+
+def render(
+    template: str,
+    *,
+    channel: str,
+    language: str,
+    values: dict,
+    zone: datetime.tzinfo,
+) -> Rendered:
+    """The template in the best language the patient reads (see the module docstring).
+    ``values`` may hold ``at``, an aware datetime given as ISO text, which becomes the
+    ``date`` and ``time`` in the patient's zone and language."""
+    used = language_for(template, channel, language)
+    locale = date_locale(used)
+    filled = _Values(clinic_values())
+    filled.update({k: v for k, v in values.items() if k != "at"})
+    if values.get("at"):
+        at = datetime.datetime.fromisoformat(values["at"]).astimezone(zone)
+        filled["date"] = format_skeleton("yMMMEd", at, locale=locale)
+        filled["time"] = format_time(at, "short", locale=locale)
+    parts = {
+        context.split(".")[-1]: _translate(used, context, english).format_map(filled)
+        for context, english in _parts(template, channel)
+    }
+    if channel == MessageChannel.SMS:
+        # CLDR puts narrow no-break spaces in times ("10:30 AM"); outside GSM-7, they
+        # would double the segments a text costs.
+        return Rendered(used, "", parts["sms"].translate(_PLAIN_SPACES))
+    signature = EMAIL_SIGNATURE.format_map(filled)
+    return Rendered(used, parts["subject"], f"{parts['email']}\n\n{signature}")

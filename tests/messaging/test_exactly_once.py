@@ -1,0 +1,116 @@
+"""Sent at most once, attempted at least once: a real worker is killed in the middle of
+a batch of 1,000 texts; another one finishes the job; the provider saw every text
+exactly once, and every message ends sent or delivered."""
+
+import os
+import signal
+import uuid
+
+import pytest
+from celery import Celery
+from django.utils import timezone
+
+from interactions.choices import Direction
+from messaging import channels
+from messaging.models import Message
+from messaging.sms_double import ProviderDouble
+from patients.models import ContactPoint, Patient
+from tests.workers import start_worker, until, worker_env
+
+COUNT = 1000
+
+
+def queue_texts(count: int) -> None:
+    now = timezone.now()
+    patients = Patient.objects.bulk_create(
+        Patient(mrn=f"X{i:07d}", given_name="Ana", family_name="Lee", birth_date="1980-01-01")
+        for i in range(count)
+    )
+    ContactPoint.objects.bulk_create(
+        ContactPoint(patient=p, system="sms", use="mobile", value=f"+1617{i:07d}")
+        for i, p in enumerate(patients)
+    )
+    Message.objects.bulk_create(
+        Message(
+            patient=p,
+            channel="sms",
+            direction=Direction.OUTBOUND,
+            purpose="care_coordination",
+            department="care_coordination",
+            template="general",
+            context={"text": f"Message {i}"},
+            body=f"Clinic: message {i}",
+            address=f"+1617{i:07d}",
+            sender="staff",
+            send_after=now,
+            created_at=now,
+        )
+        for i, p in enumerate(patients)
+    )
+
+
+@pytest.fixture
+def provider(settings, live_server):
+    double = ProviderDouble(latency=0.005).start()
+    settings.SMS_BACKEND = "twilio"
+    settings.TWILIO_ACCOUNT_SID = double.account_sid
+    settings.TWILIO_AUTH_TOKEN = double.auth_token
+    settings.TWILIO_FROM_NUMBER = "+15550100100"
+    settings.TWILIO_API_BASE_URL = double.url
+    settings.PUBLIC_BASE_URL = live_server.url  # the receipts come to this process
+    channels.sms_backend.cache_clear()
+    yield double
+    double.stop()
+    channels.sms_backend.cache_clear()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_batch_sends_nothing_twice_and_loses_nothing(
+    provider, redis_broker, live_server
+):
+    queue_texts(COUNT)
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    env = worker_env(
+        SMS_BACKEND="twilio",
+        TWILIO_ACCOUNT_SID=provider.account_sid,
+        TWILIO_AUTH_TOKEN=provider.auth_token,
+        TWILIO_FROM_NUMBER="+15550100100",
+        TWILIO_API_BASE_URL=provider.url,
+        PUBLIC_BASE_URL=live_server.url,
+        MESSAGES_PER_BATCH="50",
+        MESSAGE_LEASE_SECONDS="3",
+    )
+    broker = Celery(broker=redis_broker)
+
+    first = start_worker(env, queue)
+    try:
+        broker.send_task("messaging.dispatch", queue=queue)
+        assert until(lambda: len(provider.sent) >= COUNT // 3, seconds=120), "no sending"
+        os.kill(first.pid, signal.SIGKILL)  # in the middle of a batch: the provider is slow
+    finally:
+        first.kill()
+        first.wait(timeout=30)
+    provider.wait_for_receipts()
+    sent_before = len(provider.sent)
+    assert sent_before < COUNT
+    # The dead worker's batch: some handed to the provider (their receipts moved them
+    # on), the rest claimed and never sent.
+    assert Message.objects.filter(status="sending").exists()
+
+    second = start_worker(env, queue)
+    try:
+
+        def finished():
+            broker.send_task("messaging.dispatch", queue=queue)
+            return not Message.objects.filter(status__in=["queued", "sending"]).exists()
+
+        assert until(finished, seconds=180), "the second worker did not finish"
+    finally:
+        second.terminate()
+        second.wait(timeout=30)
+    provider.wait_for_receipts()
+
+    keys = [sent.key for sent in provider.sent]
+    assert len(keys) == COUNT, f"{len(keys) - COUNT} texts sent twice"
+    assert set(keys) == {str(k) for k in Message.objects.values_list("idempotency_key", flat=True)}
+    assert set(Message.objects.values_list("status", flat=True)) <= {"sent", "delivered"}
