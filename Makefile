@@ -43,10 +43,19 @@ $(NODE_MODULES): frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# A worker (with the scheduler) runs beside the server. With no CELERY_BROKER_URL they
+# share a broker made of files under var/celery/, so no Redis is needed; texts and
+# emails go to var/outbox/ instead of leaving the machine.
 run: $(VENV)/.installed $(NODE_MODULES) $(CATALOGS)
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	mkdir -p var/celery/queue var/outbox/email
+	@echo "Texts sent: var/outbox/sms.jsonl; emails: var/outbox/email/"
+	export DEBUG=$${DEBUG:-true} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-filesystem://}; \
+	$(BIN)/celery -A crm worker --beat --pool=solo --loglevel=warning \
+	  --schedule=var/celery/beat-schedule & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Background workers and the scheduler, on Redis. The web process uses them when it is
 # started with the same CELERY_BROKER_URL; without it, tasks run inside the web process.

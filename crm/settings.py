@@ -131,6 +131,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": str(Path(tempfile.gettempdir()) / f"crm-test-{os.getpid()}.sqlite3")
     }
+    # The web server and a worker write the same file (`make run`): a transaction takes
+    # the write lock when it starts and waits for it, rather than failing when a read
+    # turns into a write; readers do not block the writer (WAL).
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -246,6 +254,14 @@ IDEMPOTENCY_KEY_TTL = timedelta(hours=env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24, m
 # Background work (crm/celery.py). Without a broker, tasks run in the calling process.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_BROKER_URL == "filesystem://":
+    # A broker with no server, for `make run`: each queued task is a file here.
+    _spool = str(BASE_DIR / "var" / "celery" / "queue")
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": _spool,
+        "data_folder_out": _spool,
+        "store_processed": False,
+    }
 CELERY_TASK_EAGER_PROPAGATES = True
 # A task is acknowledged when it has run, not when it was received: a worker that dies
 # mid-task leaves it for another worker. Tasks are written to be safe to run again.

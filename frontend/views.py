@@ -17,6 +17,8 @@ from interactions.choices import (
     Topic,
 )
 from interactions.workflow import COMPLAINT_WORKFLOW
+from messaging.choices import MessageChannel, MessageStatus
+from messaging.texts import STAFF_TEMPLATES
 from patients.choices import (
     AccessibilityNeed,
     AdministrativeSex,
@@ -52,6 +54,10 @@ CHOICES = {
     "consent_purpose": ConsentPurpose,
     "consent_status": ConsentStatus,
     "consent_source": ConsentSource,
+    "message_channel": MessageChannel,
+    "message_status": MessageStatus,
+    # Only the templates staff choose; the keyword answers are the system's.
+    "message_template": [(t.value, t.label) for t in STAFF_TEMPLATES],
 }
 # The state machines' actions with their labels and inputs: the app draws each action's
 # button and dialog from these, and shows only the actions a record's
@@ -83,7 +89,10 @@ def staff_session(user) -> dict:
         "privacy_officer": Role.ADMIN in roles,
         "idle_minutes": settings.SESSION_IDLE_MINUTES,
         "choices": {
-            name: [{"value": value, "label": label} for value, label in choices.choices]
+            name: [
+                {"value": value, "label": label}
+                for value, label in getattr(choices, "choices", choices)
+            ]
             for name, choices in CHOICES.items()
         },
         "workflows": {

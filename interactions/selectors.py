@@ -41,9 +41,12 @@ def visible_interactions_q(user: StaffUser) -> Q:
 
 
 def interaction_list(*, user: StaffUser) -> QuerySet[Interaction]:
+    """Interactions the user may read, with who logged them and, for a text or email,
+    the message it is (the messaging app's row, joined by its reverse one-to-one), so
+    a timeline shows each message's status without a query per row."""
     return (
         Interaction.objects.filter(visible_interactions_q(user))
-        .select_related("staff")
+        .select_related("staff", "message")
         .order_by("-occurred_at", "-id")
     )
 

@@ -137,7 +137,9 @@ def interaction_update(
     *, interaction: Interaction, actor: Actor, expected_version: int | None = None, **fields: Any
 ) -> Interaction:
     """Correct a logged interaction; the change history keeps what it said before."""
-    interaction = lock_for_update(interaction, expected_version, related=("patient", "staff"))
+    interaction = lock_for_update(
+        interaction, expected_version, related=("patient", "staff", "message")
+    )
     changed = update_record(interaction, actor=actor, fields=fields)
     if "outcome" in changed:
         rules.on_interaction_logged(interaction, actor=actor)

@@ -13,6 +13,8 @@ patient another way.
 
 import datetime
 
+from django.db.models import prefetch_related_objects
+
 from crm.choices import Department
 from crm.roles import Actor
 from messaging.choices import Sender, Template
@@ -34,16 +36,20 @@ def _values(referral: Referral) -> dict:
     return {"at": at.isoformat() if at else "", "provider": str(provider or "")}
 
 
+# The steps that can leave something queued moot: a reschedule, or leaving scheduled.
+MAY_MOOT = {"schedule", "no_show", "seen", "cancel"}
+RULES = (Template.APPOINTMENT_REMINDER, Template.REFERRAL_SCHEDULED)
+
+
 @REFERRAL_WORKFLOW.react
 def referral_messages(
     referral: Referral, *, actor: Actor, at: datetime.datetime, action: str
 ) -> None:
     scheduled = referral.status == ReferralStatus.SCHEDULED and referral.appointment_at is not None
-    current = [appointment_key(referral)] if scheduled else []
-    for rule in (Template.APPOINTMENT_REMINDER, Template.REFERRAL_SCHEDULED):
+    if action in MAY_MOOT:
         cancel_moot(
-            rule=rule,
-            still_applies=current,
+            rules=RULES,
+            still_applies=[appointment_key(referral)] if scheduled else [],
             referral=referral,
             actor=actor,
             reason=f"The referral is now {referral.get_status_display().lower()}.",
@@ -51,13 +57,16 @@ def referral_messages(
     if not scheduled:
         return
     appointment = referral.appointment_at
-    assert appointment is not None  # scheduled
-    _queue(referral, Template.REFERRAL_SCHEDULED, actor=actor)
+    assert appointment is not None
+    # Both messages ask the contact policy about the same patient: load once.
+    prefetch_related_objects([referral.patient], "consents", "contact_points", "languages")
+    _queue(referral, Template.REFERRAL_SCHEDULED, actor=actor, at=at)
     if appointment - REMIND_BEFORE > at + REMINDER_MIN_GAP:
         _queue(
             referral,
             Template.APPOINTMENT_REMINDER,
             actor=actor,
+            at=at,
             send_after=appointment - REMIND_BEFORE,
         )
 
@@ -67,6 +76,7 @@ def _queue(
     template: str,
     *,
     actor: Actor,
+    at: datetime.datetime,
     send_after: datetime.datetime | None = None,
 ) -> None:
     message_queue(
@@ -81,4 +91,5 @@ def _queue(
         occasion=appointment_key(referral),
         send_after=send_after,
         referral=referral,
+        at=at,
     )

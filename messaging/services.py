@@ -192,7 +192,6 @@ def _start(message: Message, *, actor: Actor) -> Message:
     return message
 
 
-@transaction.atomic
 def message_queue(
     *,
     actor: Actor,
@@ -208,16 +207,18 @@ def message_queue(
     send_after: datetime.datetime | None = None,
     referral: Referral | None = None,
     reply_to: Message | None = None,
+    at: datetime.datetime | None = None,
 ) -> Message:
     """Write an outbound message, queued, in the caller's transaction (the outbox);
-    a worker sends it once it is due and the transaction has committed.
+    a worker sends it once it is due and the transaction has committed. ``at`` is when
+    its occasion happened (a step recorded late): the message dates from then.
 
     A staff member's message the policy refuses is a 409 that says why, and nothing is
     written. An automated one is recorded as refused with its reason and leaves a
     follow-up for the person who must act instead, so nothing is dropped silently.
     A rule's message for an occasion it already sent for is not written twice (the
     first one is returned)."""
-    now = timezone.now()
+    now = min(at or timezone.now(), timezone.now())
     due = max(send_after or now, now)
     automated = sender != Sender.STAFF
     draft = message_draft(
@@ -263,23 +264,30 @@ def message_queue(
         message.status_reason = decision.note()
         message.refusal_code = decision.code
         message.body = f"({Template(template).label}: not sent)"
-    full_clean(message, exclude=["patient", "interaction", "referral", "reply_to", "sent_by"])
-    if rule:
-        existing = Message.objects.filter(rule=rule, occasion=message.occasion).first()
-        if existing is not None:
-            return existing
+    # The key is new; the related rows were loaded from the database.
+    full_clean(
+        message,
+        exclude=["patient", "interaction", "referral", "reply_to", "sent_by", "idempotency_key"],
+    )
     try:
-        with transaction.atomic():  # a savepoint: a concurrent run may win the occasion
-            _start(message, actor=actor)
+        _write(message, actor=actor, now=now)
     except IntegrityError:
+        # The rule already sent for this occasion (or a concurrent run just did).
         if not rule:
             raise
         return Message.objects.get(rule=rule, occasion=message.occasion)
+    return message
+
+
+@transaction.atomic
+def _write(message: Message, *, actor: Actor, now: datetime.datetime) -> None:
+    """Save a new outbound message (its own savepoint in the caller's transaction, so a
+    lost race for its occasion undoes only this)."""
+    _start(message, actor=actor)
     if message.status == MessageStatus.REFUSED:
         _leave_for_person(message, actor=actor, reason=message.status_reason, at=now)
     elif message.send_after <= now:
         transaction.on_commit(_kick)
-    return message
 
 
 def _apply_rendered(message: Message, rendered: Rendered) -> None:
@@ -809,11 +817,16 @@ def message_cancel(*, actor: Actor, message: Message, reason: str) -> Message:
 
 
 def cancel_moot(
-    *, rule: str, still_applies: Iterable[str], referral: Referral, actor: Actor, reason: str
+    *,
+    rules: Iterable[str],
+    still_applies: Iterable[str],
+    referral: Referral,
+    actor: Actor,
+    reason: str,
 ) -> int:
-    """Cancel a rule's queued messages for ``referral`` whose occasion is no longer
+    """Cancel the rules' queued messages for ``referral`` whose occasion is no longer
     current (a reminder for a visit that was rescheduled)."""
-    moot = referral.messages.filter(rule=rule, status=MessageStatus.QUEUED).exclude(
+    moot = referral.messages.filter(rule__in=list(rules), status=MessageStatus.QUEUED).exclude(
         occasion__in=list(still_applies)
     )
     count = 0

@@ -1,19 +1,33 @@
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.fields import ChoiceField, UserSummarySerializer, write_id
 from crm.choices import Channel, Department
 from interactions.choices import Direction, Outcome, Sensitivity, Topic
 from interactions.models import Complaint, Interaction
+from messaging.choices import MessageStatus
 from patients.models import Patient
 from referrals.models import FollowUp, Referral
 
 
+class InteractionMessageSerializer(serializers.Serializer):
+    """The text or email an interaction is, and where it is on its way."""
+
+    id = serializers.IntegerField()
+    status = ChoiceField(choices=MessageStatus.choices)
+    status_reason = serializers.CharField()
+    language_used = serializers.CharField()
+    fallback = serializers.BooleanField()
+
+
 class InteractionSerializer(serializers.ModelSerializer):
-    """One touchpoint. ``staff`` defaults to the signed-in user; ``occurred_at`` to now."""
+    """One touchpoint. ``staff`` defaults to the signed-in user; ``occurred_at`` to now.
+    A text or email sent or received through the app carries its ``message``."""
 
     channel = ChoiceField(choices=Channel.choices)
     direction = ChoiceField(choices=Direction.choices)
@@ -28,6 +42,7 @@ class InteractionSerializer(serializers.ModelSerializer):
     referral_id = write_id(Referral.objects.all(), "referral", required=False, allow_null=True)
     follow_up_id = write_id(FollowUp.objects.all(), "follow_up", required=False, allow_null=True)
     complaint_id = write_id(Complaint.objects.all(), "complaint", required=False, allow_null=True)
+    message = serializers.SerializerMethodField()
 
     class Meta:
         model = Interaction
@@ -57,6 +72,7 @@ class InteractionSerializer(serializers.ModelSerializer):
             "follow_up_id",
             "complaint",
             "complaint_id",
+            "message",
             "version",
             "created_at",
             "updated_at",
@@ -72,6 +88,17 @@ class InteractionSerializer(serializers.ModelSerializer):
         if self.instance is not None and not isinstance(self.instance, list | tuple):
             fields["patient_id"].read_only = True
         return fields
+
+    @extend_schema_field(InteractionMessageSerializer(allow_null=True))
+    def get_message(self, interaction) -> dict | None:
+        # The selectors join it; a row just logged by hand has none, and asks nothing.
+        if not Interaction.message.related.is_cached(interaction):
+            return None
+        try:
+            message = interaction.message
+        except ObjectDoesNotExist:
+            return None
+        return InteractionMessageSerializer(message).data
 
     def validate_occurred_at(self, value):
         if value > timezone.now() + timedelta(minutes=5):

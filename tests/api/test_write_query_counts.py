@@ -153,9 +153,12 @@ CASES = {
     "referral send": (referral_transition("draft", "send"), 11),
     "referral accept": (referral_transition("sent", "accept"), 11),
     "referral decline": (referral_transition("sent", "decline"), 16),
-    "referral schedule": (referral_transition("accepted", "schedule"), 19),
-    "referral no-show": (referral_transition("scheduled", "no_show"), 21),
-    "referral seen": (referral_transition("scheduled", "seen"), 13),
+    # Scheduling queues the booking confirmation (the contact policy's three reads, the
+    # message, its interaction and its event); leaving "scheduled" (or moving the
+    # visit) looks for queued messages it made moot.
+    "referral schedule": (referral_transition("accepted", "schedule"), 20),
+    "referral no-show": (referral_transition("scheduled", "no_show"), 22),
+    "referral seen": (referral_transition("scheduled", "seen"), 14),
     "referral close": (referral_transition("seen", "close"), 19),
     "referral cancel": (referral_transition("sent", "cancel"), 11),
     "referral reopen": (referral_transition("cancelled", "reopen"), 12),

@@ -9,6 +9,7 @@ from django.utils import timezone
 from api.management.commands.seed_demo import NICKNAMES
 from crm.choices import Channel
 from interactions.models import Interaction
+from messaging.models import Message
 from patients.models import Patient, PatientLanguage
 from referrals.choices import FollowUpKind, FollowUpStatus, ReferralStatus
 from referrals.models import FollowUp, Referral, ServiceLevelTarget
@@ -118,3 +119,14 @@ def test_its_people_and_work_items_make_sense(seeded):
     assert not FollowUp.objects.filter(kind__in=referral_kinds, referral__isnull=True).exists()
     # A declined referral is redirected to another provider now and then.
     assert Referral.objects.filter(replaces__status=ReferralStatus.DECLINED).exists()
+
+
+def test_messages_due_before_now_went_out_and_later_ones_wait_for_the_worker(seeded):
+    now = timezone.now()
+    assert Message.objects.filter(status="delivered", delivered_at__lte=now).exists()
+    assert not Message.objects.filter(status="queued", send_after__lte=now).exists()
+    waiting = Message.objects.filter(status="queued")
+    assert waiting.exists() and set(waiting.values_list("rule", flat=True)) <= {
+        "appointment_reminder",
+        "referral_scheduled",
+    }

@@ -19,6 +19,8 @@ from crm.roles import Role
 from interactions import services as experience
 from interactions.choices import ComplaintCategory, Direction, Outcome, Sensitivity, Topic
 from interactions.services import interaction_create
+from messaging.choices import MessageAction, MessageStatus
+from messaging.models import Message, MessageEvent
 from patients.choices import (
     AccessibilityNeed,
     AdministrativeSex,
@@ -59,6 +61,8 @@ LANGUAGES = [
     ("ru_RU", "ru", 0.07),
     ("ko_KR", "ko", 0.07),
     ("en_US", "ase", 0.07),  # American Sign Language users
+    ("zh_TW", "zh-Hant", 0.03),
+    ("pt_BR", "pt", 0.03),
 ]
 
 STAFF = [
@@ -282,6 +286,7 @@ class Command(BaseCommand):
 
     def _load(self, staff: dict, patient_count: int, seed: int) -> None:
         rng = random.Random(seed)
+        self.referrals_made = 0
         now = timezone.now()
         fakers = {}
         for locale, _, _ in LANGUAGES:
@@ -298,7 +303,12 @@ class Command(BaseCommand):
             if number % step == 0 or number == patient_count:
                 self.stdout.write(f"  patients {number}/{patient_count}")
                 self.stdout.flush()
-            locale, tag, _ = rng.choices(LANGUAGES, weights=[w for *_, w in LANGUAGES])[0]
+            # Every language at least once, then in the clinic's proportions.
+            locale, tag, _ = (
+                LANGUAGES[number - 1]
+                if number <= len(LANGUAGES)
+                else rng.choices(LANGUAGES, weights=[w for *_, w in LANGUAGES])[0]
+            )
             patient = self._create_patient(
                 rng, fakers[locale], tag, number, coordinators, practitioners, staff
             )
@@ -311,7 +321,33 @@ class Command(BaseCommand):
             self._create_experience(rng, patient, staff, now)
         self.stdout.write("  working through past-due follow-ups")
         self._work_follow_ups(rng, now)
+        self._deliver_past_messages(now)
         self.stdout.write(f"Loaded {patient_count} synthetic patients.")
+
+    def _deliver_past_messages(self, now):
+        """Messages whose time has passed went out then, and were delivered a minute
+        later (the demo's history); those still ahead (reminders of visits to come) stay
+        queued for the worker."""
+        past = list(Message.objects.filter(status=MessageStatus.QUEUED, send_after__lte=now))
+        events = []
+        for message in past:
+            sent, delivered = message.send_after, message.send_after + timedelta(minutes=1)
+            message.status, message.attempts = MessageStatus.DELIVERED, 1
+            message.sent_at, message.delivered_at = sent, delivered
+            message.provider_id = f"demo-{message.pk}"
+            steps = [
+                (MessageAction.CLAIM, MessageStatus.QUEUED, MessageStatus.SENDING, sent),
+                (MessageAction.HAND_OFF, MessageStatus.SENDING, MessageStatus.SENT, sent),
+                (MessageAction.DELIVER, MessageStatus.SENT, MessageStatus.DELIVERED, delivered),
+            ]
+            events += [
+                MessageEvent(message=message, action=a, from_status=f, to_status=t, occurred_at=at)
+                for a, f, t, at in steps
+            ]
+        Message.objects.bulk_update(
+            past, ["status", "attempts", "sent_at", "delivered_at", "provider_id"]
+        )
+        MessageEvent.objects.bulk_create(events)
 
     def _load_directory(self, rng, fake, actor):
         organizations = {}
@@ -501,7 +537,14 @@ class Command(BaseCommand):
                 continue  # the patient opted out of that contact: real staff would not log it
 
     def _create_referral(self, rng, patient, organizations, practitioners, staff, targets, now):
-        final = rng.choices(list(STATE_WEIGHTS), weights=list(STATE_WEIGHTS.values()))[0]
+        # Every state at least once, then in a clinic's proportions.
+        states = list(STATE_WEIGHTS)
+        self.referrals_made += 1
+        final = (
+            states[self.referrals_made - 1]
+            if self.referrals_made <= len(states)
+            else rng.choices(states, weights=list(STATE_WEIGHTS.values()))[0]
+        )
         priority = rng.choices(list(ReferralPriority), weights=[6, 3, 1])[0]
         specialty = rng.choice(SPECIALTIES)
         walk = {

@@ -153,7 +153,7 @@ function listControl(field) {
  * the field errors beside their fields (nested ones beside the row's field) and stays
  * open for correction.
  */
-export function buildForm({ fields, submitLabel, onSubmit, onCancel, cancelLabel = "Go back" }) {
+export function buildForm({ fields, submitLabel, onSubmit, onCancel, cancelLabel = "Go back", aside = null, onChange = null }) {
   const controls = new Map();
   const lists = new Map();
   const body = [];
@@ -184,6 +184,7 @@ export function buildForm({ fields, submitLabel, onSubmit, onCancel, cancelLabel
     { novalidate: true },
     summary,
     body,
+    aside,
     h(
       "div",
       { class: "actions" },
@@ -219,6 +220,17 @@ export function buildForm({ fields, submitLabel, onSubmit, onCancel, cancelLabel
       if (!dynamic.some((c) => c.input === event.target)) reloadOptions();
     });
     reloadOptions();
+  }
+  // Something that follows what is typed (a preview): told the values after each change.
+  if (onChange) {
+    let pending;
+    const changed = () => {
+      clearTimeout(pending);
+      pending = setTimeout(() => onChange(currentValues()), 250);
+    };
+    form.addEventListener("input", changed);
+    form.addEventListener("change", changed);
+    onChange(currentValues());
   }
 
   function clearErrors() {
@@ -330,7 +342,7 @@ export function buildForm({ fields, submitLabel, onSubmit, onCancel, cancelLabel
  * A modal dialog holding a form. Resolves with whatever `onSubmit` returned once it
  * succeeds, or null when the person cancels. Focus returns to where it was.
  */
-export function openDialog({ title, description, fields, submitLabel, onSubmit }) {
+export function openDialog({ title, description, fields, submitLabel, onSubmit, aside = null, onChange = null }) {
   return new Promise((resolve) => {
     const titleId = uid("dialog-title");
     const dialog = h("dialog", { "aria-labelledby": titleId, class: "dialog" });
@@ -346,6 +358,8 @@ export function openDialog({ title, description, fields, submitLabel, onSubmit }
       submitLabel,
       onSubmit: async (values) => close(await onSubmit(values)),
       onCancel: () => close(null),
+      aside,
+      onChange,
     });
     fill(dialog, h("h2", { id: titleId }, title), description ? h("p", { class: "muted" }, description) : null, form);
     dialog.addEventListener("cancel", (event) => {

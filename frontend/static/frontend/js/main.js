@@ -14,6 +14,7 @@ import { renderReferralPage } from "./screens/referral.js";
 import { renderComplaints } from "./screens/complaints.js";
 import { renderPrivacy } from "./screens/privacy.js";
 import { renderPatientForm } from "./screens/patient_form.js";
+import { renderConversation, renderInbox } from "./screens/messages.js";
 
 const main = document.getElementById("main");
 
@@ -26,6 +27,13 @@ const SCREENS = [
     render: renderBoard,
     nav: "/board/",
     allowed: () => can("referrals", "write"),
+  },
+  {
+    path: /^\/inbox\/$/,
+    title: "Inbox",
+    render: renderInbox,
+    nav: "/inbox/",
+    allowed: () => can("interactions", "write"),
   },
   {
     path: /^\/complaints\/$/,
@@ -62,6 +70,7 @@ const SCREENS = [
     allowed: () => can("identity", "write") || can("preferences", "write") || can("care_team", "write"),
   },
   { path: /^\/referrals\/(\d+)\/$/, title: "Referral", render: renderReferralPage, allowed: () => can("referrals") },
+  { path: /^\/messages\/(\d+)\/$/, title: "Conversation", render: renderConversation, allowed: () => can("interactions") },
 ];
 
 function renderNav() {

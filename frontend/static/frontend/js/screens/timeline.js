@@ -2,11 +2,12 @@
 // department, "load more" through the API's cursor, and logging a new one.
 
 import { api, query } from "../api.js";
-import { announce, badge, formatDateTime, h } from "../dom.js";
+import { announce, badge, formatDateTime, h, link } from "../dom.js";
 import { openDialog } from "../forms.js";
 import { channelIcon } from "../icons.js";
 import { can, session } from "../session.js";
 import { latestOnly, loadInto } from "./common.js";
+import { messageStatus, sendMessage } from "./messages.js";
 
 function interactionItem(item) {
   const restricted = item.sensitivity?.value === "restricted";
@@ -32,7 +33,10 @@ function interactionItem(item) {
         item.outcome ? ` · ${item.outcome.label}` : "",
         item.interpreter_used ? " · interpreter used" : "",
       ),
-      item.summary ? h("p", { class: "summary" }, item.summary) : null,
+      item.summary ? h("p", { class: "summary", dir: "auto" }, item.summary) : null,
+      item.message
+        ? h("div", { class: "item-meta" }, messageStatus(item.message), " ", link(`/messages/${item.message.id}/`, "Conversation"))
+        : null,
     ),
   );
 }
@@ -108,6 +112,14 @@ export function renderTimeline(container, { patient, interactions, next, signal 
   const logButton = can("interactions", "write")
     ? h("button", { type: "button", class: "primary", id: "log-interaction" }, "Log an interaction")
     : null;
+  const sendButton = can("interactions", "write") ? h("button", { type: "button", id: "send-message" }, "Send a message") : null;
+  sendButton?.addEventListener("click", async () => {
+    const sent = await sendMessage(patient);
+    if (!sent) return;
+    // The message is on the timeline as an interaction; show the page's newest.
+    await reload();
+    announce(`Message ${sent.status.label.toLowerCase()}.`);
+  });
   logButton?.addEventListener("click", async () => {
     const idempotencyKey = crypto.randomUUID();
     const created = await openDialog({
@@ -128,7 +140,7 @@ export function renderTimeline(container, { patient, interactions, next, signal 
       "div",
       { class: "section-head" },
       h("h2", { id: "timeline-heading" }, "Timeline"),
-      logButton,
+      h("div", { class: "actions" }, logButton, sendButton),
     ),
     h(
       "div",
