@@ -384,16 +384,19 @@ def survey_invite(
     referral: Referral | None = None,
     department: str = "",
     at: datetime | None = None,
+    token: str = "",
 ) -> tuple[SurveyInvitation, str]:
-    """Send a survey as a single-use link. Returns the invitation and the token, which
-    is shown this once and stored only as a hash. The contact policy decides: a patient
-    who opted out of surveys on the channel, or of all contact, is not invited (409)."""
+    """Make a survey's single-use link. Returns the invitation and the token, which is
+    stored only as a hash (the caller may supply a token it can derive again, as the
+    messaging app does to put the link in a text). The contact policy decides: a
+    patient who opted out of surveys on the channel, or of all contact, is not invited
+    (409)."""
     _check_touchpoint(patient, interaction, referral)
     at = at or timezone.now()
     require_contact(
         contact_policy(patient, purpose=ConsentPurpose.SURVEYS, channel=channel, at=at)
     )
-    token = secrets.token_urlsafe(32)
+    token = token or secrets.token_urlsafe(32)
     invitation = SurveyInvitation(
         patient=patient,
         token_hash=token_hash(token),

@@ -4,6 +4,9 @@ lower app never imports this one; docs/architecture.md).
 Rule (message template)              fires when                          sends
 - referral_scheduled                 a referral is scheduled or moved    at once
 - appointment_reminder               the same                            2 days before
+- survey_invitation                  a referral is closed                at once, in the
+                                     (at most one survey per patient      patient's hours
+                                     in 30 days: ``messaging.surveys``)
 A reminder for an appointment that was moved or is no longer scheduled is cancelled
 while still queued. Each message's occasion is the appointment, so scheduling again
 for the same time sends nothing new. When the contact policy refuses, the message is
@@ -19,6 +22,7 @@ from crm.choices import Department
 from crm.roles import Actor
 from messaging.choices import Sender, Template
 from messaging.services import cancel_moot, message_queue
+from messaging.surveys import survey_send
 from patients.choices import ConsentPurpose
 from referrals.choices import ReferralStatus
 from referrals.models import Referral
@@ -53,6 +57,16 @@ def referral_messages(
             referral=referral,
             actor=actor,
             reason=f"The referral is now {referral.get_status_display().lower()}.",
+        )
+    if referral.status == ReferralStatus.CLOSED and action == "close":
+        survey_send(
+            actor=actor,
+            patient=referral.patient,
+            referral=referral,
+            sender=Sender.RULE,
+            rule=Template.SURVEY_INVITATION,
+            occasion=f"{referral.pk}:{at.isoformat()}",
+            at=at,
         )
     if not scheduled:
         return

@@ -58,7 +58,7 @@ class Accepted:
 
 
 class SmsBackend(Protocol):
-    def send(self, message: Message) -> Accepted: ...
+    def send(self, message: Message, text: str) -> Accepted: ...
 
 
 def status_callback_url(message: Message) -> str:
@@ -79,7 +79,7 @@ class TwilioSms:
         )
         self.client.api.base_url = settings.TWILIO_API_BASE_URL
 
-    def send(self, message: Message) -> Accepted:
+    def send(self, message: Message, text: str) -> Accepted:
         from requests import RequestException
         from twilio.base.exceptions import TwilioRestException
 
@@ -91,7 +91,7 @@ class TwilioSms:
         try:
             sent = self.client.messages.create(
                 to=message.address,
-                body=message.body,
+                body=text,
                 status_callback=status_callback_url(message),
                 **sender,
             )
@@ -117,12 +117,12 @@ class ConsoleSms:
     """Development: the text goes to the log and, one JSON line each, to a file a
     developer reads (``SMS_OUTBOX_FILE``). Nothing leaves the machine."""
 
-    def send(self, message: Message) -> Accepted:
+    def send(self, message: Message, text: str) -> Accepted:
         line = {
             "at": timezone.now().isoformat(),
             "to": message.address,
             "language": message.language_used,
-            "body": message.body,
+            "body": text,
         }
         if settings.SMS_OUTBOX_FILE:
             with open(settings.SMS_OUTBOX_FILE, "a", encoding="utf-8") as outbox:

@@ -31,7 +31,9 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from crm.choices import Department
 from crm.errors import Conflict, InvalidInput, InvalidTransition
@@ -312,8 +314,8 @@ def _leave_for_person(
 ) -> None:
     """An automated message that could not go out becomes a follow-up for the person
     who must reach the patient another way."""
-    if message.sender == Sender.STAFF or message.template in KEYWORD_ANSWERS:
-        return
+    if message.rule not in FOLLOW_UP_KIND:
+        return  # staff saw the refusal; other automations (a survey) need no one
     referral = message.referral
     contact, how = contact_plan(message.patient, message.purpose, at)
     owner: dict[str, Any]
@@ -325,7 +327,7 @@ def _leave_for_person(
         owner = {"queue": message.department}
     follow_up = create_once(
         Need(
-            rule=FOLLOW_UP_KIND.get(message.rule, FollowUpKind.OTHER),
+            rule=FOLLOW_UP_KIND[message.rule],
             key=message.occasion[:100] or f"message:{message.pk}",
             patient=message.patient,
             title=f"Reach the patient: the {Template(message.template).label.lower()} "
@@ -450,7 +452,9 @@ def _send(message: Message, now: datetime.datetime) -> _Outcome:
         if message.channel == MessageChannel.EMAIL:
             accepted = channels.send_email(message, _render(message, message.language_used))
         else:
-            accepted = channels.sms_backend().send(message)
+            secret = "link_nonce" in message.context
+            text = _render(message, message.language_used).body if secret else message.body
+            accepted = channels.sms_backend().send(message, text)
     except channels.SendError as exc:
         message.error_code = exc.code
         if exc.undeliverable:
@@ -469,15 +473,29 @@ def _send(message: Message, now: datetime.datetime) -> _Outcome:
     return _Outcome(message, MessageAction.HAND_OFF)
 
 
+def survey_token(nonce: str) -> str:
+    """The survey token a message's nonce stands for (``messaging.surveys``): derived
+    with the server's secret, so it is built when sent and never stored."""
+    return salted_hmac("messaging.survey-link", nonce, algorithm="sha256").hexdigest()
+
+
+def survey_link(nonce: str) -> str:
+    return settings.PUBLIC_BASE_URL + reverse("feedback", args=[survey_token(nonce)])
+
+
 def _render(message: Message, language: str) -> Rendered:
+    """The message's template again, with what is never stored (a survey link)."""
+    values = {
+        "name": message.patient.preferred_name or message.patient.given_name,
+        **message.context,
+    }
+    if "link_nonce" in values:
+        values["link"] = survey_link(values["link_nonce"])
     return render(
         message.template,
         channel=message.channel,
         language=language or message.language,
-        values={
-            "name": message.patient.preferred_name or message.patient.given_name,
-            **message.context,
-        },
+        values=values,
         zone=patient_zone(message.patient),
     )
 

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from api.fields import AllowedActionsField, ChoiceField, UserSummarySerializer, write_id
 from api.serializers.care import PeriodSerializer, RatioSerializer
+from api.serializers.interactions import InteractionMessageSerializer
 from api.serializers.referrals import PatientSummarySerializer
 from crm.choices import Channel, Department
 from interactions import service_levels
@@ -134,7 +135,9 @@ class ComplaintEventSerializer(serializers.ModelSerializer):
 
 
 class SurveyInvitationSerializer(serializers.ModelSerializer):
-    """A survey sent as a single-use link. The link is returned once, when created."""
+    """A survey sent as a single-use link, by text or email (the ``message`` that
+    carries it), or handed over by staff on other channels. The link is returned once,
+    when created."""
 
     patient = PatientSummarySerializer(read_only=True)
     patient_id = write_id(Patient.objects.all(), "patient")
@@ -151,6 +154,9 @@ class SurveyInvitationSerializer(serializers.ModelSerializer):
     referral_id = write_id(Referral.objects.all(), "referral", required=False, allow_null=True)
     answered = serializers.SerializerMethodField()
     link = serializers.SerializerMethodField(help_text="Only in the answer to the create call.")
+    message = serializers.SerializerMethodField(
+        help_text="The text or email that carries the link; only in the create answer."
+    )
 
     class Meta:
         model = SurveyInvitation
@@ -170,6 +176,7 @@ class SurveyInvitationSerializer(serializers.ModelSerializer):
             "used_at",
             "answered",
             "link",
+            "message",
         ]
         read_only_fields = ["interaction", "referral", "sent_at", "expires_at", "used_at"]
 
@@ -177,11 +184,12 @@ class SurveyInvitationSerializer(serializers.ModelSerializer):
         return invitation.used_at is not None
 
     def get_link(self, invitation) -> str | None:
-        token = getattr(invitation, "token", None)
-        request = self.context.get("request")
-        if token is None or request is None:
-            return None
-        return request.build_absolute_uri(f"/feedback/{token}/")
+        return getattr(invitation, "link", None)
+
+    @extend_schema_field(InteractionMessageSerializer(allow_null=True))
+    def get_message(self, invitation) -> dict | None:
+        message = getattr(invitation, "message", None)
+        return InteractionMessageSerializer(message).data if message is not None else None
 
 
 class SurveyResponseSerializer(serializers.ModelSerializer):

@@ -45,10 +45,10 @@ from interactions.services import (
     COMPLAINT_TRANSITION_SERVICES,
     complaint_create,
     complaint_update,
-    survey_invite,
     survey_response_record,
 )
 from interactions.workflow import COMPLAINT_WORKFLOW
+from messaging.surveys import survey_send
 
 
 class ComplaintContextMixin:
@@ -105,8 +105,10 @@ class SurveyInvitationViewSet(
         return survey_invitation_list(user=self.request.user)
 
     def perform_create(self, serializer):
-        invitation, token = survey_invite(actor=self.request.user, **serializer.validated_data)
-        invitation.token = token
+        invitation, link, message = survey_send(
+            actor=self.request.user, **serializer.validated_data
+        )
+        invitation.link, invitation.message = link, message
         serializer.instance = invitation
 
 

@@ -159,7 +159,9 @@ CASES = {
     "referral schedule": (referral_transition("accepted", "schedule"), 20),
     "referral no-show": (referral_transition("scheduled", "no_show"), 22),
     "referral seen": (referral_transition("scheduled", "seen"), 14),
-    "referral close": (referral_transition("seen", "close"), 19),
+    # Closing invites the patient to a survey by text: the 30-day check, the policy's
+    # three reads, the invitation and the message with their history and events.
+    "referral close": (referral_transition("seen", "close"), 32),
     "referral cancel": (referral_transition("sent", "cancel"), 11),
     "referral reopen": (referral_transition("cancelled", "reopen"), 12),
     "follow-up create": (
@@ -211,7 +213,7 @@ CASES = {
             "/api/surveys/invitations/",
             {"patient_id": a_patient(c).pk, "channel": "sms", "department": "clinical"},
         ),
-        11,
+        17,  # the invitation, and the text that carries it
     ),
     "survey response by phone": (
         lambda c: (

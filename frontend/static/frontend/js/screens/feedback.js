@@ -181,7 +181,9 @@ export function renderFeedback(panel, patient, signal) {
       h(
         "p",
         { class: "notice" },
-        `Survey link created for ${invitation.channel.label}, valid until ${formatDateTime(invitation.expires_at)}: `,
+        invitation.message
+          ? `Survey ${invitation.message.status.label.toLowerCase()} by ${invitation.channel.label}, valid until ${formatDateTime(invitation.expires_at)}: `
+          : `Survey link created for ${invitation.channel.label}, valid until ${formatDateTime(invitation.expires_at)}; hand it to the patient: `,
         h("a", { href: invitation.link, target: "_blank", rel: "noreferrer" }, "the patient's link"),
         ".",
       ),
