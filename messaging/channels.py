@@ -62,7 +62,12 @@ class SmsBackend(Protocol):
 
 
 def status_callback_url(message: Message) -> str:
-    return f"{settings.PUBLIC_BASE_URL}{reverse('sms-status')}?key={message.idempotency_key}"
+    return f"{settings.PUBLIC_BASE_URL}{_status_path()}?key={message.idempotency_key}"
+
+
+@functools.cache
+def _status_path() -> str:
+    return reverse("sms-status")
 
 
 class TwilioSms:

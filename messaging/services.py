@@ -413,8 +413,9 @@ def dispatch_due(
         .select_related("patient", "referral")
         .prefetch_related("patient__consents", "patient__contact_points", "patient__languages")
     )
+    loaded = {message.pk: _snapshot(message) for message in messages}
     outcomes = [_send(message, now) for message in messages]
-    _record(claim, outcomes, now)
+    _record(claim, outcomes, loaded, now)
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.action] = counts.get(outcome.action, 0) + 1
@@ -423,7 +424,9 @@ def dispatch_due(
 
 def _send(message: Message, now: datetime.datetime) -> _Outcome:
     """Ask the policy again (consent may have changed since the message was queued),
-    then hand the message to its channel."""
+    render the template again (the patient's language or zone may have too), then hand
+    the message to its channel."""
+    language = message.language
     if message.template not in KEYWORD_ANSWERS:
         decision = _decide(
             message.patient, purpose=message.purpose, channel=message.channel, at=now
@@ -434,11 +437,11 @@ def _send(message: Message, now: datetime.datetime) -> _Outcome:
                 message.status_reason = f"{decision.reason} Sent by {fallback.channel} instead."
                 message.channel = fallback.channel
                 decision = fallback
-                _apply_rendered(message, _render(message, fallback.language))
         if not decision.allowed:
             message.refusal_code = decision.code
             return _Outcome(message, MessageAction.REFUSE, decision.note())
         message.address = decision.address
+        language = message.language = decision.language
         if message.sender != Sender.STAFF and message.reply_to_id is None:
             within, opens_at = sending_hours_state(message.patient, now)
             if not within and opens_at is not None:
@@ -448,13 +451,17 @@ def _send(message: Message, now: datetime.datetime) -> _Outcome:
                     MessageAction.WAIT,
                     f"Outside the patient's hours; waits until {opens_at:%Y-%m-%d %H:%M %Z}.",
                 )
+    stored = _render(message, language)
+    _apply_rendered(message, stored)
+    # What is never stored (a survey link) goes only to the provider.
+    outgoing = (
+        _render(message, language, with_link=True) if "link_nonce" in message.context else stored
+    )
     try:
         if message.channel == MessageChannel.EMAIL:
-            accepted = channels.send_email(message, _render(message, message.language_used))
+            accepted = channels.send_email(message, outgoing)
         else:
-            secret = "link_nonce" in message.context
-            text = _render(message, message.language_used).body if secret else message.body
-            accepted = channels.sms_backend().send(message, text)
+            accepted = channels.sms_backend().send(message, outgoing.body)
     except channels.SendError as exc:
         message.error_code = exc.code
         if exc.undeliverable:
@@ -483,57 +490,72 @@ def survey_link(nonce: str) -> str:
     return settings.PUBLIC_BASE_URL + reverse("feedback", args=[survey_token(nonce)])
 
 
-def _render(message: Message, language: str) -> Rendered:
-    """The message's template again, with what is never stored (a survey link)."""
+def _render(message: Message, language: str, *, with_link: bool = False) -> Rendered:
+    """The message's template, from its stored values; ``with_link``, with what is
+    never stored too (a survey link)."""
     values = {
         "name": message.patient.preferred_name or message.patient.given_name,
         **message.context,
     }
-    if "link_nonce" in values:
+    if with_link and "link_nonce" in values:
         values["link"] = survey_link(values["link_nonce"])
     return render(
         message.template,
         channel=message.channel,
-        language=language or message.language,
+        language=language,
         values=values,
         zone=patient_zone(message.patient),
     )
 
 
-_RECORDED = [
-    "status",
+# What sending may change on a message, besides its status: each differs per message.
+_PER_MESSAGE = [
     "status_reason",
     "refusal_code",
     "channel",
     "address",
     "subject",
     "body",
+    "language",
     "language_used",
     "segments",
     "encoding",
     "send_after",
-    "claim",
-    "claimed_until",
     "provider_id",
     "error_code",
-    "sent_at",
-    "delivered_at",
-    "failed_at",
 ]
+# The times each outcome stamps, the same for the whole batch.
+_STAMPS = {
+    MessageAction.HAND_OFF: ("sent_at",),
+    MessageAction.DELIVER: ("sent_at", "delivered_at"),
+    MessageAction.FAIL: ("failed_at",),
+    MessageAction.BOUNCE: ("failed_at",),
+}
+_LEFT_FOR_A_PERSON = (MessageStatus.REFUSED, MessageStatus.FAILED, MessageStatus.UNDELIVERABLE)
 
 
-def _record(claim: uuid.UUID, outcomes: list[_Outcome], now: datetime.datetime) -> None:
-    """Write every outcome of the batch at once: the messages, their events, and the
-    follow-ups the failed automated ones leave. A receipt that arrived while the batch
-    was out (the provider is fast) has already moved its message on; those keep the
-    receipt's status."""
+def _snapshot(message: Message) -> tuple:
+    return tuple(getattr(message, name) for name in _PER_MESSAGE)
+
+
+def _record(
+    claim: uuid.UUID, outcomes: list[_Outcome], loaded: dict[int, tuple], now: datetime.datetime
+) -> None:
+    """Write every outcome of the batch at once: one update per outcome for what the
+    batch shares (status, times), one for what differs per message (the provider's id,
+    a reason), the events, and the follow-ups the failed automated ones leave. A
+    receipt that arrived while the batch was out (the provider is fast) has already
+    moved its message on; those keep the receipt's status."""
     with transaction.atomic():
         still_ours = set(
             Message.objects.select_for_update()
             .filter(claim=claim, status=MessageStatus.SENDING)
             .values_list("pk", flat=True)
         )
-        changed, events, for_person = [], [], []
+        by_action: dict[str, list[Message]] = {}
+        changed: dict[int, Message] = {}
+        fields: set[str] = set()
+        events, for_person = [], []
         for outcome in outcomes:
             message = outcome.message
             if message.pk not in still_ours:
@@ -541,19 +563,21 @@ def _record(claim: uuid.UUID, outcomes: list[_Outcome], now: datetime.datetime) 
             target = MESSAGE_WORKFLOW.table[outcome.action].target
             assert target is not None
             message.status = target
-            message.claim = None
-            message.claimed_until = None
             if outcome.reason and outcome.action != MessageAction.HAND_OFF:
                 message.status_reason = outcome.reason
-            if target in (MessageStatus.FAILED, MessageStatus.UNDELIVERABLE):
-                message.failed_at = now
-            if target in (
-                MessageStatus.REFUSED,
-                MessageStatus.FAILED,
-                MessageStatus.UNDELIVERABLE,
-            ):
+            differs = {
+                name
+                for name, before, after in zip(
+                    _PER_MESSAGE, loaded[message.pk], _snapshot(message), strict=True
+                )
+                if before != after
+            }
+            if differs:
+                changed[message.pk] = message
+                fields |= differs
+            by_action.setdefault(outcome.action, []).append(message)
+            if target in _LEFT_FOR_A_PERSON:
                 for_person.append(message)
-            changed.append(message)
             events.append(
                 MessageEvent(
                     message=message,
@@ -566,7 +590,15 @@ def _record(claim: uuid.UUID, outcomes: list[_Outcome], now: datetime.datetime) 
                     | ({"error_code": message.error_code} if message.error_code else {}),
                 )
             )
-        Message.objects.bulk_update(changed, _RECORDED)
+        for action, messages in by_action.items():
+            Message.objects.filter(pk__in=[m.pk for m in messages]).update(
+                status=MESSAGE_WORKFLOW.table[action].target,
+                claim=None,
+                claimed_until=None,
+                **dict.fromkeys(_STAMPS.get(action, ()), now),
+            )
+        if changed:
+            Message.objects.bulk_update(list(changed.values()), sorted(fields))
         MessageEvent.objects.bulk_create(events)
         for message in for_person:
             _leave_for_person(message, actor=None, reason=message.status_reason, at=now)

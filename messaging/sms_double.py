@@ -10,11 +10,14 @@ webhook. Failures are scripted: answer the next requests with an error, or treat
 numbers as unable to receive texts.
 """
 
+import argparse
 import base64
 import contextlib
+import datetime
 import json
 import queue
 import re
+import socket
 import threading
 import time
 import urllib.parse
@@ -24,7 +27,6 @@ from dataclasses import dataclass, field
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from messaging import segments
@@ -57,11 +59,12 @@ class ProviderDouble:
     # The next requests fail with these HTTP statuses, in order (429, 500: temporary).
     failures: list[int] = field(default_factory=list)
     latency: float = 0.0  # seconds each request takes, as over a real network
+    port: int = 0  # any free one
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._receipts: queue.Queue = queue.Queue()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
@@ -152,7 +155,7 @@ class ProviderDouble:
             else:
                 self._receipts.put((message, "delivered", ""))
         count, _ = segments.count(body)
-        now = format_datetime(timezone.now())
+        now = format_datetime(datetime.datetime.now(datetime.UTC))
         return 201, {
             "sid": message.sid,
             "account_sid": self.account_sid,
@@ -196,6 +199,12 @@ class ProviderDouble:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body go out as separate writes: without this, each answer
+                # on a kept-alive connection waits out the client's delayed ACK.
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode()
@@ -229,3 +238,14 @@ def _error(status: int, code: int, message: str) -> dict:
         "more_info": f"https://www.twilio.com/docs/errors/{code}",
         "status": status,
     }
+
+
+if __name__ == "__main__":
+    # Its own process, as a provider is (the benchmark runs it so): python -m
+    # messaging.sms_double --port 8025 --no-receipts
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--no-receipts", action="store_true")
+    options = parser.parse_args()
+    ProviderDouble(port=options.port, callbacks=not options.no_receipts).start()
+    threading.Event().wait()

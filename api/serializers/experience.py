@@ -297,6 +297,27 @@ class ChannelResponseSerializer(serializers.Serializer):
     p90 = serializers.FloatField(allow_null=True)
 
 
+class MessageCountsSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    purpose = serializers.CharField()
+    went_out = serializers.IntegerField(help_text="Sent or delivered.")
+    delivered = serializers.IntegerField()
+    failed = serializers.IntegerField(help_text="Failed or undeliverable.")
+    refused = serializers.IntegerField(help_text="Refused by the contact policy.")
+    waiting = serializers.IntegerField(help_text="Queued or sending.")
+
+
+class AnswerTimeSerializer(HoursSerializer):
+    unanswered = serializers.IntegerField()
+
+
+class MessageMetricsSerializer(serializers.Serializer):
+    by_channel_and_purpose = MessageCountsSerializer(many=True)
+    opt_out_rate = RatioSerializer(help_text="Patients who texted STOP / patients texted.")
+    reply_rate = RatioSerializer(help_text="Texts answered by the patient / texts sent.")
+    hours_to_answer = AnswerTimeSerializer(help_text="From a patient's text to a staff reply.")
+
+
 class ExperienceMetricsSerializer(serializers.Serializer):
     period = PeriodSerializer()
     nps = NpsSerializer()
@@ -304,3 +325,4 @@ class ExperienceMetricsSerializer(serializers.Serializer):
     survey_response_rate = RatioSerializer()
     complaints = ComplaintFiguresSerializer()
     first_response_hours_by_channel = ChannelResponseSerializer(many=True)
+    messages = MessageMetricsSerializer()

@@ -48,6 +48,8 @@ from interactions.services import (
     survey_response_record,
 )
 from interactions.workflow import COMPLAINT_WORKFLOW
+from messaging.metrics import message_metrics
+from messaging.models import Message
 from messaging.surveys import survey_send
 
 
@@ -167,8 +169,10 @@ class ComplaintWorklistView(AuditedMixin, ComplaintContextMixin, GenericAPIView)
 
 class ExperienceMetricsView(GenericAPIView):
     """NPS, CSAT, survey response rate, complaints by category and status with their
-    response and resolution times, and first-response time per channel, from `start`
-    to `end` (inclusive). Filters: department, channel, category (complaints)."""
+    response and resolution times, first-response time per channel, and messages (sent,
+    delivered, failed per channel and purpose; opt-out and reply rates; time to answer a
+    patient's text), from `start` to `end` (inclusive). Filters: department, channel,
+    category (complaints)."""
 
     serializer_class = ExperienceMetricsSerializer
     section = Section.FEEDBACK
@@ -194,5 +198,8 @@ class ExperienceMetricsView(GenericAPIView):
             start=period["start"],
             end=period["end"],
             complaint_targets=service_levels.targets(),
+        )
+        figures["messages"] = message_metrics(
+            messages=Message.objects.filter(**scope), start=period["start"], end=period["end"]
         )
         return Response(ExperienceMetricsSerializer(figures).data)

@@ -142,8 +142,19 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(sms_provider, count):
             assert dispatch_due() == {"hand_off": count}
     # claim (select, update, read back, events), load (messages with patients and
     # referrals, and the patients' consents, contact points, languages), record (lock,
-    # update, events), and the transactions' savepoints.
+    # one update per outcome, one for the provider's ids, events), and the transactions.
     assert len(queries) == BATCH_QUERIES[connection.vendor]
 
 
-BATCH_QUERIES = {"postgresql": 15, "sqlite": 15}
+BATCH_QUERIES = {"postgresql": 16, "sqlite": 16}
+
+
+def test_a_message_goes_out_in_the_language_the_patient_has_when_it_is_sent(sms_provider):
+    patient = reachable_patient("en")
+    with time_machine.travel(DAY, tick=False):
+        message = automated(patient)
+        patient.languages.update(language="es")
+        dispatch_due()
+    message.refresh_from_db()
+    assert (message.language, message.language_used) == ("es", "es")
+    assert sms_provider.sent[0].body == message.body and "recordatorio" in message.body

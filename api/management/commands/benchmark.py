@@ -1,17 +1,30 @@
 """Time the reads staff wait on, against the demo data set, through the full request
-stack (middleware, authentication, serializers). Speed is checked here, not in tests."""
+stack (middleware, authentication, serializers), and the message send pipeline. Speed
+is checked here, not in tests."""
 
+import datetime
+import socket
 import statistics
+import subprocess
+import sys
 import time
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
-from django.test import Client
+from django.db import connection, reset_queries, transaction
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from patients.models import Patient
+from crm.choices import Department
+from messaging import channels
+from messaging.choices import MessageChannel, MessageStatus, Sender, Template
+from messaging.models import Message
+from messaging.services import dispatch_due, message_queue
+from messaging.sms_double import ProviderDouble
+from patients.choices import ConsentPurpose, ContactSystem, ContactUse
+from patients.models import ContactPoint, Patient, PatientLanguage
 
 # name -> (URL builder, p90 target in milliseconds)
 SCENARIOS = {
@@ -49,8 +62,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--check", action="store_true", help="Exit non-zero when a p90 misses its target."
         )
+        parser.add_argument(
+            "--sends", type=int, default=2000, help="Messages through the send pipeline."
+        )
+        parser.add_argument("--only", choices=["reads", "sends"], help="Run one part only.")
 
-    def handle(self, *args, repeat: int, check: bool, **options):
+    def handle(self, *args, repeat: int, check: bool, sends: int, only: str | None, **options):
+        missed = [] if only == "sends" else self._reads(repeat)
+        if only != "reads" and sends and not send_pipeline(self.stdout, sends):
+            missed.append("send pipeline")
+        if check and missed:
+            raise CommandError(f"Targets missed: {', '.join(missed)}")
+
+    def _reads(self, repeat: int) -> list[str]:
         if not Patient.objects.filter(mrn__startswith="D").exists():
             call_command("seed_demo", verbosity=0)
         user = get_user_model().objects.get(username="coordinator")
@@ -80,5 +104,118 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{name:<28}{median:>10.1f}{p90:>9.1f}{spread:>9}  p90<={target} {verdict}"
             )
-        if check and missed:
-            raise CommandError(f"Targets missed: {', '.join(missed)}")
+        return missed
+
+
+# Messages per second one worker process renders, policy-checks and hands to the SMS
+# provider (the local double, over HTTP), end to end.
+SENDS_PER_SECOND = 200
+
+
+def send_pipeline(out, count: int) -> bool:
+    """Queue ``count`` texts to as many patients, then send them in batches as a worker
+    does: each asks the contact policy, is rendered in the patient's language and handed
+    over HTTP to the local provider double, which runs in a process of its own as a
+    real provider would. Prints messages per second and queries per batch. Runs in a
+    transaction that is rolled back: the database is left as it was."""
+    double = ProviderDouble()  # for its account and token; it serves in the child
+    port = _free_port()
+    provider = subprocess.Popen(
+        [sys.executable, "-m", "messaging.sms_double", "--port", str(port), "--no-receipts"],
+        cwd=settings.BASE_DIR,
+    )
+    channels.sms_backend.cache_clear()
+    try:
+        _wait_for(port)
+        with (
+            override_settings(
+                SMS_BACKEND="twilio",
+                TWILIO_ACCOUNT_SID=double.account_sid,
+                TWILIO_AUTH_TOKEN=double.auth_token,
+                TWILIO_FROM_NUMBER="+15550100100",
+                TWILIO_MESSAGING_SERVICE_SID="",
+                TWILIO_API_BASE_URL=f"http://127.0.0.1:{port}",
+            ),
+            transaction.atomic(),
+        ):
+            patients = _benchmark_patients(count)
+            started = time.perf_counter()
+            for patient in patients:
+                message_queue(
+                    actor=None,
+                    patient=patient,
+                    purpose=ConsentPurpose.CARE_COORDINATION,
+                    department=Department.CARE_COORDINATION,
+                    channel=MessageChannel.SMS,
+                    template=Template.CALLBACK_MISSED,
+                    sender=Sender.INTEGRATION,
+                )
+            queued = time.perf_counter()
+            batches = []
+            while True:
+                reset_queries()  # the log keeps 9,000 at most: make room for a batch
+                with CaptureQueriesContext(connection) as captured:
+                    counts = dispatch_due()
+                if not counts:
+                    break
+                batches.append(len(captured.captured_queries))
+            finished = time.perf_counter()
+            sent = Message.objects.filter(patient__in=patients, status=MessageStatus.SENT).count()
+            transaction.set_rollback(True)
+    finally:
+        provider.terminate()
+        provider.wait(timeout=30)
+        channels.sms_backend.cache_clear()
+    rate = sent / (finished - queued)
+    out.write(
+        f"\nsend pipeline, one worker: {sent} of {count} texts rendered, policy-checked and "
+        f"handed to the provider at {rate:.0f}/s (target >= {SENDS_PER_SECOND}/s); "
+        f"{len(batches)} batches of up to {settings.MESSAGES_PER_BATCH}, queries per batch "
+        f"{'-'.join(str(n) for n in sorted(set(batches)))}; queueing them (policy, "
+        f"template, the message with its timeline entry) ran at "
+        f"{count / (queued - started):.0f}/s"
+    )
+    return sent == count and rate >= SENDS_PER_SECOND
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for(port: int) -> None:
+    for _ in range(100):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise CommandError("The provider double did not start.")
+
+
+def _benchmark_patients(count: int) -> list[Patient]:
+    """Patients who may be texted any time, in three languages, loaded as a worker
+    loads them (with consents, contact points and languages)."""
+    patients = Patient.objects.bulk_create(
+        Patient(
+            mrn=f"BENCH{i:07d}",
+            given_name="Ana",
+            family_name="Benchmark",
+            birth_date=datetime.date(1980, 1, 1),
+            contact_window_start=datetime.time(0),
+            contact_window_end=datetime.time(23, 59),
+        )
+        for i in range(count)
+    )
+    ContactPoint.objects.bulk_create(
+        ContactPoint(
+            patient=p, system=ContactSystem.SMS, use=ContactUse.MOBILE, value=f"+1617{i:07d}"
+        )
+        for i, p in enumerate(patients)
+    )
+    PatientLanguage.objects.bulk_create(
+        PatientLanguage(patient=p, language=("vi", "es", "en")[i % 3], preferred=True)
+        for i, p in enumerate(patients)
+    )
+    loaded = Patient.objects.filter(pk__in=[p.pk for p in patients])
+    return list(loaded.prefetch_related("consents", "contact_points", "languages"))
