@@ -525,7 +525,7 @@ _PER_MESSAGE = [
     "error_code",
 ]
 # The times each outcome stamps, the same for the whole batch.
-_STAMPS = {
+_STAMPS: dict[str, tuple[str, ...]] = {
     MessageAction.HAND_OFF: ("sent_at",),
     MessageAction.DELIVER: ("sent_at", "delivered_at"),
     MessageAction.FAIL: ("failed_at",),
