@@ -18,6 +18,7 @@ import logging
 import smtplib
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from django.conf import settings
@@ -130,7 +131,9 @@ class ConsoleSms:
             "body": text,
         }
         if settings.SMS_OUTBOX_FILE:
-            with open(settings.SMS_OUTBOX_FILE, "a", encoding="utf-8") as outbox:
+            path = Path(settings.SMS_OUTBOX_FILE)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as outbox:
                 outbox.write(json.dumps(line, ensure_ascii=False) + "\n")
         log.info("SMS (console backend) written to %s", settings.SMS_OUTBOX_FILE or "the log")
         return Accepted(provider_id=f"console-{uuid.uuid4().hex}", delivered=True)

@@ -71,9 +71,11 @@ MESSAGE_CHANNELS = tuple(MessageChannel.values)
 # The answers to a patient's keyword: they go out whatever the patient's consents say,
 # because the patient just asked for them (a STOP is confirmed once).
 KEYWORD_ANSWERS = (Template.OPTED_OUT, Template.OPTED_IN, Template.HELP)
+# Not CANCEL or YES, which some carriers count: a patient who answers a reminder with
+# "Cancel" or "Yes" means the appointment, and staff must read it.
 KEYWORDS: dict[str, str] = {
-    **dict.fromkeys(("STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL"), Keyword.STOP),
-    **dict.fromkeys(("START", "UNSTOP", "YES"), Keyword.START),
+    **dict.fromkeys(("STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT"), Keyword.STOP),
+    **dict.fromkeys(("START", "UNSTOP"), Keyword.START),
     **dict.fromkeys(("HELP", "INFO"), Keyword.HELP),
 }
 PURPOSE_TOPIC: dict[str, str] = {
@@ -303,10 +305,16 @@ def _apply_rendered(message: Message, rendered: Rendered) -> None:
 
 
 def _kick() -> None:
-    """Ask a worker to send what is due now, rather than at the next scheduled run."""
+    """Ask a worker to send what is due now, rather than at the next scheduled run. The
+    change that queued the message has committed: a broker that cannot be reached (or,
+    without one, a send that fails in this process) must not fail it; the scheduler's
+    next run sends the message."""
     from messaging.tasks import dispatch
 
-    dispatch.delay()
+    try:
+        dispatch.delay()
+    except Exception:
+        log.exception("Could not ask a worker to send; the scheduled run will.")
 
 
 def _leave_for_person(

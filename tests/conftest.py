@@ -101,6 +101,13 @@ def api(coordinator):
 
 
 @pytest.fixture(autouse=True)
+def sms_outbox(settings, tmp_path):
+    """Texts the development backend "sends" go to the test's own folder."""
+    settings.SMS_OUTBOX_FILE = str(tmp_path / "sms.jsonl")
+    return tmp_path / "sms.jsonl"
+
+
+@pytest.fixture(autouse=True)
 def plain_static_storage(settings):
     """Tests run with DEBUG off but without collectstatic's manifest."""
     settings.STORAGES = {

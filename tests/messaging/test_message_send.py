@@ -3,6 +3,7 @@ in the patient's language, a worker hands it to the provider, and it is on the
 timeline with its status."""
 
 import datetime as dt
+import json
 
 import pytest
 import time_machine
@@ -192,3 +193,32 @@ def test_a_queued_message_can_be_cancelled_but_not_twice(api, sms_provider):
     again = api.post(f"/api/messages/{message_id}/cancel/", {"reason": "Again."}, "json")
     assert again.status_code == 409
     timezone.now()
+
+
+def test_the_development_backend_writes_texts_to_the_outbox_and_counts_them_delivered(
+    api, sms_outbox, django_capture_on_commit_callbacks
+):
+    patient = reachable_patient("vi")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = send(api, patient, channel="sms", template="callback_missed")
+    message = Message.objects.get(pk=response.json()["id"])
+    assert message.status == "delivered"
+    [line] = sms_outbox.read_text(encoding="utf-8").splitlines()
+    written = json.loads(line)
+    assert (written["body"], written["language"]) == (message.body, "vi")
+
+
+def test_a_broker_that_cannot_be_reached_does_not_fail_the_send(
+    api, monkeypatch, django_capture_on_commit_callbacks
+):
+    from messaging.tasks import dispatch
+
+    def unreachable():
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(dispatch, "delay", unreachable)
+    patient = reachable_patient()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = send(api, patient, channel="sms", text="See you Monday.")
+    assert response.status_code == 201
+    assert Message.objects.get().status == "queued"  # the scheduled run sends it

@@ -248,6 +248,8 @@ def test_an_unsigned_inbound_text_is_refused(client, sms_provider):
         ("Stop sending", ""),
         ("start", "start"),
         ("HELP?", "help"),
+        ("Cancel", ""),  # the appointment, for staff to read
+        ("Yes", ""),
         ("", ""),
     ],
 )
