@@ -368,5 +368,7 @@ LOGGING = {
         "django.server": {"level": "INFO"},
         # The SMS client logs each request's address and headers at INFO.
         "twilio": {"level": "WARNING"},
+        # Without a broker every queued message runs a task in the web process.
+        "celery.app.trace": {"level": "WARNING"},
     },
 }

@@ -450,7 +450,7 @@ def _send(message: Message, now: datetime.datetime) -> _Outcome:
             return _Outcome(message, MessageAction.REFUSE, decision.note())
         message.address = decision.address
         language = message.language = decision.language
-        if message.sender != Sender.STAFF and message.reply_to_id is None:
+        if message.reply_to_id is None:  # answering a patient's text is not unbidden
             within, opens_at = sending_hours_state(message.patient, now)
             if not within and opens_at is not None:
                 message.send_after = opens_at

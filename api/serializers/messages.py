@@ -140,7 +140,8 @@ class MessagePreviewSerializer(serializers.Serializer):
     segments = serializers.IntegerField(allow_null=True)
     encoding = serializers.CharField()
     send_after = serializers.DateTimeField(
-        allow_null=True, help_text="Later than now when an automated send would wait."
+        allow_null=True,
+        help_text="When it would go out, if not now: when the patient's hours begin.",
     )
 
 

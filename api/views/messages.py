@@ -95,7 +95,6 @@ class MessageViewSet(
             channel=data.get("channel", ""),
             template=data["template"],
             values={"text": text} if text else {},
-            wait_for_window=False,
         )
         decision, rendered = draft.decision, draft.rendered
         count = draft.segments
@@ -117,7 +116,7 @@ class MessageViewSet(
                     "body": rendered.body if rendered else "",
                     "segments": count[0] if count else None,
                     "encoding": count[1] if count else "",
-                    "send_after": None,
+                    "send_after": draft.send_after,
                 }
             ).data
         )

@@ -222,3 +222,16 @@ def test_a_broker_that_cannot_be_reached_does_not_fail_the_send(
         response = send(api, patient, channel="sms", text="See you Monday.")
     assert response.status_code == 201
     assert Message.objects.get().status == "queued"  # the scheduled run sends it
+
+
+def test_a_message_outside_the_patients_window_waits_and_the_preview_says_until_when(
+    api, sms_provider, django_capture_on_commit_callbacks
+):
+    patient = reachable_patient(contact_window_start=dt.time(17), contact_window_end=dt.time(19))
+    body = {"patient_id": patient.pk, "purpose": "care_coordination", "channel": "sms"}
+    preview = api.post("/api/messages/preview/", {**body, "text": "Hello"}, "json").json()
+    opens = "2026-12-01T22:00:00Z"  # 17:00 in New York
+    assert preview["allowed"] is True and preview["send_after"] == opens
+    with django_capture_on_commit_callbacks(execute=True):
+        response = send(api, patient, channel="sms", text="Hello")
+    assert response.json()["send_after"] == opens and sms_provider.sent == []

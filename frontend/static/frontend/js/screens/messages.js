@@ -54,6 +54,7 @@ function previewPanel() {
           preview.segments ? ` · ${preview.segments} segment${preview.segments === 1 ? "" : "s"} (${preview.encoding})` : "",
           preview.notes.length ? ` · ${preview.notes.join(" ")}` : "",
         ),
+        preview.send_after ? h("p", { class: "notice" }, `Goes out when the patient's hours begin: ${formatDateTime(preview.send_after)}.`) : null,
         preview.subject ? h("p", {}, h("strong", {}, preview.subject)) : null,
         h("pre", { class: "message-body", dir: "auto", lang: preview.language_used || "en" }, preview.body),
       );
