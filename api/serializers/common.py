@@ -4,6 +4,26 @@ from rest_framework import serializers
 from api.fields import UserSummarySerializer
 
 
+class TransitionEventSerializer(serializers.ModelSerializer):
+    """One step of a record's workflow: who, when, from, to, why, and the facts it
+    recorded. Each record's subclass names its event model and reads its action and
+    statuses with their labels."""
+
+    actor = UserSummarySerializer(allow_null=True)
+
+    class Meta:
+        fields = [
+            "id",
+            "action",
+            "from_status",
+            "to_status",
+            "actor",
+            "occurred_at",
+            "reason",
+            "details",
+        ]
+
+
 class ErrorSerializer(serializers.Serializer):
     """The body of every 4xx answer."""
 

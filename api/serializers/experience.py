@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from api.fields import AllowedActionsField, ChoiceField, UserSummarySerializer, write_id
 from api.serializers.care import PeriodSerializer, RatioSerializer
+from api.serializers.common import TransitionEventSerializer
 from api.serializers.interactions import InteractionMessageSerializer
 from api.serializers.referrals import PatientSummarySerializer
 from crm.choices import Channel, Department
@@ -123,15 +124,14 @@ class ComplaintSerializer(serializers.ModelSerializer):
         }
 
 
-class ComplaintEventSerializer(serializers.ModelSerializer):
+class ComplaintEventSerializer(TransitionEventSerializer):
     action = ChoiceField(choices=ComplaintAction.choices)
     from_status = ChoiceField(choices=ComplaintStatus.choices, allow_blank=True)
     to_status = ChoiceField(choices=ComplaintStatus.choices)
-    actor = UserSummarySerializer(allow_null=True)
 
-    class Meta:
+    class Meta(TransitionEventSerializer.Meta):
         model = ComplaintEvent
-        fields = ["id", "action", "from_status", "to_status", "actor", "occurred_at", "reason"]
+        fields = [f for f in TransitionEventSerializer.Meta.fields if f != "details"]
 
 
 class SurveyInvitationSerializer(serializers.ModelSerializer):

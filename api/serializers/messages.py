@@ -1,11 +1,13 @@
 from rest_framework import serializers
 
 from api.fields import ChoiceField, UserSummarySerializer, write_id
+from api.serializers.common import TransitionEventSerializer
 from api.serializers.referrals import PatientSummarySerializer
 from crm.choices import Department
 from interactions.choices import Direction
 from messaging.choices import (
     Keyword,
+    MessageAction,
     MessageChannel,
     MessageStatus,
     Sender,
@@ -85,24 +87,13 @@ class MessageSerializer(serializers.ModelSerializer):
         return serializers.DateTimeField().to_representation(answer_due(message))
 
 
-class MessageEventSerializer(serializers.ModelSerializer):
-    action = serializers.CharField()
+class MessageEventSerializer(TransitionEventSerializer):
+    action = ChoiceField(choices=[("create", "Written"), *MessageAction.choices])
     from_status = ChoiceField(choices=MessageStatus.choices, allow_blank=True)
     to_status = ChoiceField(choices=MessageStatus.choices)
-    actor = UserSummarySerializer(allow_null=True)
 
-    class Meta:
+    class Meta(TransitionEventSerializer.Meta):
         model = MessageEvent
-        fields = [
-            "id",
-            "action",
-            "from_status",
-            "to_status",
-            "actor",
-            "occurred_at",
-            "reason",
-            "details",
-        ]
 
 
 class MessageDraftSerializer(serializers.Serializer):

@@ -10,6 +10,7 @@ from api.fields import (
     UserSummarySerializer,
     write_id,
 )
+from api.serializers.common import TransitionEventSerializer
 from crm.access import hidden_fields
 from crm.choices import Channel, Department
 from interactions.models import Interaction
@@ -238,27 +239,16 @@ class ReferralSerializer(SectionFieldsMixin, serializers.ModelSerializer):
         }
 
 
-class ReferralEventSerializer(serializers.ModelSerializer):
+class ReferralEventSerializer(TransitionEventSerializer):
     """One step. Its details leave out the fields the reader may not see on the
     referral itself (the report, for a role without the clinical section)."""
 
     action = ChoiceField(choices=ReferralAction.choices)
     from_status = ChoiceField(choices=ReferralStatus.choices, allow_blank=True)
     to_status = ChoiceField(choices=ReferralStatus.choices)
-    actor = UserSummarySerializer(allow_null=True)
 
-    class Meta:
+    class Meta(TransitionEventSerializer.Meta):
         model = ReferralEvent
-        fields = [
-            "id",
-            "action",
-            "from_status",
-            "to_status",
-            "actor",
-            "occurred_at",
-            "reason",
-            "details",
-        ]
 
     def to_representation(self, event):
         data = super().to_representation(event)

@@ -1,6 +1,7 @@
 """The parts messages travel through, real and local: the SMS provider played by an
 HTTP server on loopback (``messaging.sms_double``) and a real SMTP server (aiosmtpd)."""
 
+import contextlib
 import socket
 import threading
 from email import message_from_bytes, policy
@@ -15,23 +16,36 @@ from tests.factories import ContactPointFactory, LanguageFactory, PatientFactory
 CLINIC_NUMBER = "+15550100100"
 
 
-@pytest.fixture
-def sms_provider(settings):
-    """Twilio's official client, pointed at the local provider. Receipts are posted by
-    the tests themselves here (no server runs); the end-to-end tests let the provider
-    post them to a live server."""
-    double = ProviderDouble(callbacks=False).start()
+def use_provider(settings, double: ProviderDouble, public_url: str) -> None:
+    """Twilio's official client, pointed at the local provider; its receipts go to
+    ``public_url``."""
     settings.SMS_BACKEND = "twilio"
     settings.TWILIO_ACCOUNT_SID = double.account_sid
     settings.TWILIO_AUTH_TOKEN = double.auth_token
     settings.TWILIO_FROM_NUMBER = CLINIC_NUMBER
     settings.TWILIO_MESSAGING_SERVICE_SID = ""
     settings.TWILIO_API_BASE_URL = double.url
-    settings.PUBLIC_BASE_URL = "http://testserver"
+    settings.PUBLIC_BASE_URL = public_url
     channels.sms_backend.cache_clear()
-    yield double
-    double.stop()
-    channels.sms_backend.cache_clear()
+
+
+@contextlib.contextmanager
+def provider_double(settings, public_url: str, **options):
+    double = ProviderDouble(**options).start()
+    use_provider(settings, double, public_url)
+    try:
+        yield double
+    finally:
+        double.stop()
+        channels.sms_backend.cache_clear()
+
+
+@pytest.fixture
+def sms_provider(settings):
+    """The provider, without receipts: no server runs here, the tests post them
+    themselves; the end-to-end tests let the provider post them to a live server."""
+    with provider_double(settings, "http://testserver", callbacks=False) as double:
+        yield double
 
 
 class Mailbox:

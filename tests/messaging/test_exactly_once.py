@@ -11,10 +11,9 @@ from celery import Celery
 from django.utils import timezone
 
 from interactions.choices import Direction
-from messaging import channels
 from messaging.models import Message
-from messaging.sms_double import ProviderDouble
 from patients.models import ContactPoint, Patient
+from tests.messaging.conftest import CLINIC_NUMBER, provider_double
 from tests.workers import start_worker, until, worker_env
 
 COUNT = 1000
@@ -51,17 +50,9 @@ def queue_texts(count: int) -> None:
 
 @pytest.fixture
 def provider(settings, live_server):
-    double = ProviderDouble(latency=0.005).start()
-    settings.SMS_BACKEND = "twilio"
-    settings.TWILIO_ACCOUNT_SID = double.account_sid
-    settings.TWILIO_AUTH_TOKEN = double.auth_token
-    settings.TWILIO_FROM_NUMBER = "+15550100100"
-    settings.TWILIO_API_BASE_URL = double.url
-    settings.PUBLIC_BASE_URL = live_server.url  # the receipts come to this process
-    channels.sms_backend.cache_clear()
-    yield double
-    double.stop()
-    channels.sms_backend.cache_clear()
+    """A provider that takes its time, as over a network; receipts to this process."""
+    with provider_double(settings, live_server.url, latency=0.005) as double:
+        yield double
 
 
 @pytest.mark.django_db(transaction=True)
@@ -74,7 +65,7 @@ def test_a_worker_killed_mid_batch_sends_nothing_twice_and_loses_nothing(
         SMS_BACKEND="twilio",
         TWILIO_ACCOUNT_SID=provider.account_sid,
         TWILIO_AUTH_TOKEN=provider.auth_token,
-        TWILIO_FROM_NUMBER="+15550100100",
+        TWILIO_FROM_NUMBER=CLINIC_NUMBER,
         TWILIO_API_BASE_URL=provider.url,
         PUBLIC_BASE_URL=live_server.url,
         MESSAGES_PER_BATCH="50",

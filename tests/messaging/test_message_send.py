@@ -27,12 +27,14 @@ def clock():
         yield
 
 
-def send(api, patient, **body):
+def send(api, patient, *, path="/api/messages/", **body):
     return api.post(
-        "/api/messages/",
-        {"patient_id": patient.pk, "purpose": "care_coordination", **body},
-        "json",
+        path, {"patient_id": patient.pk, "purpose": "care_coordination", **body}, "json"
     )
+
+
+def preview(api, patient, **body):
+    return send(api, patient, path="/api/messages/preview/", **body)
 
 
 def test_a_vietnamese_text_goes_out_in_vietnamese(
@@ -122,35 +124,17 @@ def test_with_no_channel_named_the_policy_falls_back_to_email(
 
 def test_the_preview_shows_the_text_and_the_policy_answer_and_sends_nothing(api, sms_provider):
     patient = reachable_patient("zh-Hant")
-    response = api.post(
-        "/api/messages/preview/",
-        {
-            "patient_id": patient.pk,
-            "purpose": "care_coordination",
-            "template": "callback_missed",
-            "channel": "sms",
-        },
-        "json",
-    )
+    response = preview(api, patient, template="callback_missed", channel="sms")
     assert response.status_code == 200, response.json()
-    preview = response.json()
-    assert preview["allowed"] is True and preview["language_used"] == "zh-Hant"
-    assert "請回電" in preview["body"] and preview["encoding"] == "UCS-2"
+    answer = response.json()
+    assert answer["allowed"] is True and answer["language_used"] == "zh-Hant"
+    assert "請回電" in answer["body"] and answer["encoding"] == "UCS-2"
     assert not Message.objects.exists() and sms_provider.sent == []
 
 
 def test_a_language_with_no_catalog_falls_back_to_english_and_says_so(api, sms_provider):
     patient = reachable_patient("fr")
-    response = api.post(
-        "/api/messages/preview/",
-        {
-            "patient_id": patient.pk,
-            "purpose": "care_coordination",
-            "template": "callback_missed",
-            "channel": "sms",
-        },
-        "json",
-    )
+    response = preview(api, patient, template="callback_missed", channel="sms")
     assert response.json()["language_used"] == "en" and response.json()["fallback"] is True
 
 
@@ -228,10 +212,9 @@ def test_a_message_outside_the_patients_window_waits_and_the_preview_says_until_
     api, sms_provider, django_capture_on_commit_callbacks
 ):
     patient = reachable_patient(contact_window_start=dt.time(17), contact_window_end=dt.time(19))
-    body = {"patient_id": patient.pk, "purpose": "care_coordination", "channel": "sms"}
-    preview = api.post("/api/messages/preview/", {**body, "text": "Hello"}, "json").json()
+    answer = preview(api, patient, channel="sms", text="Hello").json()
     opens = "2026-12-01T22:00:00Z"  # 17:00 in New York
-    assert preview["allowed"] is True and preview["send_after"] == opens
+    assert answer["allowed"] is True and answer["send_after"] == opens
     with django_capture_on_commit_callbacks(execute=True):
         response = send(api, patient, channel="sms", text="Hello")
     assert response.json()["send_after"] == opens and sms_provider.sent == []

@@ -9,12 +9,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from messaging import channels
 from messaging.models import Message
-from messaging.sms_double import ProviderDouble
 from patients.models import CommunicationConsent
 from referrals.models import FollowUp
 from tests.factories import ContactPointFactory, LanguageFactory, PatientFactory
+from tests.messaging.conftest import provider_double
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,17 +21,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def provider(settings, live_server):
     """The SMS provider played on loopback; its receipts come to the live server."""
-    double = ProviderDouble().start()
-    settings.SMS_BACKEND = "twilio"
-    settings.TWILIO_ACCOUNT_SID = double.account_sid
-    settings.TWILIO_AUTH_TOKEN = double.auth_token
-    settings.TWILIO_FROM_NUMBER = "+15550100100"
-    settings.TWILIO_API_BASE_URL = double.url
-    settings.PUBLIC_BASE_URL = live_server.url
-    channels.sms_backend.cache_clear()
-    yield double
-    double.stop()
-    channels.sms_backend.cache_clear()
+    with provider_double(settings, live_server.url) as double:
+        yield double
 
 
 @pytest.fixture
