@@ -133,8 +133,8 @@ def message_draft(
 ) -> Draft:
     """The message as it would go out now: the channel and address the contact
     policy picks (or why it refuses), the text in the patient's language, and when it
-    would leave (automated messages wait for the patient's hours). Writes nothing: the
-    app's preview and :func:`message_queue` both use it."""
+    would leave (it waits for the patient's hours, unless it answers them). Writes
+    nothing: the app's preview and :func:`message_queue` both use it."""
     at = at or timezone.now()
     values = dict(values or {})
     _check_template(template, values.get("text", ""))
@@ -179,7 +179,8 @@ def _interaction(message: Message, actor: Actor) -> Interaction:
         department=message.department,
         topic=PURPOSE_TOPIC.get(message.purpose, Topic.GENERAL),
         occurred_at=message.created_at,
-        staff=actor,
+        # An automation's message is the rule's, not the person whose step set it off.
+        staff=actor if message.sender == Sender.STAFF else None,
         summary=summary[:10000],
         language=message.language_used,
         referral=message.referral,
@@ -363,7 +364,6 @@ class _Outcome:
     message: Message
     action: str
     reason: str = ""
-    details: dict | None = None
 
 
 def _claim(now: datetime.datetime, limit: int) -> tuple[uuid.UUID, list[int]]:

@@ -19,7 +19,6 @@ import queue
 import re
 import socket
 import threading
-import time
 import urllib.parse
 import urllib.request
 import uuid
@@ -58,11 +57,15 @@ class ProviderDouble:
     unreachable: set[str] = field(default_factory=set)
     # The next requests fail with these HTTP statuses, in order (429, 500: temporary).
     failures: list[int] = field(default_factory=list)
-    latency: float = 0.0  # seconds each request takes, as over a real network
     port: int = 0  # any free one
+    # Once this many texts are taken, the next request hangs until released (then
+    # fails): a caller stopped in the middle of its work, for a test to kill.
+    hold_after: int | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self.holding = threading.Event()
+        self._released = threading.Event()
         self._receipts: queue.Queue = queue.Queue()
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
         self._server.daemon_threads = True
@@ -75,7 +78,11 @@ class ProviderDouble:
         threading.Thread(target=self._post_receipts, daemon=True).start()
         return self
 
+    def release(self) -> None:
+        self._released.set()
+
     def stop(self) -> None:
+        self.release()
         self._receipts.put(None)
         self._server.shutdown()
         self._server.server_close()
@@ -129,8 +136,10 @@ class ProviderDouble:
     # The provider's side -------------------------------------------------------------
 
     def _accept(self, fields: dict[str, str]) -> tuple[int, dict]:
-        if self.latency:
-            time.sleep(self.latency)
+        if self.hold_after is not None and len(self.sent) >= self.hold_after:
+            self.holding.set()
+            self._released.wait()
+            return 503, _error(503, 20503, "Service unavailable.")
         with self._lock:
             if self.failures:
                 status = self.failures.pop(0)

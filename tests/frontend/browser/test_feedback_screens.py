@@ -107,6 +107,6 @@ def test_a_survey_is_sent_where_the_policy_allows_and_the_refusal_says_why(
     dialog.get_by_label("Send by").select_option("email")
     dialog.get_by_role("button", name="Send survey").click()
     expect(dialog).to_be_hidden()
-    expect(page.get_by_text("Survey link created for Email")).to_be_visible()
+    expect(page.get_by_text("Survey queued by Email")).to_be_visible()
     invitation = SurveyInvitation.objects.get()
     assert (invitation.channel, invitation.patient) == ("email", patient)
