@@ -87,7 +87,7 @@ class ProviderDouble:
         self._server.shutdown()
         self._server.server_close()
 
-    def wait_for_receipts(self, timeout: float = 30) -> None:
+    def wait_for_receipts(self, timeout: float = 180) -> None:
         """Block until every receipt queued so far has been posted."""
         done = threading.Event()
         self._receipts.put(done)
