@@ -11,15 +11,6 @@ from interactions.choices import Direction
 from messaging.choices import Keyword, MessageChannel, MessageStatus, Sender, Template
 from patients.choices import ConsentPurpose
 
-TERMINAL = (
-    MessageStatus.DELIVERED,
-    MessageStatus.FAILED,
-    MessageStatus.UNDELIVERABLE,
-    MessageStatus.REFUSED,
-    MessageStatus.CANCELLED,
-    MessageStatus.RECEIVED,
-)
-
 
 class Message(models.Model):
     """One text or email to or from a patient. An outbound message is its own outbox

@@ -30,7 +30,7 @@ def conversation(message: Message) -> QuerySet[Message]:
     )
 
 
-def unanswered(*, user: StaffUser, now: datetime.datetime) -> QuerySet[Message]:
+def unanswered(*, user: StaffUser) -> QuerySet[Message]:
     """The inbox: patients' texts no one has answered yet, oldest first, each with the
     time by which it should be (``answer_due``)."""
     return (

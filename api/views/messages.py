@@ -1,7 +1,6 @@
 """Messages: the list and each message's steps, send, preview, reply, cancel, a
 message's conversation, and the inbox of patients' texts waiting for an answer."""
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -174,8 +173,6 @@ class MessageViewSet(
     def inbox(self, request):
         """Patients' texts waiting for an answer, oldest first, each with the time it
         should be answered by (`answer_due`). Takes the list's filters (`department`)."""
-        queryset = self.filter_queryset(
-            selectors.unanswered(user=request.user, now=timezone.now())
-        )
+        queryset = self.filter_queryset(selectors.unanswered(user=request.user))
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(MessageSerializer(page, many=True).data)

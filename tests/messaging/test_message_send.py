@@ -7,7 +7,6 @@ import json
 
 import pytest
 import time_machine
-from django.utils import timezone
 
 from interactions.models import Interaction
 from messaging.models import Message
@@ -176,7 +175,6 @@ def test_a_queued_message_can_be_cancelled_but_not_twice(api, sms_provider):
     assert cancelled.status_code == 200 and cancelled.json()["status"]["value"] == "cancelled"
     again = api.post(f"/api/messages/{message_id}/cancel/", {"reason": "Again."}, "json")
     assert again.status_code == 409
-    timezone.now()
 
 
 def test_the_development_backend_writes_texts_to_the_outbox_and_counts_them_delivered(

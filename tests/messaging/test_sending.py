@@ -92,7 +92,6 @@ def test_retries_stop_after_the_last_attempt_and_a_person_is_told(settings, sms_
 
 def test_an_invalid_number_fails_at_once_without_retrying(sms_provider):
     patient = reachable_patient()
-    Message.objects.none()
     patient.contact_points.filter(system="sms").update(value="+1555")
     with time_machine.travel(DAY, tick=False):
         message = automated(patient)

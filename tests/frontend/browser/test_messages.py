@@ -74,7 +74,6 @@ def test_a_vietnamese_text_is_previewed_sent_and_delivered(
 def test_a_patients_reply_is_answered_from_the_inbox(
     screen_for, coordinator, patient, provider, live_server
 ):
-    Message.objects.none()
     screen = screen_for(coordinator)
     page = screen.open(f"/patients/{patient.pk}/")
     page.get_by_role("button", name="Send a message").click()
