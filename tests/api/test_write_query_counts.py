@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from interactions import services as experience
+from messaging.services import inbound_receive, message_queue
 from tests.factories import (
     ContactPointFactory,
     FollowUpFactory,
@@ -64,6 +65,23 @@ PATIENT_BODY = {
     ],
     "identifiers": [{"system": "urn:ehr", "value": "E-1"}],
 }
+
+
+def a_text_from(coordinator):
+    patient = a_patient(coordinator)
+    number = patient.contact_points.get(system="sms").value
+    return inbound_receive(from_number=number, body="Can I come at 3?", provider_id="SM1")
+
+
+def a_queued_text(coordinator):
+    return message_queue(
+        actor=coordinator,
+        patient=a_patient(coordinator),
+        purpose="care_coordination",
+        department="care_coordination",
+        channel="sms",
+        values={"text": "See you Monday."},
+    )
 
 
 def referral_transition(state, action):
@@ -214,6 +232,30 @@ CASES = {
             {"patient_id": a_patient(c).pk, "channel": "sms", "department": "clinical"},
         ),
         17,  # the invitation, and the text that carries it
+    ),
+    "message send": (
+        lambda c: (
+            "post",
+            "/api/messages/",
+            {"patient_id": a_patient(c).pk, "purpose": "care_coordination", "text": "Hello"},
+        ),
+        12,  # the policy's three reads, the message, its interaction and event
+    ),
+    "message reply": (
+        lambda c: (
+            "post",
+            f"/api/messages/{a_text_from(c).pk}/reply/",
+            {"text": "Yes, 3 is fine."},
+        ),
+        19,  # the reply, and the thread's texts and follow-up marked answered
+    ),
+    "message cancel": (
+        lambda c: (
+            "post",
+            f"/api/messages/{a_queued_text(c).pk}/cancel/",
+            {"reason": "Sent in error."},
+        ),
+        9,  # the lock, the message and its event
     ),
     "survey response by phone": (
         lambda c: (
