@@ -12,6 +12,7 @@ or raises :class:`SendError` saying whether trying again could help.
   the file backend writes each email to ``EMAIL_FILE_PATH``.
 """
 
+import datetime
 import functools
 import json
 import logging
@@ -60,6 +61,9 @@ class Accepted:
 
 class SmsBackend(Protocol):
     def send(self, message: Message, text: str) -> Accepted: ...
+
+    def find(self, to: str, text: str, *, since: datetime.datetime) -> Accepted | None:
+        """The text, if the provider took it for this number at or after ``since``."""
 
 
 def status_callback_url(message: Message) -> str:
@@ -115,8 +119,31 @@ class TwilioSms:
                 f"The SMS provider could not be reached ({type(exc).__name__}).",
                 temporary=True,
             ) from None
-        segments = int(sent.num_segments) if sent.num_segments else None
-        return Accepted(provider_id=str(sent.sid), segments=segments)
+        return _accepted(sent)
+
+    def find(self, to: str, text: str, *, since: datetime.datetime) -> Accepted | None:
+        """Twilio lists a number's messages newest first; one of the last 50, created
+        since then (its times are in whole seconds), with the same text is the one."""
+        from requests import RequestException
+        from twilio.base.exceptions import TwilioException
+
+        since = since.replace(microsecond=0)
+        try:
+            for sent in self.client.messages.list(to=to, limit=50):
+                if sent.date_created and sent.date_created >= since and sent.body == text:
+                    return _accepted(sent)
+        except (TwilioException, RequestException) as exc:  # a failed page is not a RestException
+            raise SendError(
+                "The SMS provider could not say whether it has the message "
+                f"({type(exc).__name__}).",
+                temporary=True,
+            ) from None
+        return None
+
+
+def _accepted(sent) -> Accepted:  # a twilio MessageInstance
+    segments = int(sent.num_segments) if sent.num_segments else None
+    return Accepted(provider_id=str(sent.sid), segments=segments)
 
 
 class ConsoleSms:
@@ -137,6 +164,9 @@ class ConsoleSms:
                 outbox.write(json.dumps(line, ensure_ascii=False) + "\n")
         log.info("SMS (console backend) written to %s", settings.SMS_OUTBOX_FILE or "the log")
         return Accepted(provider_id=f"console-{uuid.uuid4().hex}", delivered=True)
+
+    def find(self, to: str, text: str, *, since: datetime.datetime) -> Accepted | None:
+        return None  # development: a text written twice to the outbox harms no one
 
 
 SMS_BACKENDS: dict[str, type] = {"twilio": TwilioSms, "console": ConsoleSms}

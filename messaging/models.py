@@ -67,6 +67,12 @@ class Message(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     claim = models.UUIDField(null=True, blank=True, editable=False)
     claimed_until = models.DateTimeField(null=True, blank=True)
+    unconfirmed_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="A worker died while sending it: an attempt from this time on may have "
+        "reached the provider unrecorded, so the provider is asked before sending again.",
+    )
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     provider_id = models.CharField(max_length=64, blank=True)
     error_code = models.CharField(max_length=16, blank=True)

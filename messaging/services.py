@@ -12,8 +12,10 @@ Sending is at most once and attempted at least once:
    hands each to its channel, and records every outcome in one write per batch.
 3. A worker that dies between the provider call and that write leaves its messages in
    sending. The provider's receipt names the message by its idempotency key and moves
-   it on (to sent or delivered); one whose lease ran out with no receipt is claimed
-   again and sent with the same key.
+   it on (to sent or delivered). One whose lease ran out with no receipt is claimed
+   again; before sending it again the worker asks the provider whether the earlier
+   attempt reached it (the same text to the same number since that attempt began), and
+   records that one instead of sending twice.
 
 Every automated message names its rule and occasion, and a unique constraint on the pair
 makes one occasion send once however often the rule runs.
@@ -370,6 +372,7 @@ def _claim(now: datetime.datetime, limit: int) -> tuple[uuid.UUID, list[int]]:
     """Take up to ``limit`` due messages (and those whose worker's lease ran out) for
     this worker, in one short transaction."""
     claim = uuid.uuid4()
+    lease = datetime.timedelta(seconds=settings.MESSAGE_LEASE_SECONDS)
     due = Q(status=MessageStatus.QUEUED, send_after__lte=now) | Q(
         status=MessageStatus.SENDING, claimed_until__lt=now
     )
@@ -382,12 +385,17 @@ def _claim(now: datetime.datetime, limit: int) -> tuple[uuid.UUID, list[int]]:
         )
         if not taken:
             return claim, []
+        if abandoned := [pk for pk, status in taken if status == MessageStatus.SENDING]:
+            # Their worker died: when its attempt began, from the lease it took.
+            Message.objects.filter(
+                pk__in=abandoned, status=MessageStatus.SENDING, unconfirmed_since__isnull=True
+            ).update(unconfirmed_since=F("claimed_until") - lease)
         # The status condition again: on SQLite, which has no row locks, two workers
         # may pick the same rows, and only one update finds them still due.
         Message.objects.filter(due, pk__in=[pk for pk, _ in taken]).update(
             status=MessageStatus.SENDING,
             claim=claim,
-            claimed_until=now + datetime.timedelta(seconds=settings.MESSAGE_LEASE_SECONDS),
+            claimed_until=now + lease,
             attempts=F("attempts") + 1,
         )
         claimed = dict(Message.objects.filter(claim=claim).values_list("pk", "attempts"))
@@ -434,6 +442,8 @@ def _send(message: Message, now: datetime.datetime) -> _Outcome:
     """Ask the policy again (consent may have changed since the message was queued),
     render the template again (the patient's language or zone may have too), then hand
     the message to its channel."""
+    if message.unconfirmed_since and (earlier := _sent_earlier(message, now)):
+        return earlier
     language = message.language
     if message.template not in KEYWORD_ANSWERS:
         decision = _decide(
@@ -461,10 +471,7 @@ def _send(message: Message, now: datetime.datetime) -> _Outcome:
                 )
     stored = _render(message, language)
     _apply_rendered(message, stored)
-    # What is never stored (a survey link) goes only to the provider.
-    outgoing = (
-        _render(message, language, with_link=True) if "link_nonce" in message.context else stored
-    )
+    outgoing = _outgoing(message, language, stored)
     try:
         if message.channel == MessageChannel.EMAIL:
             accepted = channels.send_email(message, outgoing)
@@ -486,6 +493,40 @@ def _send(message: Message, now: datetime.datetime) -> _Outcome:
         message.delivered_at = now
         return _Outcome(message, MessageAction.DELIVER)
     return _Outcome(message, MessageAction.HAND_OFF)
+
+
+def _outgoing(message: Message, language: str, stored: Rendered) -> Rendered:
+    """What is never stored (a survey link) goes only to the provider."""
+    if "link_nonce" not in message.context:
+        return stored
+    return _render(message, language, with_link=True)
+
+
+def _sent_earlier(message: Message, now: datetime.datetime) -> _Outcome | None:
+    """A message whose worker died while sending it: if the provider has the text
+    (rendered as that attempt rendered it), the message was sent and is recorded so;
+    if it cannot be asked, the message waits rather than risk a second text."""
+    since = message.unconfirmed_since
+    assert since is not None
+    if message.channel != MessageChannel.SMS or not message.address:
+        message.unconfirmed_since = None  # email cannot be asked; its Message-ID is the same
+        return None
+    text = _outgoing(message, message.language, _render(message, message.language)).body
+    try:
+        found = channels.sms_backend().find(message.address, text, since=since)
+    except channels.SendError as exc:
+        message.send_after = now + RETRY_BASE
+        return _Outcome(message, MessageAction.RETRY, exc.reason)
+    message.unconfirmed_since = None
+    if found is None:
+        return None
+    message.provider_id = found.provider_id
+    message.segments = found.segments or message.segments
+    return _Outcome(
+        message,
+        MessageAction.HAND_OFF,
+        "The provider had it from an attempt whose worker stopped; not sent again.",
+    )
 
 
 def survey_token(nonce: str) -> str:
@@ -531,6 +572,7 @@ _PER_MESSAGE = [
     "send_after",
     "provider_id",
     "error_code",
+    "unconfirmed_since",
 ]
 # The times each outcome stamps, the same for the whole batch.
 _STAMPS: dict[str, tuple[str, ...]] = {

@@ -3,11 +3,11 @@ tests, the benchmark and development: nothing leaves the machine.
 
 It answers ``POST /2010-04-01/Accounts/<sid>/Messages.json`` the way Twilio does
 (basic auth with the account and token, form fields, a JSON message or a JSON error),
-keeps what it was sent, and then posts the delivery receipts (``sent``, then
-``delivered`` or ``undelivered``) to the message's status-callback address, signed with
-the token as Twilio signs them. It can also post a patient's text to the inbound
-webhook. Failures are scripted: answer the next requests with an error, or treat some
-numbers as unable to receive texts.
+keeps what it was sent (``GET`` lists a number's messages, newest first), and then
+posts the delivery receipts (``sent``, then ``delivered`` or ``undelivered``) to the
+message's status-callback address, signed with the token as Twilio signs them. It can
+also post a patient's text to the inbound webhook. Failures are scripted: answer the
+next requests with an error, or treat some numbers as unable to receive texts.
 """
 
 import argparse
@@ -39,6 +39,7 @@ class Sent:
     to: str
     body: str
     status_callback: str
+    created: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
 
     @property
     def key(self) -> str:
@@ -55,7 +56,8 @@ class ProviderDouble:
     sent: list[Sent] = field(default_factory=list)
     # Numbers whose carrier says they cannot take texts (a landline, Twilio's 30006).
     unreachable: set[str] = field(default_factory=set)
-    # The next requests fail with these HTTP statuses, in order (429, 500: temporary).
+    # The next requests (sends or lists) fail with these HTTP statuses, in order (429,
+    # 500: temporary).
     failures: list[int] = field(default_factory=list)
     port: int = 0  # any free one
     # Once this many texts are taken, the next request hangs until released (then
@@ -140,10 +142,8 @@ class ProviderDouble:
             self.holding.set()
             self._released.wait()
             return 503, _error(503, 20503, "Service unavailable.")
-        with self._lock:
-            if self.failures:
-                status = self.failures.pop(0)
-                return status, _error(status, 20500 if status >= 500 else 20429, "Try again.")
+        if failure := self._scripted_failure():
+            return failure
         to, body = fields.get("To", ""), fields.get("Body", "")
         if not E164.match(to):
             return 400, _error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
@@ -163,20 +163,43 @@ class ProviderDouble:
                 self._receipts.put((message, "undelivered", "30006"))
             else:
                 self._receipts.put((message, "delivered", ""))
-        count, _ = segments.count(body)
-        now = format_datetime(datetime.datetime.now(datetime.UTC))
-        return 201, {
+        return 201, self._resource(message, fields.get("From", ""))
+
+    def _scripted_failure(self) -> tuple[int, dict] | None:
+        with self._lock:
+            if not self.failures:
+                return None
+            status = self.failures.pop(0)
+        return status, _error(status, 20500 if status >= 500 else 20429, "Try again.")
+
+    def _list(self, query: dict[str, str]) -> tuple[int, dict]:
+        if failure := self._scripted_failure():
+            return failure
+        to = query.get("To", "")
+        size = int(query.get("PageSize") or 50)
+        with self._lock:
+            found = [message for message in reversed(self.sent) if message.to == to][:size]
+        return 200, {
+            "messages": [self._resource(message) for message in found],
+            "page": 0,
+            "page_size": size,
+            "next_page_uri": None,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages.json",
+        }
+
+    def _resource(self, message: Sent, sender: str = "") -> dict:
+        created = format_datetime(message.created)
+        return {
             "sid": message.sid,
             "account_sid": self.account_sid,
-            "to": to,
-            "from": fields.get("From", ""),
-            "messaging_service_sid": fields.get("MessagingServiceSid"),
-            "body": body,
+            "to": message.to,
+            "from": sender,
+            "body": message.body,
             "status": "queued",
-            "num_segments": str(count),
+            "num_segments": str(segments.count(message.body)[0]),
             "direction": "outbound-api",
-            "date_created": now,
-            "date_updated": now,
+            "date_created": created,
+            "date_updated": created,
             "date_sent": None,
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{message.sid}.json",
         }
@@ -217,14 +240,25 @@ class ProviderDouble:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode()
+                if self._allowed():
+                    fields = {k: v[-1] for k, v in urllib.parse.parse_qs(raw).items()}
+                    self._answer(*double._accept(fields))
+
+            def do_GET(self) -> None:
+                if self._allowed():
+                    query = urllib.parse.urlparse(self.path).query
+                    fields = {k: v[-1] for k, v in urllib.parse.parse_qs(query).items()}
+                    self._answer(*double._list(fields))
+
+            def _allowed(self) -> bool:
                 path = f"/2010-04-01/Accounts/{double.account_sid}/Messages.json"
                 if self.headers.get("Authorization") != expected:
                     self._answer(401, _error(401, 20003, "Authenticate"))
-                elif self.path != path:
+                elif urllib.parse.urlparse(self.path).path != path:
                     self._answer(404, _error(404, 20404, "Not found"))
                 else:
-                    fields = {k: v[-1] for k, v in urllib.parse.parse_qs(raw).items()}
-                    self._answer(*double._accept(fields))
+                    return True
+                return False
 
             def _answer(self, status: int, body: dict) -> None:
                 data = json.dumps(body).encode()

@@ -157,3 +157,72 @@ def test_a_message_goes_out_in_the_language_the_patient_has_when_it_is_sent(sms_
     message.refresh_from_db()
     assert (message.language, message.language_used) == ("es", "es")
     assert sms_provider.sent[0].body == message.body and "recordatorio" in message.body
+
+
+def worker_dies_before_recording(monkeypatch) -> None:
+    """Dispatch as a worker that is killed after the provider calls, before it writes
+    what happened: its messages stay claimed, in sending."""
+
+    def killed(*args, **kwargs):
+        raise SystemExit("killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("messaging.services._record", killed)
+        with pytest.raises(SystemExit):
+            dispatch_due()
+
+
+def test_a_text_the_provider_took_before_its_worker_died_is_found_not_sent_again(
+    settings, monkeypatch, sms_provider
+):
+    patient = reachable_patient()
+    with time_machine.travel(DAY, tick=False) as clock:
+        message = automated(patient)
+        worker_dies_before_recording(monkeypatch)
+        [sent] = sms_provider.sent
+        message.refresh_from_db()
+        assert message.status == "sending" and not message.provider_id
+        assert dispatch_due() == {}  # its lease has not run out
+        clock.shift(dt.timedelta(seconds=settings.MESSAGE_LEASE_SECONDS + 1))
+        assert dispatch_due() == {"hand_off": 1}
+    assert len(sms_provider.sent) == 1
+    message.refresh_from_db()
+    assert message.status == "sent" and message.provider_id == sent.sid
+    assert message.unconfirmed_since is None
+    assert "not sent again" in message.events.get(action="hand_off").reason
+
+
+def test_a_text_whose_worker_died_before_the_provider_took_it_is_sent_once(
+    settings, monkeypatch, sms_provider
+):
+    patient = reachable_patient()
+    with time_machine.travel(DAY, tick=False) as clock:
+        message = automated(patient)
+        sms_provider.failures = [503]  # the earlier attempt never reached the provider
+        worker_dies_before_recording(monkeypatch)
+        assert sms_provider.sent == []
+        clock.shift(dt.timedelta(seconds=settings.MESSAGE_LEASE_SECONDS + 1))
+        assert dispatch_due() == {"hand_off": 1}
+    [sent] = sms_provider.sent
+    message.refresh_from_db()
+    assert message.status == "sent" and message.provider_id == sent.sid
+    assert message.attempts == 2
+
+
+def test_a_reclaimed_text_waits_while_the_provider_cannot_say_whether_it_has_it(
+    settings, monkeypatch, sms_provider
+):
+    patient = reachable_patient()
+    with time_machine.travel(DAY, tick=False) as clock:
+        message = automated(patient)
+        worker_dies_before_recording(monkeypatch)
+        clock.shift(dt.timedelta(seconds=settings.MESSAGE_LEASE_SECONDS + 1))
+        sms_provider.failures = [500]  # the lookup fails
+        assert dispatch_due() == {"retry": 1}
+        message.refresh_from_db()
+        assert message.status == "queued" and message.unconfirmed_since == DAY
+        clock.shift(dt.timedelta(minutes=1))
+        assert dispatch_due() == {"hand_off": 1}
+    assert len(sms_provider.sent) == 1
+    message.refresh_from_db()
+    assert message.provider_id == sms_provider.sent[0].sid
