@@ -20,7 +20,7 @@ import smtplib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -29,6 +29,9 @@ from django.utils import timezone
 
 from messaging.models import Message
 from messaging.texts import Rendered
+
+if TYPE_CHECKING:
+    from twilio.rest.api.v2010.account.message import MessageInstance
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +144,7 @@ class TwilioSms:
         return None
 
 
-def _accepted(sent) -> Accepted:  # a twilio MessageInstance
+def _accepted(sent: "MessageInstance") -> Accepted:
     segments = int(sent.num_segments) if sent.num_segments else None
     return Accepted(provider_id=str(sent.sid), segments=segments)
 
