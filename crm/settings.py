@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "patients",
     "referrals",
     "interactions",
+    "appointments",
     "messaging",
     "api",
     "frontend",

@@ -208,9 +208,17 @@ class Workflow:
         return record
 
     def start(
-        self, record: Any, *, actor: Actor, at: datetime.datetime, action: str = "create"
+        self,
+        record: Any,
+        *,
+        actor: Actor,
+        at: datetime.datetime,
+        action: str = "create",
+        react: bool = False,
+        details: dict | None = None,
     ) -> None:
-        """The first event of a new record (the service has saved it)."""
+        """The first event of a new record (the service has saved it), and with
+        ``react`` the reactions, as for a transition named ``action``."""
         if self.event_model is not None:
             self.event_model._default_manager.create(
                 **{self.event_link: record},
@@ -218,7 +226,11 @@ class Workflow:
                 to_status=getattr(record, self.status_field),
                 actor=actor,
                 occurred_at=at,
+                details=_jsonable(details or {}),
             )
+        if react:
+            for reaction in self.reactions:
+                reaction(record, actor=actor, at=at, action=action)
 
 
 def _jsonable(values: dict) -> dict:

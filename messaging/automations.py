@@ -1,63 +1,61 @@
-"""Messages the referral workflow sends by itself (registered on its reactions, so a
+"""Messages the workflows send by themselves (registered on their reactions, so a
 lower app never imports this one; docs/architecture.md).
 
-Rule (message template)              fires when                          sends
-- referral_scheduled                 a referral is scheduled or moved    at once
-- appointment_reminder               the same                            2 days before
-- survey_invitation                  a referral is closed                at once, in the
-                                     (at most one survey per patient      patient's hours
-                                     in 30 days: ``messaging.surveys``)
-A reminder for an appointment that was moved or is no longer scheduled is cancelled
-while still queued. Each message's occasion is the appointment, so scheduling again
-for the same time sends nothing new. When the contact policy refuses, the message is
-recorded as refused and the referral's coordinator gets a follow-up to reach the
-patient another way.
+Rule (message template)     fires when                              sends
+- referral_scheduled        a referral's appointment is booked      at once
+                            or moved
+- appointment_reminder      an appointment is booked or moved       before it, by its service
+                                                                    type's reminders (7 days,
+                                                                    2 days, 2 hours...)
+- survey_invitation         a referral is closed, or a visit        at once, in the patient's
+                            that is not a referral's is fulfilled   hours (at most one survey
+                                                                    per patient in 30 days:
+                                                                    ``messaging.surveys``)
+A reminder for an appointment that was moved or no longer happens is cancelled while
+still queued; one that the patient's hours would hold until after the visit is
+cancelled at once. Each message's occasion is the appointment and its time, so booking
+the same time again sends nothing new. When the contact policy refuses, the message is
+recorded as refused and a person gets a follow-up to reach the patient another way.
 """
 
 import datetime
 
 from django.db.models import prefetch_related_objects
 
+from appointments.choices import AppointmentAction, AppointmentStatus
+from appointments.models import Appointment
+from appointments.workflow import APPOINTMENT_WORKFLOW
 from crm.choices import Department
 from crm.roles import Actor
-from messaging.choices import Sender, Template
+from messaging.choices import MessageAction, MessageStatus, Sender, Template
+from messaging.models import Message
 from messaging.services import cancel_moot, message_queue
 from messaging.surveys import survey_send
+from messaging.workflow import MESSAGE_WORKFLOW
 from patients.choices import ConsentPurpose
 from referrals.choices import ReferralStatus
 from referrals.models import Referral
-from referrals.rules import appointment_key
 from referrals.workflow import REFERRAL_WORKFLOW
 
-REMIND_BEFORE = datetime.timedelta(days=2)
 # A reminder due this soon after the booking confirmation adds nothing to it.
 REMINDER_MIN_GAP = datetime.timedelta(hours=12)
-
-
-def _values(referral: Referral) -> dict:
-    provider = referral.receiving_practitioner or referral.receiving_organization
-    at = referral.appointment_at
-    return {"at": at.isoformat() if at else "", "provider": str(provider or "")}
-
-
-# The steps that can leave something queued moot: a reschedule, or leaving scheduled.
-MAY_MOOT = {"schedule", "no_show", "seen", "cancel"}
 RULES = (Template.APPOINTMENT_REMINDER, Template.REFERRAL_SCHEDULED)
+# The steps after which an appointment's queued messages may be moot.
+MAY_MOOT = {
+    AppointmentAction.RESCHEDULE,
+    AppointmentAction.CANCEL,
+    AppointmentAction.NO_SHOW,
+    AppointmentAction.ARRIVE,
+    AppointmentAction.FULFIL,
+}
+BOOKING = {"create", AppointmentAction.BOOK, AppointmentAction.RESCHEDULE}
+WILL_HAPPEN = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
 
 
 @REFERRAL_WORKFLOW.react
 def referral_messages(
     referral: Referral, *, actor: Actor, at: datetime.datetime, action: str
 ) -> None:
-    scheduled = referral.status == ReferralStatus.SCHEDULED and referral.appointment_at is not None
-    if action in MAY_MOOT:
-        cancel_moot(
-            rules=RULES,
-            still_applies=[appointment_key(referral)] if scheduled else [],
-            referral=referral,
-            actor=actor,
-            reason=f"The referral is now {referral.get_status_display().lower()}.",
-        )
     if referral.status == ReferralStatus.CLOSED and action == "close":
         survey_send(
             actor=actor,
@@ -68,42 +66,98 @@ def referral_messages(
             occasion=f"{referral.pk}:{at.isoformat()}",
             at=at,
         )
-    if not scheduled:
-        return
-    appointment = referral.appointment_at
-    assert appointment is not None
-    # Both messages ask the contact policy about the same patient: load once.
-    prefetch_related_objects([referral.patient], "consents", "contact_points", "languages")
-    _queue(referral, Template.REFERRAL_SCHEDULED, actor=actor, at=at)
-    if appointment - REMIND_BEFORE > at + REMINDER_MIN_GAP:
-        _queue(
-            referral,
-            Template.APPOINTMENT_REMINDER,
+
+
+def occasion(appointment: Appointment, before: datetime.timedelta | None = None) -> str:
+    """Names a message about an appointment at its time: a moved visit is a new occasion."""
+    key = f"appointment:{appointment.pk}:{appointment.start.isoformat()}"
+    return f"{key}:{int(before.total_seconds())}" if before else key
+
+
+@APPOINTMENT_WORKFLOW.react
+def appointment_messages(
+    appointment: Appointment, *, actor: Actor, at: datetime.datetime, action: str
+) -> None:
+    will_happen = appointment.status in WILL_HAPPEN
+    reminders = list(appointment.service_type.reminders.all()) if will_happen else []
+    if action in MAY_MOOT:
+        current = [occasion(appointment)] + [occasion(appointment, r.before) for r in reminders]
+        cancel_moot(
+            rules=RULES,
+            still_applies=current if will_happen else [],
+            of=appointment,
             actor=actor,
-            at=at,
-            send_after=appointment - REMIND_BEFORE,
+            reason=f"The appointment is now {appointment.get_status_display().lower()}.",
         )
+    if (
+        action == AppointmentAction.FULFIL
+        and appointment.referral_id is None  # the referral's report closes its loop
+        and appointment.service_type.survey_after_visit
+    ):
+        survey_send(
+            actor=actor,
+            patient=appointment.patient,
+            sender=Sender.RULE,
+            rule=Template.SURVEY_INVITATION,
+            occasion=f"appointment:{appointment.pk}",
+            at=at,
+        )
+    if action not in BOOKING or not will_happen or appointment.start <= at:
+        return
+    # The messages ask the contact policy about the same patient: load once.
+    prefetch_related_objects([appointment.patient], "consents", "contact_points", "languages")
+    quiet_until = at
+    if appointment.referral_id is not None:
+        _queue(appointment, Template.REFERRAL_SCHEDULED, occasion(appointment), actor=actor, at=at)
+        quiet_until = at + REMINDER_MIN_GAP
+    for reminder in reminders:
+        due = appointment.start - reminder.before
+        if due > quiet_until:
+            _queue(
+                appointment,
+                Template.APPOINTMENT_REMINDER,
+                occasion(appointment, reminder.before),
+                actor=actor,
+                at=at,
+                send_after=due,
+            )
 
 
 def _queue(
-    referral: Referral,
+    appointment: Appointment,
     template: str,
+    key: str,
     *,
     actor: Actor,
     at: datetime.datetime,
     send_after: datetime.datetime | None = None,
 ) -> None:
-    message_queue(
+    provider = appointment.practitioner or appointment.organization
+    message = message_queue(
         actor=actor,
-        patient=referral.patient,
+        patient=appointment.patient,
         purpose=ConsentPurpose.APPOINTMENT_REMINDERS,
-        department=Department.CARE_COORDINATION,
+        department=Department.CARE_COORDINATION
+        if appointment.referral_id
+        else Department.FRONT_DESK,
         template=template,
-        values=_values(referral),
+        values={"at": appointment.start.isoformat(), "provider": str(provider or "")},
         sender=Sender.RULE,
         rule=template,
-        occasion=appointment_key(referral),
+        occasion=key,
         send_after=send_after,
-        referral=referral,
+        referral=appointment.referral,
+        appointment=appointment,
         at=at,
+    )
+    if message.status == MessageStatus.QUEUED and message.send_after >= appointment.start:
+        _cancel_late(message)
+
+
+def _cancel_late(message: Message) -> None:
+    MESSAGE_WORKFLOW.apply(
+        message,
+        MessageAction.CANCEL,
+        actor=None,
+        reason="The patient's contact hours open only after the appointment.",
     )

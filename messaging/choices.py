@@ -59,3 +59,7 @@ class Keyword(models.TextChoices):
     STOP = "stop", "Stop"
     START = "start", "Start"
     HELP = "help", "Help"
+    # Answers to an appointment reminder.
+    CONFIRM = "confirm", "Confirm the appointment"
+    RESCHEDULE = "reschedule", "Asks to reschedule"
+    CANCEL = "cancel", "Cancel the appointment"

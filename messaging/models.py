@@ -62,7 +62,7 @@ class Message(models.Model):
     status = models.CharField(max_length=16, choices=MessageStatus, default=MessageStatus.QUEUED)
     status_reason = models.TextField(max_length=2000, blank=True)
     refusal_code = models.CharField(max_length=32, blank=True)
-    keyword = models.CharField(max_length=8, choices=Keyword, blank=True)
+    keyword = models.CharField(max_length=12, choices=Keyword, blank=True)
     send_after = models.DateTimeField(default=timezone.now)
     attempts = models.PositiveSmallIntegerField(default=0)
     claim = models.UUIDField(null=True, blank=True, editable=False)
@@ -101,6 +101,14 @@ class Message(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="messages",
+    )
+    appointment = models.ForeignKey(
+        "appointments.Appointment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+        help_text="The appointment it reminds of; a reply to it may confirm or cancel it.",
     )
     follow_up = models.ForeignKey(
         "referrals.FollowUp",

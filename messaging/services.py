@@ -37,6 +37,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from appointments.choices import UPCOMING, AppointmentStatus, ChangedBy
+from appointments.models import Appointment
+from appointments.services import appointment_cancel, appointment_confirm
 from crm.choices import Department
 from crm.errors import Conflict, InvalidInput, InvalidTransition
 from crm.roles import Actor
@@ -79,6 +82,37 @@ KEYWORDS: dict[str, str] = {
     **dict.fromkeys(("STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT"), Keyword.STOP),
     **dict.fromkeys(("START", "UNSTOP"), Keyword.START),
     **dict.fromkeys(("HELP", "INFO"), Keyword.HELP),
+}
+# Answers to an appointment reminder, as patients write them in the supported
+# languages (the whole text, any case and punctuation). CANCEL is an opt-out word at
+# some providers: the reminders ask for 3, and the provider's opt-out list must leave
+# CANCEL to the clinic (README, SMS).
+ANSWERS: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            *("C", "1", "YES", "Y", "CONFIRM", "CONFIRMED", "OK"),
+            *("SI", "SÍ", "CONFIRMAR", "CONFIRMO", "SIM"),
+            *("是", "确认", "確認", "好"),
+            *("CÓ", "CO", "XÁCNHẬN", "네", "예", "확인", "OO", "OPO"),
+            *("ДА", "نعم", "WI"),
+        ),
+        Keyword.CONFIRM,
+    ),
+    **dict.fromkeys(
+        (
+            *("R", "2", "RESCHEDULE", "CHANGE", "CAMBIAR", "REPROGRAMAR", "REMARCAR"),
+            *("改期", "ĐỔI", "ĐỔILỊCH", "DOI", "변경", "PALITAN", "ПЕРЕНЕСТИ", "تغيير"),
+            "CHANJE",
+        ),
+        Keyword.RESCHEDULE,
+    ),
+    **dict.fromkeys(
+        (
+            *("3", "X", "CANCEL", "CANCELAR", "取消", "HỦY", "HUY", "취소", "KANSELAHIN"),
+            *("ОТМЕНА", "ОТМЕНИТЬ", "إلغاء", "ANILE"),  # noqa: RUF001 (Russian)
+        ),
+        Keyword.CANCEL,
+    ),
 }
 PURPOSE_TOPIC: dict[str, str] = {
     ConsentPurpose.APPOINTMENT_REMINDERS: Topic.SCHEDULING,
@@ -213,6 +247,7 @@ def message_queue(
     occasion: str = "",
     send_after: datetime.datetime | None = None,
     referral: Referral | None = None,
+    appointment: Appointment | None = None,
     reply_to: Message | None = None,
     at: datetime.datetime | None = None,
 ) -> Message:
@@ -261,6 +296,7 @@ def message_queue(
         occasion=occasion[:200],
         send_after=draft.send_after or due,
         referral=referral,
+        appointment=appointment,
         reply_to=reply_to,
         created_at=now,
     )
@@ -274,7 +310,15 @@ def message_queue(
     # The key is new; the related rows were loaded from the database.
     full_clean(
         message,
-        exclude=["patient", "interaction", "referral", "reply_to", "sent_by", "idempotency_key"],
+        exclude=[
+            "patient",
+            "interaction",
+            "referral",
+            "appointment",
+            "reply_to",
+            "sent_by",
+            "idempotency_key",
+        ],
     )
     try:
         _write(message, actor=actor, now=now)
@@ -339,7 +383,7 @@ def _leave_for_person(
     follow_up = create_once(
         Need(
             rule=FOLLOW_UP_KIND[message.rule],
-            key=message.occasion[:100] or f"message:{message.pk}",
+            key=_person_key(message),
             patient=message.patient,
             title=f"Reach the patient: the {Template(message.template).label.lower()} "
             "could not be sent",
@@ -356,6 +400,14 @@ def _leave_for_person(
     if follow_up is not None:
         Message.objects.filter(pk=message.pk).update(follow_up=follow_up)
         message.follow_up = follow_up
+
+
+def _person_key(message: Message) -> str:
+    """What one follow-up stands for: every message about one appointment time (its
+    confirmation and reminders) leaves one."""
+    if message.appointment_id:
+        return f"appointment:{message.appointment_id}:{message.context.get('at', '')}"[:100]
+    return message.occasion[:100] or f"message:{message.pk}"
 
 
 # Sending ----------------------------------------------------------------------------
@@ -716,10 +768,19 @@ def receipt_record(
     return message
 
 
+def _bare(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text).upper()
+
+
 def keyword_of(text: str) -> str:
     """The standard keyword a text is, if the whole text is one (any case, any
     punctuation or spacing around it): ``Stop.`` is STOP, ``stop sending`` is not."""
-    return KEYWORDS.get(re.sub(r"[\W_]+", "", text).upper(), "")
+    return KEYWORDS.get(_bare(text), "")
+
+
+def answer_of(text: str) -> str:
+    """The answer to an appointment reminder a text is, if the whole text is one."""
+    return ANSWERS.get(_bare(text), "")
 
 
 def _patients_at(number: str) -> list[Patient]:
@@ -762,6 +823,8 @@ def inbound_receive(
         log.warning("An inbound text came from a number no patient has; it was not kept.")
         return None
     keyword = keyword_of(body)
+    appointment_id = last_sent.appointment_id if last_sent is not None else None
+    answer = answer_of(body) if appointment_id and not keyword else ""
     message = Message(
         patient=patient,
         channel=MessageChannel.SMS,
@@ -771,7 +834,7 @@ def inbound_receive(
         address=from_number,
         sender=Sender.PATIENT,
         status=MessageStatus.RECEIVED,
-        keyword=keyword,
+        keyword=keyword or answer,
         provider_id=provider_id,
         reply_to=last_sent,
         created_at=at,
@@ -782,9 +845,55 @@ def inbound_receive(
     _start(message, actor=None)
     if keyword:
         _answer_keyword(message, keyword, patients or [patient], at)
-    else:
+    elif not (answer and appointment_id and _answer_reminder(message, answer, appointment_id, at)):
         _ask_staff_to_answer(message, at)
     return message
+
+
+def _answer_reminder(
+    message: Message, answer: str, appointment_id: int, at: datetime.datetime
+) -> bool:
+    """Act on a patient's answer to an appointment reminder: a confirmation confirms
+    it, a cancellation cancels it (and asks the front desk to offer another time), a
+    request to reschedule asks the front desk to call. False when the appointment can
+    no longer take the answer (it is past, or cancelled): then a person reads it."""
+    appointment = Appointment.objects.select_related("service_type").get(pk=appointment_id)
+    what = f"{appointment.service_type.name} on {appointment.start:%Y-%m-%d}"
+    said = f'The patient replied "{message.body[:100]}" by text.'
+    by = {"actor": None, "at": at, "by": ChangedBy.PATIENT, "reason": said}
+    if appointment.status not in UPCOMING:
+        return False
+    if answer == Keyword.CONFIRM:
+        if appointment.status != AppointmentStatus.CONFIRMED:
+            appointment_confirm(appointment=appointment, **by)
+    elif answer == Keyword.CANCEL:
+        appointment_cancel(appointment=appointment, **by)
+        _ask_front_desk(message, f"Offer the patient another time: they cancelled the {what}", at)
+    else:
+        _ask_front_desk(message, f"The patient asks to reschedule the {what}", at)
+    message.answered_at = at
+    message.save(update_fields=["answered_at", "follow_up"])
+    return True
+
+
+def _ask_front_desk(message: Message, title: str, at: datetime.datetime) -> None:
+    message.follow_up = create_once(
+        Need(
+            rule=FollowUpKind.REBOOK,
+            key=f"message:{message.pk}",
+            patient=message.patient,
+            title=title,
+            due_at=at + settings.MESSAGE_ANSWER_WITHIN,
+            queue=Department.FRONT_DESK,
+            priority=FollowUpPriority.HIGH,
+            note=f'"{message.body[:500]}"',
+            referral=message.reply_to.referral if message.reply_to else None,
+            interaction=message.interaction,
+            contact={"contact_channel": MessageChannel.SMS},
+        ),
+        actor=None,
+        at=at,
+    )
 
 
 def _answer_keyword(
@@ -920,13 +1029,13 @@ def cancel_moot(
     *,
     rules: Iterable[str],
     still_applies: Iterable[str],
-    referral: Referral,
+    of: Referral | Appointment,
     actor: Actor,
     reason: str,
 ) -> int:
-    """Cancel the rules' queued messages for ``referral`` whose occasion is no longer
+    """Cancel the rules' queued messages about ``of`` whose occasion is no longer
     current (a reminder for a visit that was rescheduled)."""
-    moot = referral.messages.filter(rule__in=list(rules), status=MessageStatus.QUEUED).exclude(
+    moot = of.messages.filter(rule__in=list(rules), status=MessageStatus.QUEUED).exclude(
         occasion__in=list(still_applies)
     )
     count = 0

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from interactions import services as experience
 from messaging.services import inbound_receive, message_queue
+from referrals.models import Referral
 from tests.factories import (
     ContactPointFactory,
     FollowUpFactory,
@@ -88,9 +89,10 @@ def referral_transition(state, action):
     def case(coordinator):
         referral = referral_in(state, coordinator, patient=a_patient(coordinator))
         body = action_input(action)
-        if action == "no_show":
-            referral.appointment_at = timezone.now() - datetime.timedelta(minutes=5)
-            referral.save(update_fields=["appointment_at"])
+        if action == "no_show":  # the visit was five minutes ago
+            start = timezone.now() - datetime.timedelta(minutes=5)
+            Referral.objects.filter(pk=referral.pk).update(appointment_at=start)
+            referral.appointments.update(start=start, end=start + datetime.timedelta(hours=1))
         return "post", f"/api/referrals/{referral.pk}/{action.replace('_', '-')}/", body
 
     return case
@@ -171,12 +173,13 @@ CASES = {
     "referral send": (referral_transition("draft", "send"), 11),
     "referral accept": (referral_transition("sent", "accept"), 11),
     "referral decline": (referral_transition("sent", "decline"), 16),
-    # Scheduling queues the booking confirmation (the contact policy's three reads, the
-    # message, its interaction and its event); leaving "scheduled" (or moving the
-    # visit) looks for queued messages it made moot.
-    "referral schedule": (referral_transition("accepted", "schedule"), 20),
-    "referral no-show": (referral_transition("scheduled", "no_show"), 22),
-    "referral seen": (referral_transition("scheduled", "seen"), 14),
+    # Scheduling books the referral's appointment (its service type and reminders, the
+    # row, its history and event) and queues the booking confirmation (the contact
+    # policy's three reads, the message, its interaction and its event); leaving
+    # "scheduled" moves the appointment too and cancels the queued messages it made moot.
+    "referral schedule": (referral_transition("accepted", "schedule"), 27),
+    "referral no-show": (referral_transition("scheduled", "no_show"), 29),
+    "referral seen": (referral_transition("scheduled", "seen"), 21),
     # Closing invites the patient to a survey by text: the 30-day check, the policy's
     # three reads, the invitation and the message with their history and events.
     "referral close": (referral_transition("seen", "close"), 32),

@@ -66,7 +66,11 @@ def test_scheduling_confirms_now_and_reminds_two_days_before_in_the_patients_lan
         "vi",
     )
     assert reminder.send_after == VISIT - dt.timedelta(days=2)
-    assert reminder.sender == "rule" and reminder.occasion.startswith(f"{referral.pk}:")
+    appointment = referral.appointments.get()
+    assert reminder.appointment == confirmation.appointment == appointment
+    assert reminder.sender == "rule" and reminder.occasion.startswith(
+        f"appointment:{appointment.pk}:"
+    )
     assert "lúc" in reminder.body  # "at", with the time in the patient's zone
     assert not FollowUp.objects.filter(referral=referral, rule="appointment_reminder").exists()
 
