@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import APIRootView, DefaultRouter
 
+from api.views.appointments import AppointmentViewSet, ServiceTypeViewSet
 from api.views.audit import AccessRecordViewSet, EmergencyAccessViewSet
 from api.views.auth import ApiTokenViewSet, sign_out_everywhere_view, token_create
 from api.views.care import (
@@ -38,6 +39,8 @@ router.register("interactions", InteractionViewSet, basename="interaction")
 router.register("referrals", ReferralViewSet, basename="referral")
 router.register("follow-ups", FollowUpViewSet, basename="follow-up")
 router.register("messages", MessageViewSet, basename="message")
+router.register("appointments", AppointmentViewSet, basename="appointment")
+router.register("service-types", ServiceTypeViewSet, basename="service-type")
 router.register("staff", StaffViewSet, basename="staff")
 router.register("complaints", ComplaintViewSet, basename="complaint")
 router.register("surveys/invitations", SurveyInvitationViewSet, basename="survey-invitation")

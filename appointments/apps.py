@@ -5,5 +5,6 @@ class AppointmentsConfig(AppConfig):
     name = "appointments"
 
     def ready(self) -> None:
-        # The referral workflow's reactions: a referral's appointment is an appointment.
-        from appointments import referral_link  # noqa: F401
+        # The workflows' reactions: a referral's appointment is an appointment, and an
+        # appointment's steps leave follow-ups.
+        from appointments import referral_link, rules  # noqa: F401

@@ -13,6 +13,7 @@ interactions              RW           RW         R, W own dept      RW         
 restricted interactions   assigned     RW         -                  -           -
 referrals: status         RW           RW         -                  R           R
 referrals: clinical       RW           RW         -                  -           -
+appointments              RW           RW         R (billing only)   RW          R
 follow-ups                RW           RW         own queue          RW          R
 feedback, complaints      RW           R          R own dept         RW          R
 history, access log       R            R          -                  -           R
@@ -38,6 +39,7 @@ class Section(models.TextChoices):
     RESTRICTED = "restricted_interactions", "restricted interactions"
     REFERRALS = "referrals", "referrals (status, dates, receiving provider)"
     REFERRAL_CLINICAL = "referral_clinical", "referrals' clinical reason and report"
+    APPOINTMENTS = "appointments", "appointments"
     FOLLOW_UPS = "follow_ups", "follow-ups"
     FEEDBACK = "feedback", "feedback and complaints"
     HISTORY = "history", "change history and access log"
@@ -86,6 +88,7 @@ POLICY: dict[str, dict[str, Grant]] = {
         S.RESTRICTED: ASSIGNED,
         S.REFERRALS: RW,
         S.REFERRAL_CLINICAL: RW,
+        S.APPOINTMENTS: RW,
         S.FOLLOW_UPS: RW,
         S.FEEDBACK: RW,
         S.HISTORY: R,
@@ -98,11 +101,13 @@ POLICY: dict[str, dict[str, Grant]] = {
         S.RESTRICTED: RW,
         S.REFERRALS: RW,
         S.REFERRAL_CLINICAL: RW,
+        S.APPOINTMENTS: RW,
         S.FOLLOW_UPS: RW,
         S.FEEDBACK: R,
         S.HISTORY: R,
     },
-    Role.BILLING: DEPARTMENT_DESK,
+    # Billing bills visits: it reads them. Pharmacy's work needs none.
+    Role.BILLING: DEPARTMENT_DESK | {S.APPOINTMENTS: R},
     Role.PHARMACY: DEPARTMENT_DESK,
     Role.FRONT_DESK: {
         S.IDENTITY: RW,
@@ -110,6 +115,7 @@ POLICY: dict[str, dict[str, Grant]] = {
         S.CARE_TEAM: R,
         S.INTERACTIONS: RW,
         S.REFERRALS: R,
+        S.APPOINTMENTS: RW,
         S.FOLLOW_UPS: RW,
         S.FEEDBACK: RW,
     },
@@ -119,6 +125,7 @@ POLICY: dict[str, dict[str, Grant]] = {
         S.CARE_TEAM: RW,
         S.INTERACTIONS: R,
         S.REFERRALS: R,
+        S.APPOINTMENTS: R,
         S.FOLLOW_UPS: R,
         S.FEEDBACK: R,
         S.HISTORY: R,

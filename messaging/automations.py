@@ -98,6 +98,7 @@ def appointment_messages(
             actor=actor,
             patient=appointment.patient,
             sender=Sender.RULE,
+            department=Department.CLINICAL,  # the visit is what it rates
             rule=Template.SURVEY_INVITATION,
             occasion=f"appointment:{appointment.pk}",
             at=at,

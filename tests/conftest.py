@@ -59,7 +59,7 @@ def outsider(db):
 
 # A change to one of these records must carry its version (If-Match).
 VERSIONED = re.compile(
-    r"^/api/(?P<kind>patients|interactions|referrals|follow-ups|complaints)/(?P<pk>\d+)/"
+    r"^/api/(?P<kind>patients|interactions|referrals|appointments|follow-ups|complaints)/(?P<pk>\d+)/"
     r"(?P<action>[a-z0-9-]+/)?$"
 )
 

@@ -8,6 +8,8 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from appointments.models import ServiceType
+from appointments.services import appointment_create
 from crm.roles import Role
 from tests.conftest import client_for
 from tests.factories import (
@@ -58,6 +60,12 @@ def world():
         "billing_task": FollowUpFactory(patient=own, queue="billing"),
         "billing_complaint": complaint("billing"),
         "front_complaint": complaint("front_desk"),
+        "appointment": appointment_create(
+            actor=coordinator,
+            patient=own,
+            service_type=ServiceType.objects.get(code="follow-up"),
+            start=timezone.now() + dt.timedelta(days=3),
+        ),
     }
 
 
@@ -218,6 +226,28 @@ CASES = {
             "receiving_organization_id": OrganizationFactory().pk,
         },
         [201, 201, 403, 403, 403, 403],
+    ),
+    "list appointments": (
+        "get",
+        lambda w: "/api/appointments/",
+        None,
+        [200, 200, 200, 403, 200, 200],
+    ),
+    "book an appointment": (
+        "post",
+        lambda w: "/api/appointments/",
+        lambda w: {
+            "patient_id": w["own"].pk,
+            "service_type": "follow-up",
+            "start": (timezone.now() + dt.timedelta(days=5)).isoformat(),
+        },
+        [201, 201, 403, 403, 201, 403],
+    ),
+    "confirm an appointment": (
+        "post",
+        lambda w: f"/api/appointments/{w['appointment'].pk}/confirm/",
+        lambda w: {},
+        [200, 200, 403, 403, 200, 403],
     ),
     "accept a referral": (
         "post",

@@ -1,0 +1,162 @@
+from rest_framework import serializers
+
+from api.fields import AllowedActionsField, ChoiceField, write_id
+from api.serializers.common import TransitionEventSerializer
+from api.serializers.referrals import (
+    OrganizationSummarySerializer,
+    PatientSummarySerializer,
+    PractitionerSummarySerializer,
+)
+from appointments.choices import UPCOMING, AppointmentAction, AppointmentStatus
+from appointments.models import Appointment, AppointmentEvent, Reminder, ServiceType
+from appointments.workflow import APPOINTMENT_WORKFLOW
+from patients.models import Patient
+from referrals.models import Organization, Practitioner, Referral
+
+
+class ReminderSerializer(serializers.ModelSerializer):
+    before_hours = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Reminder
+        fields = ["before", "before_hours"]
+
+    def get_before_hours(self, reminder) -> float:
+        return reminder.before.total_seconds() / 3600
+
+
+class ServiceTypeSerializer(serializers.ModelSerializer):
+    """A kind of visit and what happens around it (edited in the admin)."""
+
+    reminders = ReminderSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ServiceType
+        fields = [
+            "code",
+            "name",
+            "minutes",
+            "check_in_call",
+            "survey_after_visit",
+            "active",
+            "reminders",
+        ]
+
+
+SERVICE_TYPE = serializers.SlugRelatedField(
+    slug_field="code", queryset=ServiceType.objects.filter(active=True)
+)
+
+
+class AppointmentSerializer(serializers.ModelSerializer):
+    """An appointment. Its time moves by the ``reschedule`` action and its status by the
+    other actions; an update changes the rest."""
+
+    patient = PatientSummarySerializer(read_only=True)
+    patient_id = write_id(Patient.objects.all(), "patient")
+    service_type = SERVICE_TYPE
+    practitioner = PractitionerSummarySerializer(read_only=True, allow_null=True)
+    practitioner_id = write_id(
+        Practitioner.objects.all(), "practitioner", required=False, allow_null=True
+    )
+    organization = OrganizationSummarySerializer(read_only=True, allow_null=True)
+    organization_id = write_id(
+        Organization.objects.all(), "organization", required=False, allow_null=True
+    )
+    referral_id = write_id(Referral.objects.all(), "referral", required=False, allow_null=True)
+    status = ChoiceField(
+        choices=AppointmentStatus.choices,
+        required=False,
+        help_text="On booking: proposed, booked (the default) or confirmed.",
+    )
+    end = serializers.DateTimeField(
+        required=False, help_text="Defaults to the start plus the service type's minutes."
+    )
+    allowed_actions = AllowedActionsField(APPOINTMENT_WORKFLOW)
+
+    class Meta:
+        model = Appointment
+        fields = [
+            "id",
+            "patient",
+            "patient_id",
+            "service_type",
+            "practitioner",
+            "practitioner_id",
+            "organization",
+            "organization_id",
+            "department",
+            "location",
+            "start",
+            "end",
+            "time_zone",
+            "status",
+            "status_changed_at",
+            "booked_at",
+            "confirmed_at",
+            "source",
+            "external_id",
+            "referral",
+            "referral_id",
+            "allowed_actions",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "status_changed_at",
+            "booked_at",
+            "confirmed_at",
+            "source",
+            "external_id",
+            "referral",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None and not isinstance(self.instance, list):
+            for name in ("patient_id", "start", "end", "status", "referral_id"):
+                fields[name].read_only = True
+        return fields
+
+    def validate_status(self, value: str) -> str:
+        if value not in UPCOMING:
+            raise serializers.ValidationError(
+                "A new appointment is proposed, booked or confirmed; record what happened "
+                "next with its action."
+            )
+        return value
+
+
+class AppointmentPushSerializer(AppointmentSerializer):
+    """What a scheduling system pushes: its appointment by ``source`` and
+    ``external_id``, in any status (the steps to it are taken in order)."""
+
+    source = serializers.SlugField(max_length=40)
+    external_id = serializers.CharField(max_length=100)
+
+    class Meta(AppointmentSerializer.Meta):
+        validators: list = []  # a known source and id is an update, not a duplicate
+        read_only_fields = [
+            f
+            for f in AppointmentSerializer.Meta.read_only_fields
+            if f not in ("source", "external_id")
+        ]
+
+    def get_fields(self):
+        return serializers.ModelSerializer.get_fields(self)
+
+    def validate_status(self, value: str) -> str:
+        return value
+
+
+class AppointmentEventSerializer(TransitionEventSerializer):
+    action = ChoiceField(choices=[("create", "Create"), *AppointmentAction.choices])
+    from_status = ChoiceField(choices=AppointmentStatus.choices, allow_blank=True)
+    to_status = ChoiceField(choices=AppointmentStatus.choices)
+
+    class Meta(TransitionEventSerializer.Meta):
+        model = AppointmentEvent

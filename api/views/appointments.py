@@ -1,0 +1,89 @@
+"""Appointments: booked here or pushed in by the clinic's scheduling system, their
+steps and event log, and the service types with their reminder schedules."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from api.pagination import keyset
+from api.permissions import HasStaffRole
+from api.serializers.appointments import (
+    AppointmentEventSerializer,
+    AppointmentPushSerializer,
+    AppointmentSerializer,
+    ServiceTypeSerializer,
+)
+from api.serializers.common import InvalidTransitionSerializer
+from api.views.base import WRITE_PARAMETERS, RecordViewSet, with_transitions
+from appointments import selectors, services
+from appointments.filtersets import AppointmentFilterSet
+from appointments.workflow import APPOINTMENT_WORKFLOW
+from crm.access import Section
+from crm.errors import Conflict
+
+
+@WRITE_PARAMETERS
+@with_transitions(APPOINTMENT_WORKFLOW, services.TRANSITION_SERVICES, AppointmentSerializer)
+class AppointmentViewSet(RecordViewSet):
+    """Appointments, soonest first."""
+
+    serializer_class = AppointmentSerializer
+    filterset_class = AppointmentFilterSet
+    pagination_class = keyset("start", "id")
+    section = Section.APPOINTMENTS
+    create_service = services.appointment_create
+    update_service = services.appointment_update
+    instance_name = "appointment"
+
+    def get_queryset(self):
+        return selectors.appointment_list(user=self.request.user)
+
+    @extend_schema(
+        request=AppointmentPushSerializer,
+        responses={
+            200: AppointmentSerializer,
+            201: AppointmentSerializer,
+            409: InvalidTransitionSerializer,
+        },
+    )
+    @action(detail=False, methods=["put"], filter_backends=[], pagination_class=None)
+    def push(self, request):
+        """The scheduling system's appointment, by its ``source`` and ``external_id``:
+        201 when new, 200 when it was known (what changed is applied: a new time is a
+        reschedule, a new status the step to it). Sending the same body again changes
+        nothing, so a retry is safe."""
+        serializer = AppointmentPushSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        known = selectors.appointment_list(user=request.user).filter(
+            source=data["source"], external_id=data["external_id"]
+        )
+        if any(a.patient_id != data["patient"].pk for a in known):
+            raise Conflict(
+                "This appointment belongs to another patient in this system.",
+                code="patient_mismatch",
+                errors={"patient_id": ["Differs from the appointment's patient."]},
+            )
+        appointment, created = services.appointment_upsert(actor=request.user, **data)
+        return Response(
+            self.get_serializer(appointment).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(responses=AppointmentEventSerializer(many=True))
+    @action(detail=True, filter_backends=[], pagination_class=None)
+    def events(self, request, pk=None):
+        """Every step: who, when, from, to, why, and on whose behalf (``details.by``)."""
+        events = selectors.appointment_events(self.get_object())
+        return Response(AppointmentEventSerializer(events, many=True).data)
+
+
+class ServiceTypeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The service types and their reminder schedules (edited in the admin)."""
+
+    queryset = selectors.service_type_list()
+    serializer_class = ServiceTypeSerializer
+    permission_classes = [HasStaffRole]
+    pagination_class = None
+    filter_backends = []
