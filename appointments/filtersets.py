@@ -1,7 +1,7 @@
 import django_filters
 
 from appointments.choices import AppointmentStatus
-from appointments.models import Appointment, ServiceType
+from appointments.models import Appointment
 from crm.filters import BooleanFilter, IdFilter, IsoDateTimeFilter
 from patients.models import Patient
 
@@ -9,11 +9,8 @@ from patients.models import Patient
 class AppointmentFilterSet(django_filters.FilterSet):
     patient = django_filters.ModelChoiceFilter(queryset=Patient.objects.all())
     status = django_filters.MultipleChoiceFilter(choices=AppointmentStatus.choices)
-    service_type = django_filters.ModelMultipleChoiceFilter(
-        field_name="service_type__code",
-        to_field_name="code",
-        queryset=ServiceType.objects.all(),
-        label="One or more service type codes (repeat the parameter).",
+    service_type = django_filters.CharFilter(
+        field_name="service_type__code", max_length=40, label="A service type's code."
     )
     referral = IdFilter(field_name="referral_id")
     start_after = IsoDateTimeFilter(field_name="start", lookup_expr="gte")

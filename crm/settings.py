@@ -245,6 +245,7 @@ SPECTACULAR_SETTINGS = {
         "ChannelEnum": "crm.choices.Channel",
         "DepartmentEnum": "crm.choices.Department",
         "MessageChannelEnum": "messaging.choices.MessageChannel",
+        "AppointmentStatusEnum": "appointments.choices.AppointmentStatus",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
 }

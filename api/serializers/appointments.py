@@ -1,3 +1,6 @@
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import build_basic_type, build_object_type
+from drf_spectacular.types import OpenApiTypes
 from rest_framework import serializers
 
 from api.fields import AllowedActionsField, ChoiceField, write_id
@@ -43,9 +46,33 @@ class ServiceTypeSerializer(serializers.ModelSerializer):
         ]
 
 
-SERVICE_TYPE = serializers.SlugRelatedField(
-    slug_field="code", queryset=ServiceType.objects.filter(active=True)
-)
+class ServiceTypeField(serializers.Field):
+    """Written as the service type's code, read as its code and name."""
+
+    def to_internal_value(self, data) -> ServiceType:
+        code = data if isinstance(data, str) else ""
+        found = ServiceType.objects.filter(code=code[:40], active=True).first()
+        if found is None:
+            raise serializers.ValidationError(
+                "Name an active service type by its code (GET /api/service-types/)."
+            )
+        return found
+
+    def to_representation(self, value: ServiceType) -> dict:
+        return {"code": value.code, "name": value.name}
+
+
+class ServiceTypeFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = ServiceTypeField
+
+    def map_serializer_field(self, auto_schema, direction):
+        code = build_basic_type(OpenApiTypes.STR)
+        if direction == "request":
+            return code
+        return build_object_type(
+            properties={"code": code, "name": build_basic_type(OpenApiTypes.STR)},
+            required=["code", "name"],
+        )
 
 
 class AppointmentSerializer(serializers.ModelSerializer):
@@ -54,7 +81,7 @@ class AppointmentSerializer(serializers.ModelSerializer):
 
     patient = PatientSummarySerializer(read_only=True)
     patient_id = write_id(Patient.objects.all(), "patient")
-    service_type = SERVICE_TYPE
+    service_type = ServiceTypeField()
     practitioner = PractitionerSummarySerializer(read_only=True, allow_null=True)
     practitioner_id = write_id(
         Practitioner.objects.all(), "practitioner", required=False, allow_null=True

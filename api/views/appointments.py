@@ -47,7 +47,7 @@ class AppointmentViewSet(RecordViewSet):
             409: InvalidTransitionSerializer,
         },
     )
-    @action(detail=False, methods=["put"], filter_backends=[], pagination_class=None)
+    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
     def push(self, request):
         """The scheduling system's appointment, by its ``source`` and ``external_id``:
         201 when new, 200 when it was known (what changed is applied: a new time is a

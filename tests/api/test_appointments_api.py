@@ -58,14 +58,14 @@ def test_front_desk_books_an_appointment_and_reads_it_back(front_desk):
 
 def test_a_push_is_created_then_known_and_a_retry_changes_nothing(api):
     patient = PatientFactory()
-    first = api.put("/api/appointments/push/", pushed(patient), format="json")
+    first = api.post("/api/appointments/push/", pushed(patient), format="json")
     assert first.status_code == 201, first.json()
-    again = api.put("/api/appointments/push/", pushed(patient), format="json")
+    again = api.post("/api/appointments/push/", pushed(patient), format="json")
     assert again.status_code == 200
     assert again.json()["version"] == first.json()["version"]
     events = api.get(f"/api/appointments/{first.json()['id']}/events/").json()
     assert [e["action"]["value"] for e in events] == ["create"]
-    confirmed = api.put(
+    confirmed = api.post(
         "/api/appointments/push/", pushed(patient, status="confirmed"), format="json"
     )
     assert confirmed.json()["status"]["value"] == "confirmed"
@@ -73,10 +73,10 @@ def test_a_push_is_created_then_known_and_a_retry_changes_nothing(api):
 
 def test_a_push_for_another_patient_or_an_impossible_status_is_a_409(api):
     patient = PatientFactory()
-    api.put("/api/appointments/push/", pushed(patient, status="cancelled"), format="json")
-    response = api.put("/api/appointments/push/", pushed(PatientFactory()), format="json")
+    api.post("/api/appointments/push/", pushed(patient, status="cancelled"), format="json")
+    response = api.post("/api/appointments/push/", pushed(PatientFactory()), format="json")
     assert response.status_code == 409 and response.json()["code"] == "patient_mismatch"
-    response = api.put("/api/appointments/push/", pushed(patient, status="booked"), format="json")
+    response = api.post("/api/appointments/push/", pushed(patient, status="booked"), format="json")
     assert response.status_code == 409
     assert response.json()["current_status"] == "cancelled"
 
@@ -137,12 +137,12 @@ def test_the_list_filters_by_day_status_and_confirmation(api):
         (two_days, "b"),
         (soon(9).isoformat(), "c"),
     ):
-        api.put(
+        api.post(
             "/api/appointments/push/",
             pushed(patient, external_id=external, start=start),
             format="json",
         )
-    api.put(
+    api.post(
         "/api/appointments/push/",
         pushed(patient, external_id="b", start=two_days, status="confirmed"),
         format="json",
