@@ -10,6 +10,7 @@ from appointments.workflow import APPOINTMENT_WORKFLOW
 from crm.choices import Department
 from crm.periods import next_business_day
 from crm.roles import Actor
+from crm.services import save_attributed
 from patients.choices import ConsentPurpose
 from referrals.choices import FollowUpKind, FollowUpPriority, FollowUpStatus
 from referrals.models import FollowUp
@@ -60,13 +61,17 @@ def appointment_follow_ups(
         create_once(rebook(appointment, at), actor=actor, at=at)
     elif action == AppointmentAction.FULFIL and appointment.service_type.check_in_call:
         create_once(check_in(appointment, at), actor=actor, at=at)
-    elif appointment.status in (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED):
+    elif action == "create" and appointment.status in (
+        AppointmentStatus.BOOKED,
+        AppointmentStatus.CONFIRMED,
+    ):
         # Booked again after a no-show: the rebooking is done.
         for follow_up in FollowUp.objects.filter(
             patient=appointment.patient,
             rule=FollowUpKind.REBOOK,
             rule_key__startswith="appointment:",
             status=FollowUpStatus.OPEN,
+            created_at__lte=at,
         ):
             follow_up.finish(
                 FollowUpStatus.DONE,
@@ -74,4 +79,4 @@ def appointment_follow_ups(
                 outcome=f"Resolved automatically: booked the {_what(appointment)}.",
                 at=at,
             )
-            follow_up.save()
+            save_attributed(follow_up, actor=actor, reason="rule: resolved")

@@ -1,3 +1,4 @@
+import datetime as dt
 import io
 
 import pytest
@@ -7,6 +8,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from api.management.commands.seed_demo import NICKNAMES
+from appointments.models import Appointment
 from crm.choices import Channel
 from interactions.models import Interaction
 from messaging.models import Message
@@ -51,6 +53,14 @@ def test_it_covers_every_channel_and_referral_state(seeded):
     assert set(Interaction.objects.values_list("channel", flat=True)) == set(Channel.values)
     assert set(Referral.objects.values_list("status", flat=True)) == set(ReferralStatus.values)
     assert Referral.objects.filter(events__isnull=True).count() == 0
+
+
+def test_it_has_appointments_in_every_state_a_day_brings_and_some_tomorrow(seeded):
+    statuses = set(Appointment.objects.values_list("status", flat=True))
+    assert {"booked", "confirmed", "fulfilled", "noshow", "cancelled"} <= statuses
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    assert Appointment.objects.filter(start__date=tomorrow, source="ehr").exists()
+    assert Appointment.objects.filter(source="referral").exists()
 
 
 def test_it_has_follow_ups_due_today_and_overdue(seeded):
@@ -109,14 +119,13 @@ def test_its_people_and_work_items_make_sense(seeded):
     )
     assert nicknames
     assert all(NICKNAMES.get(given) == nickname for given, nickname in nicknames), nicknames
-    # Reminders, confirmations and check-ins belong to a referral.
-    referral_kinds = [
-        FollowUpKind.APPOINTMENT_REMINDER,
-        FollowUpKind.VISIT_CONFIRMATION,
-        FollowUpKind.POST_VISIT_CHECK_IN,
-        FollowUpKind.REPORT_REQUEST,
-    ]
+    # Visit confirmations and report requests belong to a referral; reminders and
+    # check-in calls to a referral or an appointment.
+    referral_kinds = [FollowUpKind.VISIT_CONFIRMATION, FollowUpKind.REPORT_REQUEST]
     assert not FollowUp.objects.filter(kind__in=referral_kinds, referral__isnull=True).exists()
+    visit_kinds = [FollowUpKind.APPOINTMENT_REMINDER, FollowUpKind.POST_VISIT_CHECK_IN]
+    unlinked = FollowUp.objects.filter(kind__in=visit_kinds, referral__isnull=True)
+    assert not unlinked.exclude(rule_key__startswith="appointment:").exists()
     # A declined referral is redirected to another provider now and then.
     assert Referral.objects.filter(replaces__status=ReferralStatus.DECLINED).exists()
 

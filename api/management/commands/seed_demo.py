@@ -13,6 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 from faker import Faker
 
+from appointments import services as appointment_services
+from appointments.choices import ChangedBy
+from appointments.models import ServiceType
+from appointments.referral_link import REFERRAL_SERVICE_TYPE
 from crm.choices import Channel, Department
 from crm.errors import Conflict
 from crm.roles import Role
@@ -319,6 +323,7 @@ class Command(BaseCommand):
                 )
             self._create_follow_ups(rng, patient, staff, now)
             self._create_experience(rng, patient, staff, now)
+            self._create_appointments(rng, patient, staff, now)
         self.stdout.write("  working through past-due follow-ups")
         self._work_follow_ups(rng, now)
         self._deliver_past_messages(now)
@@ -634,6 +639,47 @@ class Command(BaseCommand):
                 kwargs["report_recommendations"] = "Follow up with primary care in 3 months."
             referral = referral_services.TRANSITION_SERVICES[action](**kwargs)
         return referral
+
+    def _create_appointments(self, rng, patient, staff, now):
+        """Visits from the clinic's scheduling system: past ones seen, missed or
+        cancelled; coming ones booked or confirmed, tomorrow's among them."""
+        if not hasattr(self, "service_types"):
+            self.service_types = list(ServiceType.objects.exclude(code=REFERRAL_SERVICE_TYPE))
+        actor = staff["frontdesk"]
+        pushed = {"actor": actor, "by": ChangedBy.INTEGRATION}
+        for n in range(rng.choice([0, 1, 1, 2])):
+            day = timezone.localdate(now) + timedelta(days=rng.choice([-20, -7, -2, 1, 1, 3, 10]))
+            start = timezone.make_aware(
+                datetime.combine(day, time(rng.choice(range(8, 17)), rng.choice([0, 30])))
+            )
+            booked = min(start - timedelta(days=rng.randint(3, 40)), now)
+            appointment = appointment_services.appointment_create(
+                patient=patient,
+                service_type=rng.choice(self.service_types),
+                start=start,
+                location="Main clinic, second floor",
+                source="ehr",
+                external_id=f"V{patient.mrn}-{n}",
+                at=booked,
+                **pushed,
+            )
+            if start < now:
+                step = rng.choices(["fulfil", "no_show", "cancel"], weights=[7, 2, 1])[0]
+                when = (
+                    start + timedelta(hours=1) if step != "cancel" else start - timedelta(days=1)
+                )
+                reason = {"reason": "The patient called to cancel."} if step == "cancel" else {}
+                appointment_services.TRANSITION_SERVICES[step](
+                    appointment=appointment, at=when, **pushed, **reason
+                )
+            elif rng.random() < 0.4:
+                appointment_services.appointment_confirm(
+                    appointment=appointment,
+                    actor=None,
+                    by=ChangedBy.PATIENT,
+                    at=min(booked + timedelta(days=1), now),
+                    reason="The patient replied C to the reminder.",
+                )
 
     def _create_experience(self, rng, patient, staff, now):
         """Survey links (most answered), and now and then a complaint or a bad review."""
