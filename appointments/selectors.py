@@ -1,7 +1,10 @@
 """Reads for appointments (the access policy's "appointments" section)."""
 
+import datetime
+
 from django.db.models import QuerySet
 
+from appointments.choices import UPCOMING
 from appointments.models import Appointment, AppointmentEvent, ServiceType
 from crm.access import Section, rows_q
 from crm.roles import StaffUser
@@ -23,3 +26,24 @@ def appointment_events(appointment: Appointment) -> QuerySet[AppointmentEvent]:
 
 def service_type_list() -> QuerySet[ServiceType]:
     return ServiceType.objects.prefetch_related("reminders").order_by("name", "id")
+
+
+# How many of each the 360 shows.
+UPCOMING_SHOWN = 10
+RECENT_SHOWN = 5
+
+
+def patient_appointments(
+    queryset: QuerySet[Appointment], *, patient_id: int, now: datetime.datetime
+) -> tuple[list[Appointment], list[Appointment]]:
+    """For the 360: the patient's next appointments, soonest first (those still to be
+    recorded from earlier today among them), and the latest past ones."""
+    mine = queryset.filter(patient_id=patient_id)
+    today = now - datetime.timedelta(hours=12)
+    upcoming = list(mine.filter(status__in=UPCOMING, start__gte=today)[:UPCOMING_SHOWN])
+    recent = list(
+        mine.filter(start__lt=now)
+        .exclude(pk__in=[a.pk for a in upcoming])
+        .order_by("-start", "-id")[:RECENT_SHOWN]
+    )
+    return upcoming, recent

@@ -4,11 +4,13 @@ section): every role that reads interactions reads them."""
 import datetime
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
+from appointments.models import Appointment
 from crm.access import Section, can
 from crm.roles import StaffUser
 from interactions.choices import Direction
+from messaging.choices import MessageStatus, Template
 from messaging.models import Message
 
 
@@ -42,3 +44,19 @@ def unanswered(*, user: StaffUser) -> QuerySet[Message]:
 
 def answer_due(message: Message) -> datetime.datetime:
     return message.created_at + settings.MESSAGE_ANSWER_WITHIN
+
+
+REACHED_PROVIDER = (MessageStatus.SENT, MessageStatus.DELIVERED)
+
+
+def with_reminders_sent(appointments: QuerySet[Appointment]) -> QuerySet[Appointment]:
+    """Each appointment with ``reminders_sent``: its reminders the provider took."""
+    return appointments.annotate(
+        reminders_sent=Count(
+            "messages",
+            filter=Q(
+                messages__rule=Template.APPOINTMENT_REMINDER,
+                messages__status__in=REACHED_PROVIDER,
+            ),
+        )
+    )

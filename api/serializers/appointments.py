@@ -187,3 +187,28 @@ class AppointmentEventSerializer(TransitionEventSerializer):
 
     class Meta(TransitionEventSerializer.Meta):
         model = AppointmentEvent
+
+
+class AppointmentSummarySerializer(AppointmentSerializer):
+    """An appointment on the 360: when, what, with whom, whether the patient
+    confirmed, and how many reminders reached the provider."""
+
+    reminders_sent = serializers.IntegerField(read_only=True)
+
+    class Meta(AppointmentSerializer.Meta):
+        fields = [
+            "id",
+            "service_type",
+            "practitioner",
+            "organization",
+            "department",
+            "location",
+            "start",
+            "end",
+            "status",
+            "confirmed_at",
+            "referral",
+            "reminders_sent",
+            "allowed_actions",
+            "version",
+        ]

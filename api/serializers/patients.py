@@ -4,12 +4,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.fields import ChoiceField, SectionFieldsMixin, UserSummarySerializer, write_id
+from api.serializers.appointments import AppointmentSummarySerializer
 from api.serializers.interactions import InteractionSerializer
 from api.serializers.referrals import (
     FollowUpSerializer,
     PractitionerSummarySerializer,
     ReferralSerializer,
 )
+from appointments.selectors import RECENT_SHOWN, UPCOMING_SHOWN
 from crm.access import Section
 from crm.choices import Channel
 from interactions.selectors import PAST_REFERRALS_SHOWN, TIMELINE_SIZE
@@ -307,6 +309,15 @@ class Patient360Serializer(SectionFieldsMixin, serializers.Serializer):
         "counts.past_referrals says how many there are.",
     )
     open_follow_ups = FollowUpSerializer(many=True)
+    upcoming_appointments = AppointmentSummarySerializer(
+        many=True,
+        default=list,
+        help_text=f"The next {UPCOMING_SHOWN} (today's not yet recorded among them), soonest "
+        "first, with whether the patient confirmed and the reminders sent.",
+    )
+    recent_appointments = AppointmentSummarySerializer(
+        many=True, default=list, help_text=f"The latest {RECENT_SHOWN} past ones."
+    )
     counts = serializers.DictField(child=serializers.IntegerField())
     emergency_access_until = serializers.DateTimeField(
         allow_null=True,
@@ -318,4 +329,5 @@ class Patient360Serializer(SectionFieldsMixin, serializers.Serializer):
         Section.REFERRALS: ["open_referrals", "past_referrals"],
         Section.FOLLOW_UPS: ["open_follow_ups"],
         Section.INTERACTIONS: ["interactions", "interactions_next"],
+        Section.APPOINTMENTS: ["upcoming_appointments", "recent_appointments"],
     }

@@ -21,10 +21,12 @@ from api.serializers.patients import (
 )
 from api.views.base import WRITE_PARAMETERS, RecordViewSet
 from api.views.interactions import InteractionViewSet
-from crm.access import EMERGENCY_ACCESS_ROLES, Section
+from appointments.selectors import appointment_list, patient_appointments
+from crm.access import EMERGENCY_ACCESS_ROLES, Section, can
 from crm.audit import audit_note
 from crm.models import AccessRecord
 from interactions.selectors import TIMELINE_SIZE, patient_360, patient_record_history
+from messaging.selectors import with_reminders_sent
 from patients.filtersets import PatientFilterSet
 from patients.models import Patient
 from patients.selectors import patient_detail, patient_list
@@ -71,6 +73,12 @@ class PatientViewSet(RecordViewSet):
             data = patient_360(patient_id=int(pk), user=request.user, now=now)
         except (Patient.DoesNotExist, ValueError, OverflowError):
             raise Http404 from None
+        if can(request.user, Section.APPOINTMENTS):
+            data["upcoming_appointments"], data["recent_appointments"] = patient_appointments(
+                with_reminders_sent(appointment_list(user=request.user)),
+                patient_id=data["patient"].pk,
+                now=now,
+            )
         context = {
             **self.get_serializer_context(),
             "now": now,

@@ -14,6 +14,7 @@ from tests.factories import (
     PatientFactory,
     PractitionerFactory,
     ReferralFactory,
+    UserFactory,
 )
 from tests.referrals.helpers import referral_in
 
@@ -116,11 +117,11 @@ def test_the_query_count_is_the_same_for_1_and_for_200_related_rows(
 ):
     small = build_patient(coordinator, 1)
     large = build_patient(coordinator, 200)
-    # roles, patient+counts, 4 child prefetches, timeline, referrals, follow-ups, targets,
-    # and the access record
+    # roles, patient+counts, 4 child prefetches, timeline, referrals, follow-ups, upcoming
+    # and recent appointments, targets, and the access record
     for patient in (small, large):
         coordinator.__dict__.pop("_crm_roles", None)  # a real request loads a fresh user
-        with django_assert_num_queries(11):
+        with django_assert_num_queries(13):
             response = api.get(f"/api/patients/{patient.pk}/360/")
         assert response.status_code == 200
     assert len(response.json()["open_referrals"]) == 200
@@ -133,3 +134,38 @@ def test_restricted_interactions_are_hidden_from_billing(billing, coordinator):
     data = client_for(billing).get(f"/api/patients/{patient.pk}/360/").json()
     assert [i["sensitivity"]["value"] for i in data["interactions"]] == ["normal"]
     assert data["counts"]["interactions"] == 1
+
+
+def test_it_shows_upcoming_and_recent_appointments_with_confirmation_and_reminders(
+    api, coordinator
+):
+    from appointments import services as visits
+    from appointments.models import ServiceType
+    from messaging.models import Message
+
+    patient = build_patient(coordinator, 0)
+    follow_up_visit = ServiceType.objects.get(code="follow-up")
+    now = timezone.now()
+
+    def book(start):
+        return visits.appointment_create(
+            actor=coordinator, patient=patient, service_type=follow_up_visit, start=start
+        )
+
+    past = book(now + datetime.timedelta(days=5))
+    Message.objects.filter(appointment=past).update(status="delivered")  # both went out
+    visits.appointment_reschedule(
+        appointment=past, actor=coordinator, start=now - datetime.timedelta(days=3)
+    )
+    ahead = book(now + datetime.timedelta(days=4))
+    visits.appointment_confirm(appointment=ahead, actor=coordinator)
+    data = api.get(f"/api/patients/{patient.pk}/360/").json()
+    [upcoming] = data["upcoming_appointments"]
+    assert upcoming["id"] == ahead.pk and upcoming["status"]["value"] == "confirmed"
+    assert upcoming["reminders_sent"] == 0 and upcoming["confirmed_at"]
+    [recent] = data["recent_appointments"]
+    assert recent["id"] == past.pk and recent["reminders_sent"] == 2
+    pharmacy_view = client_for(UserFactory(roles=["pharmacy"])).get(
+        f"/api/patients/{patient.pk}/360/"
+    )
+    assert "upcoming_appointments" not in pharmacy_view.json()
