@@ -3,8 +3,9 @@
 import datetime
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from appointments.choices import UPCOMING
+from appointments.choices import UPCOMING, AppointmentStatus
 from appointments.models import Appointment, AppointmentEvent, ServiceType
 from crm.access import Section, rows_q
 from crm.roles import StaffUser
@@ -47,3 +48,27 @@ def patient_appointments(
         .order_by("-start", "-id")[:RECENT_SHOWN]
     )
     return upcoming, recent
+
+
+# The front desk's day shows at most this many (a clinic's day is well under it).
+DAY_LIMIT = 1000
+
+
+def day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    """The day in the clinic's time zone, as two instants."""
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    return start, timezone.make_aware(
+        datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min)
+    )
+
+
+def day_list(queryset: QuerySet[Appointment], *, day: datetime.date) -> QuerySet[Appointment]:
+    """One day's appointments that were not cancelled, in time order, with what the
+    front desk calls the patient with."""
+    start, end = day_bounds(day)
+    return (
+        queryset.filter(start__gte=start, start__lt=end)
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .prefetch_related("patient__contact_points", "patient__languages")
+        .order_by("start", "id")
+    )

@@ -12,8 +12,10 @@ from api.serializers.referrals import (
 )
 from appointments.choices import UPCOMING, AppointmentAction, AppointmentStatus
 from appointments.models import Appointment, AppointmentEvent, Reminder, ServiceType
+from appointments.selectors import DAY_LIMIT
 from appointments.workflow import APPOINTMENT_WORKFLOW
-from patients.models import Patient
+from patients.contact import preferred_language
+from patients.models import PHONE_SYSTEMS, Patient
 from referrals.models import Organization, Practitioner, Referral
 
 
@@ -212,3 +214,46 @@ class AppointmentSummarySerializer(AppointmentSerializer):
             "allowed_actions",
             "version",
         ]
+
+
+class DayPatientSerializer(PatientSummarySerializer):
+    """Who the front desk calls: how to reach them and in which language."""
+
+    phone = serializers.SerializerMethodField()
+    language = serializers.SerializerMethodField()
+    interpreter_needed = serializers.CharField()
+
+    class Meta(PatientSummarySerializer.Meta):
+        fields = [*PatientSummarySerializer.Meta.fields, "phone", "language", "interpreter_needed"]
+
+    def get_phone(self, patient) -> str | None:
+        phones = [c for c in patient.contact_points.all() if c.system in PHONE_SYSTEMS]
+        return phones[0].value if phones else None
+
+    def get_language(self, patient) -> str | None:
+        language = preferred_language(patient)
+        return language.language if language else None
+
+
+class DayAppointmentSerializer(AppointmentSummarySerializer):
+    patient = DayPatientSerializer(read_only=True)
+
+    class Meta(AppointmentSummarySerializer.Meta):
+        fields = ["patient", *AppointmentSummarySerializer.Meta.fields]
+
+
+class DayQuerySerializer(serializers.Serializer):
+    day = serializers.DateField(required=False, help_text="Defaults to tomorrow.")
+    unconfirmed = serializers.BooleanField(
+        required=False, default=False, help_text="Only those not confirmed yet: the call list."
+    )
+    department = serializers.CharField(required=False, max_length=100)
+
+
+class DaySerializer(serializers.Serializer):
+    """The front desk's day: its appointments in time order and how many are confirmed."""
+
+    day = serializers.DateField()
+    appointments = DayAppointmentSerializer(many=True)
+    counts = serializers.DictField(child=serializers.IntegerField())
+    truncated = serializers.BooleanField(help_text=f"More than {DAY_LIMIT} on the day.")

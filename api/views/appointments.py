@@ -1,6 +1,9 @@
 """Appointments: booked here or pushed in by the clinic's scheduling system, their
 steps and event log, and the service types with their reminder schedules."""
 
+import datetime as dt
+
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -12,15 +15,22 @@ from api.serializers.appointments import (
     AppointmentEventSerializer,
     AppointmentPushSerializer,
     AppointmentSerializer,
+    DayQuerySerializer,
+    DaySerializer,
     ServiceTypeSerializer,
 )
 from api.serializers.common import InvalidTransitionSerializer
 from api.views.base import WRITE_PARAMETERS, RecordViewSet, with_transitions
 from appointments import selectors, services
+from appointments.choices import AppointmentStatus
 from appointments.filtersets import AppointmentFilterSet
 from appointments.workflow import APPOINTMENT_WORKFLOW
 from crm.access import Section
 from crm.errors import Conflict
+from messaging.selectors import with_reminders_sent
+
+# The day's call list: those the patient has not confirmed.
+NOT_CONFIRMED = (AppointmentStatus.PROPOSED, AppointmentStatus.BOOKED)
 
 
 @WRITE_PARAMETERS
@@ -70,6 +80,35 @@ class AppointmentViewSet(RecordViewSet):
             self.get_serializer(appointment).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+    @extend_schema(parameters=[DayQuerySerializer], responses=DaySerializer)
+    @action(detail=False, filter_backends=[], pagination_class=None)
+    def day(self, request):
+        """The front desk's day (tomorrow unless ``day`` says otherwise): every
+        appointment not cancelled, with the patient's phone and language and whether
+        they confirmed; ``unconfirmed=true`` is the call list."""
+        query = DayQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        day = query.validated_data.get("day") or timezone.localdate() + dt.timedelta(days=1)
+        rows = selectors.day_list(with_reminders_sent(self.get_queryset()), day=day)
+        if query.validated_data.get("department"):
+            rows = rows.filter(department__iexact=query.validated_data["department"])
+        everyone = list(rows[: selectors.DAY_LIMIT + 1])
+        truncated = len(everyone) > selectors.DAY_LIMIT
+        everyone = everyone[: selectors.DAY_LIMIT]
+        to_call = [a for a in everyone if a.status in NOT_CONFIRMED]
+        shown = to_call if query.validated_data["unconfirmed"] else everyone
+        data = {
+            "day": day,
+            "appointments": shown,
+            "counts": {
+                "appointments": len(everyone),
+                "confirmed": len(everyone) - len(to_call),
+                "unconfirmed": len(to_call),
+            },
+            "truncated": truncated,
+        }
+        return Response(DaySerializer(data, context=self.get_serializer_context()).data)
 
     @extend_schema(responses=AppointmentEventSerializer(many=True))
     @action(detail=True, filter_backends=[], pagination_class=None)

@@ -158,3 +158,46 @@ def test_the_list_filters_by_day_status_and_confirmation(api):
 def test_the_service_types_list_their_reminders(api):
     types = {t["code"]: t for t in api.get("/api/service-types/").json()}
     assert [r["before_hours"] for r in types["new-patient"]["reminders"]] == [168, 48, 2]
+
+
+def test_the_front_desk_day_lists_tomorrow_with_who_to_call(
+    front_desk, django_assert_max_num_queries
+):
+    from tests.messaging.conftest import reachable_patient
+
+    client = client_for(front_desk)
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    at_nine = timezone.make_aware(dt.datetime.combine(tomorrow, dt.time(9)))
+    for n, language in enumerate(["es", "vi", "ar"]):
+        patient = reachable_patient(
+            language, interpreter_needed="yes" if language == "ar" else "no"
+        )
+        client.post(
+            "/api/appointments/push/",
+            pushed(
+                patient,
+                external_id=f"D{n}",
+                start=(at_nine + dt.timedelta(minutes=30 * n)).isoformat(),
+                status="confirmed" if n == 1 else "booked",
+            ),
+            format="json",
+        )
+    client.post(
+        "/api/appointments/push/",
+        pushed(
+            PatientFactory(),
+            external_id="later",
+            start=(at_nine + dt.timedelta(days=1)).isoformat(),
+        ),
+        format="json",
+    )
+    with django_assert_max_num_queries(9):
+        day = client.get("/api/appointments/day/").json()
+    assert day["day"] == tomorrow.isoformat()
+    assert day["counts"] == {"appointments": 3, "confirmed": 1, "unconfirmed": 2}
+    assert [a["patient"]["language"] for a in day["appointments"]] == ["es", "vi", "ar"]
+    calls = client.get("/api/appointments/day/", {"unconfirmed": "true"}).json()["appointments"]
+    assert [a["patient"]["language"] for a in calls] == ["es", "ar"]
+    assert calls[1]["patient"]["interpreter_needed"] == "yes"
+    assert calls[0]["patient"]["phone"].startswith("+1")
+    assert client.get("/api/appointments/day/", {"day": "2026-02-30"}).status_code == 400
