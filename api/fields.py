@@ -1,7 +1,12 @@
 """Serializer fields shared by every endpoint."""
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
-from drf_spectacular.plumbing import build_basic_type, build_choice_field, build_object_type
+from drf_spectacular.plumbing import (
+    ResolvedComponent,
+    build_basic_type,
+    build_choice_field,
+    build_object_type,
+)
 from drf_spectacular.types import OpenApiTypes
 from rest_framework import serializers
 
@@ -103,9 +108,19 @@ class AllowedActionsFieldExtension(OpenApiSerializerFieldExtension):
     target_class = AllowedActionsField
 
     def map_serializer_field(self, auto_schema, direction):
+        """One named enum per workflow (``ReferralActionEnum``), however many
+        serializers show the record."""
+        workflow = self.target.workflow
+        component = ResolvedComponent(
+            name=f"{workflow.name.title().replace('-', '')}ActionEnum",
+            type=ResolvedComponent.SCHEMA,
+            object=workflow,
+            schema={"type": "string", "enum": list(workflow.table)},
+        )
+        auto_schema.registry.register_on_missing(component)
         return {
             "type": "array",
-            "items": {"type": "string", "enum": list(self.target.workflow.table)},
+            "items": component.ref,
             "description": "What may be done now; each is a POST to the action's URL.",
         }
 
