@@ -87,7 +87,8 @@ class AppointmentViewSet(RecordViewSet):
         """The front desk's day (tomorrow unless ``day`` says otherwise): every
         appointment not cancelled, with the patient's phone and language and whether
         they confirmed; ``unconfirmed=true`` is the call list."""
-        query = DayQuerySerializer(data=request.query_params)
+        # A plain dict: an empty ``day=`` is an error, not an omitted parameter.
+        query = DayQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         day = query.validated_data.get("day") or timezone.localdate() + dt.timedelta(days=1)
         rows = selectors.day_list(with_reminders_sent(self.get_queryset()), day=day)
