@@ -29,6 +29,16 @@ FOLLOWED = {
 }
 
 
+def _referral_service_type() -> ServiceType:
+    """Made by a migration with its reminders; made again, without them, if it was
+    deleted: scheduling a referral never fails for want of it."""
+    service_type, _ = ServiceType.objects.get_or_create(
+        code=REFERRAL_SERVICE_TYPE,
+        defaults={"name": "Specialist visit", "survey_after_visit": False},
+    )
+    return service_type
+
+
 def upcoming(referral: Referral) -> Appointment | None:
     return (
         referral.appointments.filter(status__in=UPCOMING)
@@ -52,7 +62,7 @@ def referral_to_appointment(
             services.appointment_create(
                 actor=actor,
                 patient=referral.patient,
-                service_type=ServiceType.objects.get(code=REFERRAL_SERVICE_TYPE),
+                service_type=_referral_service_type(),
                 start=start,
                 practitioner=referral.receiving_practitioner,
                 organization=referral.receiving_organization,

@@ -6,6 +6,7 @@ from django.contrib.auth.views import LoginView
 from django.shortcuts import render
 from django.templatetags.static import static
 
+from appointments.workflow import APPOINTMENT_WORKFLOW
 from crm.access import EMERGENCY_ACCESS_ROLES, Scope, Section, departments, grant
 from crm.choices import Channel, Department
 from crm.roles import Role, user_queues, user_roles
@@ -63,6 +64,7 @@ CHOICES = {
 # button and dialog from these, and shows only the actions a record's
 # ``allowed_actions`` names.
 WORKFLOWS = {
+    "appointment": APPOINTMENT_WORKFLOW,
     "referral": REFERRAL_WORKFLOW,
     "follow_up": FOLLOW_UP_WORKFLOW,
     "complaint": COMPLAINT_WORKFLOW,

@@ -1,5 +1,6 @@
 """Shared personas: one staff member per role, and an outsider with no role."""
 
+import importlib
 import re
 
 import pytest
@@ -134,3 +135,15 @@ def redis_broker():
         pytest.skip("Redis is not running on 127.0.0.1:6379.")
     yield REDIS
     client.close()
+
+
+@pytest.fixture
+def service_types(db):
+    """The service types a migration installs, installed again for a test that runs
+    after a transactional test emptied the tables."""
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "appointments.migrations.0002_service_types_and_referral_appointments"
+    )
+    migration.forward(apps, None)

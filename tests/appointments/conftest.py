@@ -5,12 +5,12 @@ from tests.messaging.conftest import sms_provider  # noqa: F401  (the provider d
 
 
 @pytest.fixture
-def new_patient_visit(db):
+def new_patient_visit(service_types):
     """Reminders 7 days, 2 days and 2 hours before (the migration's service type)."""
     return ServiceType.objects.get(code="new-patient")
 
 
 @pytest.fixture
-def procedure(db):
+def procedure(service_types):
     """A check-in call after the visit."""
     return ServiceType.objects.get(code="procedure")

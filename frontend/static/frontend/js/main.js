@@ -15,6 +15,7 @@ import { renderComplaints } from "./screens/complaints.js";
 import { renderPrivacy } from "./screens/privacy.js";
 import { renderPatientForm } from "./screens/patient_form.js";
 import { renderConversation, renderInbox } from "./screens/messages.js";
+import { renderDay } from "./screens/appointments.js";
 
 const main = document.getElementById("main");
 
@@ -27,6 +28,13 @@ const SCREENS = [
     render: renderBoard,
     nav: "/board/",
     allowed: () => can("referrals", "write"),
+  },
+  {
+    path: /^\/day\/$/,
+    title: "Appointments by day",
+    render: renderDay,
+    nav: "/day/",
+    allowed: () => can("appointments"),
   },
   {
     path: /^\/inbox\/$/,

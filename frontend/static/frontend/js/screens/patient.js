@@ -6,6 +6,7 @@ import { api, explain } from "../api.js";
 import { announce, badge, count, fill, formatDate, formatDateTime, h, link, patientName } from "../dom.js";
 import { openDialog } from "../forms.js";
 import { can, session } from "../session.js";
+import { renderAppointments } from "./appointments.js";
 import { renderFollowUps, renderReferrals } from "./care.js";
 import { renderFeedback } from "./feedback.js";
 import { loadInto, staff } from "./common.js";
@@ -290,6 +291,11 @@ export async function renderPatient(main, { params: [id], signal, setTitle }) {
           const referrals = h("section", { class: "referrals" });
           renderReferrals(referrals, { patient, record, onChange: () => followUpsView?.refresh(), signal });
           care.append(referrals);
+        }
+        if (record.upcoming_appointments) {
+          const appointments = h("section", { class: "appointments" });
+          renderAppointments(appointments, { patient, record });
+          care.append(appointments);
         }
         if (record.open_follow_ups) {
           const followUps = h("section", { class: "follow-ups" });
