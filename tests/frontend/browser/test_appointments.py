@@ -69,6 +69,9 @@ def test_the_front_desk_confirms_by_phone_from_the_call_list(
     expect(first).to_contain_text("Rosa Diaz")
     expect(first).to_contain_text("Spanish")
     expect(first).to_contain_text("Interpreter needed")
+    expect(first.get_by_role("link", name="(617) 555-0123")).to_have_attribute(
+        "href", "tel:+16175550123"
+    )
     screen.capture("day-call-list")
     first.get_by_role("button", name="Confirmed by phone").click()
     expect(page.locator("#day-summary")).to_contain_text("2 confirmed, 1 not confirmed")
@@ -98,6 +101,8 @@ def test_a_coordinator_reschedules_a_visit_from_the_patients_page(
     item = page.locator(f"li[data-appointment='{appointment.pk}']")
     expect(item).to_contain_text("Follow-up visit")
     expect(item).to_contain_text("Confirmed")
+    expect(page.locator("section.appointments")).not_to_contain_text("null")
+    screen.capture("appointments-on-the-360")
     item.get_by_role("button", name="Reschedule").click()
     dialog = page.get_by_role("dialog")
     later = (tomorrow_at_nine + datetime.timedelta(days=2)).astimezone(

@@ -73,6 +73,12 @@ export const languageName = (tag) => {
   }
 };
 
+/** A phone number as people read it: +16175550142 → (617) 555-0142. */
+export function readablePhone(value) {
+  const nanp = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(value);
+  return nanp ? `(${nanp[1]}) ${nanp[2]}-${nanp[3]}` : value;
+}
+
 /** "1 referral", "3 referrals". */
 export const count = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
 

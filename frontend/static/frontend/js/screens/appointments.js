@@ -2,7 +2,7 @@
 // and the front desk's day (tomorrow's visits, the call list, one-click call logging).
 
 import { api, query } from "../api.js";
-import { announce, badge, count, fill, formatDate, h, isoDate, languageName, patientLink } from "../dom.js";
+import { announce, badge, count, fill, formatDate, h, isoDate, languageName, patientLink, readablePhone } from "../dom.js";
 import { actionForm, openDialog } from "../forms.js";
 import { can, session } from "../session.js";
 import { filtersInAddress, latestOnly, loadInto } from "./common.js";
@@ -77,7 +77,7 @@ export function renderAppointments(container, { patient, record }) {
     fill(recent, data.recent_appointments.map((a) => appointmentItem(a, reload)));
   }
   show(record);
-  container.append(h("h2", {}, "Appointments"), upcoming, record.recent_appointments.length ? [h("h3", {}, "Past"), recent] : null);
+  fill(container, h("h2", {}, "Appointments"), upcoming, record.recent_appointments.length ? [h("h3", {}, "Past"), recent] : null);
 }
 
 /** A call made from the day's list, logged on the patient's timeline. */
@@ -130,7 +130,7 @@ function dayRow(appointment, refresh) {
     h(
       "div",
       { class: "item-meta" },
-      patient.phone ? h("a", { href: `tel:${patient.phone}` }, patient.phone) : "No phone on record",
+      patient.phone ? h("a", { href: `tel:${patient.phone}` }, readablePhone(patient.phone)) : "No phone on record",
       patient.language ? ` · ${languageName(patient.language)}` : "",
       patient.interpreter_needed === "yes" ? [" ", badge("Interpreter needed", "warning")] : null,
     ),

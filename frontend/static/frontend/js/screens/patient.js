@@ -3,7 +3,7 @@
 // first tab come from one request to the 360 endpoint.
 
 import { api, explain } from "../api.js";
-import { announce, badge, count, fill, formatDate, formatDateTime, h, link, patientName } from "../dom.js";
+import { announce, badge, count, fill, formatDate, formatDateTime, h, link, patientName, readablePhone } from "../dom.js";
 import { openDialog } from "../forms.js";
 import { can, session } from "../session.js";
 import { renderAppointments } from "./appointments.js";
@@ -28,12 +28,6 @@ function languageFacts(patient) {
         ? badge("Interpreter need unknown")
         : null,
   );
-}
-
-/** A phone number as people read it: +16175550142 → (617) 555-0142. */
-function readablePhone(value) {
-  const nanp = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(value);
-  return nanp ? `(${nanp[1]}) ${nanp[2]}-${nanp[3]}` : value;
 }
 
 function contactLink(point) {
