@@ -3,7 +3,11 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from api.views.appointments import AppointmentViewSet, ServiceTypeViewSet
+from api.views.appointments import (
+    AppointmentMetricsView,
+    AppointmentViewSet,
+    ServiceTypeViewSet,
+)
 from api.views.audit import AccessRecordViewSet, EmergencyAccessViewSet
 from api.views.auth import ApiTokenViewSet, sign_out_everywhere_view, token_create
 from api.views.care import (
@@ -56,6 +60,7 @@ ROOT_LINKS = {prefix: f"{basename}-list" for prefix, _viewset, basename in route
     "worklists/complaints": "worklist-complaints",
     "metrics/referrals": "metrics-referrals",
     "metrics/experience": "metrics-experience",
+    "metrics/appointments": "metrics-appointments",
     "handoffs": "handoffs",
     "schema": "schema",
     "docs": "docs",
@@ -69,6 +74,7 @@ urlpatterns = [
     path("metrics/referrals/", ReferralMetricsView.as_view(), name="metrics-referrals"),
     path("worklists/complaints/", ComplaintWorklistView.as_view(), name="worklist-complaints"),
     path("metrics/experience/", ExperienceMetricsView.as_view(), name="metrics-experience"),
+    path("metrics/appointments/", AppointmentMetricsView.as_view(), name="metrics-appointments"),
     path("handoffs/", HandoffView.as_view(), name="handoffs"),
     path("auth/token/", token_create, name="auth-token"),
     path("auth/sign-out-everywhere/", sign_out_everywhere_view, name="sign-out-everywhere"),

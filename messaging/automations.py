@@ -99,6 +99,7 @@ def appointment_messages(
             patient=appointment.patient,
             sender=Sender.RULE,
             department=Department.CLINICAL,  # the visit is what it rates
+            appointment=appointment,
             rule=Template.SURVEY_INVITATION,
             occasion=f"appointment:{appointment.pk}",
             at=at,

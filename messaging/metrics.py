@@ -1,4 +1,5 @@
-"""Messaging figures for the experience metrics, computed by the database.
+"""Messaging and appointment figures for the experience metrics, computed by the
+database. (Appointment figures live here because reminders and surveys are messages.)
 
 Over the period (messages created from start to end date, inclusive):
 - per channel and purpose, outbound messages: went out (sent or delivered), delivered,
@@ -11,15 +12,21 @@ Over the period (messages created from start to end date, inclusive):
 
 from datetime import date
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
+from appointments.choices import AppointmentStatus
+from appointments.models import Appointment
 from crm.db import EpochSeconds, Percentile
 from crm.periods import period_bounds
 from interactions.choices import Direction
-from messaging.choices import Keyword, MessageChannel, MessageStatus
+from interactions.models import SurveyInvitation
+from messaging.choices import Keyword, MessageChannel, MessageStatus, Template
 from messaging.models import Message
 
 HOUR = 3600.0
+DAY = 24 * HOUR
 WENT_OUT = (MessageStatus.SENT, MessageStatus.DELIVERED)
 FAILED = (MessageStatus.FAILED, MessageStatus.UNDELIVERABLE)
 WAITING = (MessageStatus.QUEUED, MessageStatus.SENDING)
@@ -79,4 +86,79 @@ def message_metrics(*, messages: QuerySet[Message], start: date, end: date) -> d
             "n": answers["answered"],
             "unanswered": answers["received"] - answers["answered"],
         },
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def appointment_metrics(*, appointments: QuerySet[Appointment], start: date, end: date) -> dict:
+    """Over the appointments that start in the period (proposals left out; a cancelled
+    one counts nowhere):
+
+    - confirmation rate: confirmed by the patient (for their current time) / held;
+    - reminder reach: held with at least one reminder the provider took / held;
+    - no-show rate: no-shows / visits whose outcome is recorded (fulfilled or
+      no-show), overall and by service type, department and whether a reminder
+      reached the patient;
+    - lead time: days from booking to the visit, median and 90th percentile;
+    - post-visit survey response rate: answered / survey invitations that went out
+      after the fulfilled visits.
+    """
+    begin, finish = period_bounds(start, end)
+    period = appointments.filter(start__gte=begin, start__lt=finish).exclude(
+        status=AppointmentStatus.PROPOSED
+    )
+    held = period.exclude(status=AppointmentStatus.CANCELLED)
+    reminded = Exists(
+        Message.objects.filter(
+            appointment=OuterRef("pk"), rule=Template.APPOINTMENT_REMINDER, status__in=WENT_OUT
+        )
+    )
+    lead = (EpochSeconds(F("start")) - EpochSeconds(F("booked_at"))) / DAY
+    totals = held.aggregate(
+        held=Count("pk"),
+        confirmed=Count("pk", filter=Q(confirmed_at__isnull=False)),
+        reached=Count("pk", filter=Q(reminded)),
+        median=Percentile(lead, 0.5),  # without a booking time the lead is NULL: left out
+        p90=Percentile(lead, 0.9),
+        booked=Count("booked_at"),
+    )
+    outcomes = period.filter(
+        status__in=(AppointmentStatus.FULFILLED, AppointmentStatus.NO_SHOW)
+    ).annotate(reminded=reminded)
+    no_show = Q(status=AppointmentStatus.NO_SHOW)
+
+    def no_shows_by(field: str, key: str) -> list[dict]:
+        rows = (
+            outcomes.order_by()
+            .values(field)
+            .annotate(due=Count("pk"), missed=Count("pk", filter=no_show))
+            .order_by(field)
+        )
+        return [{key: row[field], **_rate(row["missed"], row["due"])} for row in rows]
+
+    overall = outcomes.aggregate(due=Count("pk"), missed=Count("pk", filter=no_show))
+    surveys = Message.objects.filter(
+        appointment__in=period.filter(status=AppointmentStatus.FULFILLED),
+        rule=Template.SURVEY_INVITATION,
+        status__in=WENT_OUT,
+    ).values(survey=Cast(KeyTextTransform("survey", "context"), IntegerField()))
+    answers = SurveyInvitation.objects.filter(pk__in=surveys).aggregate(
+        sent=Count("pk"), answered=Count("used_at")
+    )
+    return {
+        "confirmation_rate": _rate(totals["confirmed"], totals["held"]),
+        "reminder_reach": _rate(totals["reached"], totals["held"]),
+        "no_show_rate": _rate(overall["missed"], overall["due"]),
+        "no_show_by_service_type": no_shows_by("service_type__code", "service_type"),
+        "no_show_by_department": no_shows_by("department", "department"),
+        "no_show_by_reminder": no_shows_by("reminded", "reminder_reached"),
+        "lead_time_days": {
+            "median": _rounded(totals["median"]),
+            "p90": _rounded(totals["p90"]),
+            "n": totals["booked"],
+        },
+        "survey_response_rate": _rate(answers["answered"], answers["sent"]),
     }

@@ -14,6 +14,7 @@ import secrets
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
+from appointments.models import Appointment
 from crm.errors import Conflict
 from crm.roles import Actor
 from interactions.models import Interaction, SurveyInvitation
@@ -43,6 +44,7 @@ def survey_send(
     language: str = "",
     interaction: Interaction | None = None,
     referral: Referral | None = None,
+    appointment: Appointment | None = None,
     department: str = "",
     sender: str = Sender.STAFF,
     rule: str = "",
@@ -109,6 +111,7 @@ def survey_send(
             rule=rule,
             occasion=occasion,
             referral=referral,
+            appointment=appointment,
             at=at,
         )
     return invitation, survey_link(nonce), message

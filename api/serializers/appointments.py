@@ -4,6 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from rest_framework import serializers
 
 from api.fields import AllowedActionsField, ChoiceField, write_id
+from api.serializers.care import PeriodSerializer, RatioSerializer
 from api.serializers.common import TransitionEventSerializer
 from api.serializers.referrals import (
     OrganizationSummarySerializer,
@@ -257,3 +258,29 @@ class DaySerializer(serializers.Serializer):
     appointments = DayAppointmentSerializer(many=True)
     counts = serializers.DictField(child=serializers.IntegerField())
     truncated = serializers.BooleanField(help_text=f"More than {DAY_LIMIT} on the day.")
+
+
+class NoShowRowSerializer(RatioSerializer):
+    service_type = serializers.CharField(required=False)
+    department = serializers.CharField(required=False)
+    reminder_reached = serializers.BooleanField(required=False)
+
+
+class LeadTimeSerializer(serializers.Serializer):
+    median = serializers.FloatField(allow_null=True)
+    p90 = serializers.FloatField(allow_null=True)
+    n = serializers.IntegerField(help_text="Appointments with a booking time.")
+
+
+class AppointmentMetricsSerializer(serializers.Serializer):
+    """Appointments that start in the period (docs/domain.md, appointment metrics)."""
+
+    period = PeriodSerializer()
+    confirmation_rate = RatioSerializer(help_text="Confirmed by the patient / held.")
+    reminder_reach = RatioSerializer(help_text="Held with a reminder that went out / held.")
+    no_show_rate = RatioSerializer(help_text="No-shows / visits fulfilled or missed.")
+    no_show_by_service_type = NoShowRowSerializer(many=True)
+    no_show_by_department = NoShowRowSerializer(many=True)
+    no_show_by_reminder = NoShowRowSerializer(many=True)
+    lead_time_days = LeadTimeSerializer(help_text="From booking to the visit.")
+    survey_response_rate = RatioSerializer(help_text="After fulfilled visits.")

@@ -7,26 +7,31 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from api.pagination import keyset
 from api.permissions import HasStaffRole
 from api.serializers.appointments import (
     AppointmentEventSerializer,
+    AppointmentMetricsSerializer,
     AppointmentPushSerializer,
     AppointmentSerializer,
     DayQuerySerializer,
     DaySerializer,
     ServiceTypeSerializer,
 )
+from api.serializers.care import MetricsQuerySerializer
 from api.serializers.common import InvalidTransitionSerializer
 from api.views.base import WRITE_PARAMETERS, RecordViewSet, with_transitions
+from api.views.care import query_params
 from appointments import selectors, services
 from appointments.choices import AppointmentStatus
 from appointments.filtersets import AppointmentFilterSet
 from appointments.workflow import APPOINTMENT_WORKFLOW
-from crm.access import Section
+from crm.access import Scope, Section
 from crm.errors import Conflict
+from messaging.metrics import appointment_metrics
 from messaging.selectors import with_reminders_sent
 
 # The day's call list: those the patient has not confirmed.
@@ -127,3 +132,24 @@ class ServiceTypeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     permission_classes = [HasStaffRole]
     pagination_class = None
     filter_backends = []
+
+
+class AppointmentMetricsView(GenericAPIView):
+    """Confirmation rate, reminder reach, no-show rate (overall, by service type, by
+    department, by whether a reminder reached the patient), lead time from booking to
+    the visit, and the post-visit survey response rate, for the appointments that start
+    from `start` to `end` (inclusive)."""
+
+    serializer_class = AppointmentMetricsSerializer
+    section = Section.APPOINTMENTS
+    minimum_scope = Scope.ALL
+
+    @extend_schema(parameters=[MetricsQuerySerializer])
+    def get(self, request):
+        period = query_params(MetricsQuerySerializer, request)
+        figures = appointment_metrics(
+            appointments=selectors.appointment_list(user=request.user),
+            start=period["start"],
+            end=period["end"],
+        )
+        return Response(AppointmentMetricsSerializer({"period": period, **figures}).data)
