@@ -491,8 +491,9 @@ def test_the_dashboard_draws_charts_with_tables(screen_for, coordinator, clinic)
     screen = screen_for(coordinator)
     page = screen.open("/dashboard/")
     figures = page.locator("figure[data-chart]")
-    expect(figures).to_have_count(5)
-    for chart in ("loop-closure", "time-to-schedule", "overdue", "nps-csat", "complaints"):
+    expect(figures).to_have_count(7)
+    charts = ("loop-closure", "time-to-schedule", "overdue", "appointments", "lead-time")
+    for chart in (*charts, "nps-csat", "complaints"):
         canvas = page.locator(f"#chart-{chart}")
         assert canvas.evaluate("c => c.width > 0 && c.getContext('2d') !== null")
     # The tables carry the same numbers: the clinic has one accepted referral waiting for

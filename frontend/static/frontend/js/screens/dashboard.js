@@ -1,5 +1,6 @@
-// Dashboard: referral loop closure, time to schedule, overdue work, NPS, CSAT and complaint
-// service levels for each month of a chosen period, feedback for one department or all.
+// Dashboard: referral loop closure, time to schedule, overdue work, appointment
+// confirmations, no-shows and waits, NPS, CSAT and complaint service levels for each
+// month of a chosen period, feedback for one department or all.
 // Every chart has its numbers in a table; the overdue chart leads to the board.
 
 import { api, query } from "../api.js";
@@ -127,21 +128,22 @@ export async function renderDashboard(main, { signal }) {
 }
 
 async function draw(grid, note, { months: periods, department, signal }) {
-  note.textContent = `Referrals sent and feedback received in each month, ${periods[0].label} to ${periods.at(-1).label}${department ? ", feedback for one department" : ""}. Overdue counts are as of now.`;
+  note.textContent = `Referrals sent, appointments held and feedback received in each month, ${periods[0].label} to ${periods.at(-1).label}${department ? ", feedback for one department" : ""}. Overdue counts are as of now.`;
   const fetchAll = (path, allowed, extra = {}) =>
     allowed ? Promise.all(periods.map((p) => api(`${path}${query({ start: p.start, end: p.end, ...extra })}`, { signal }))) : null;
 
   await loadInto(
     grid,
     async () => {
-      const [Chart, referrals, experience] = await Promise.all([
+      const [Chart, referrals, appointments, experience] = await Promise.all([
         loadChartLibrary(),
         fetchAll("metrics/referrals/", can("referrals")),
+        fetchAll("metrics/appointments/", can("appointments")),
         fetchAll("metrics/experience/", can("feedback", "read", "ALL"), { department }),
       ]);
-      return { Chart, referrals, experience };
+      return { Chart, referrals, appointments, experience };
     },
-    ({ Chart, referrals, experience }) => {
+    ({ Chart, referrals, appointments, experience }) => {
       const labels = periods.map((p) => p.label);
       if (referrals) {
         grid.append(
@@ -178,6 +180,32 @@ async function draw(grid, note, { months: periods, department, signal }) {
             series: [
               { label: "In this state", values: buckets.map((key) => now[key].count) },
               { label: "Overdue", values: buckets.map((key) => now[key].overdue) },
+            ],
+          }),
+        );
+      }
+      if (appointments) {
+        grid.append(
+          chartFigure(Chart, {
+            id: "appointments",
+            title: "Appointments: confirmed, reminded, missed",
+            labels,
+            yLabel: "% of appointments",
+            series: [
+              { label: "Confirmed by the patient (%)", values: appointments.map((m) => percent(m.confirmation_rate)), unit: "%" },
+              { label: "Reached by a reminder (%)", values: appointments.map((m) => percent(m.reminder_reach)), unit: "%" },
+              { label: "No-show (%)", values: appointments.map((m) => percent(m.no_show_rate)), unit: "%" },
+            ],
+          }),
+          chartFigure(Chart, {
+            id: "lead-time",
+            title: "Wait from booking to visit",
+            type: "bar",
+            labels,
+            yLabel: "days",
+            series: [
+              { label: "Median (days)", values: appointments.map((m) => round(m.lead_time_days.median)), unit: " d" },
+              { label: "90th percentile (days)", values: appointments.map((m) => round(m.lead_time_days.p90)), unit: " d" },
             ],
           }),
         );
