@@ -95,6 +95,7 @@ ANSWERS: dict[str, str] = {
             *("是", "确认", "確認", "好"),
             *("CÓ", "CO", "XÁCNHẬN", "네", "예", "확인", "OO", "OPO"),
             *("ДА", "نعم", "WI"),
+            "С",  # noqa: RUF001 (a C typed on a Russian keyboard)
         ),
         Keyword.CONFIRM,
     ),
@@ -103,6 +104,7 @@ ANSWERS: dict[str, str] = {
             *("R", "2", "RESCHEDULE", "CHANGE", "CAMBIAR", "REPROGRAMAR", "REMARCAR"),
             *("改期", "ĐỔI", "ĐỔILỊCH", "DOI", "변경", "PALITAN", "ПЕРЕНЕСТИ", "تغيير"),
             "CHANJE",
+            "Р",  # noqa: RUF001 (an R typed on a Russian keyboard)
         ),
         Keyword.RESCHEDULE,
     ),

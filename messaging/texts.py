@@ -53,7 +53,8 @@ TEXTS: dict[str, Text] = {
     Template.APPOINTMENT_REMINDER: Text(
         sms=(
             "{clinic}: reminder of your appointment on {date} at {time}. "
-            "To change it, call {phone}. Reply STOP to opt out."
+            "Reply C to confirm, R to change it or 3 to cancel, or call {phone}. "
+            "Reply STOP to opt out."
         ),
         subject="Reminder: your appointment on {date}",
         email=(

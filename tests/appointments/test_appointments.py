@@ -62,6 +62,8 @@ def test_a_push_creates_once_and_the_same_push_again_changes_nothing(
         VISIT - dt.timedelta(hours=2),
     ]
     assert {m.language_used for m in reminders(appointment)} == {"es"}
+    # Each says how to answer it, in the patient's language.
+    assert all("Responda C para confirmar" in m.body for m in reminders(appointment))
 
 
 def test_a_pushed_new_time_is_a_reschedule_and_the_reminders_follow_it(
@@ -135,7 +137,7 @@ def reminded(coordinator, patient, service_type):
     return appointment
 
 
-@pytest.mark.parametrize("reply", ["C", "yes!", "Sí", "确认", "네"])
+@pytest.mark.parametrize("reply", ["C", "yes!", "Sí", "确认", "네", "с"])  # noqa: RUF001
 def test_a_confirming_reply_confirms_the_appointment(
     coordinator, new_patient_visit, sms_provider, reply
 ):
