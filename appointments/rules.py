@@ -1,5 +1,6 @@
 """What an appointment's steps ask of people: after a no-show, rebook; after a visit
-whose service type asks for it, a check-in call. A referral's appointment leaves
+whose service type asks for it, or any visit of a patient the care team flagged high
+risk, a check-in call. A referral's appointment leaves
 these to the referral's own rules (``referrals.rules``), which it follows."""
 
 import datetime
@@ -59,7 +60,9 @@ def appointment_follow_ups(
         return
     if action == AppointmentAction.NO_SHOW:
         create_once(rebook(appointment, at), actor=actor, at=at)
-    elif action == AppointmentAction.FULFIL and appointment.service_type.check_in_call:
+    elif action == AppointmentAction.FULFIL and (
+        appointment.service_type.check_in_call or appointment.patient.high_risk
+    ):
         create_once(check_in(appointment, at), actor=actor, at=at)
     elif action == "create" and appointment.status in (
         AppointmentStatus.BOOKED,

@@ -82,6 +82,10 @@ class Patient(VersionedRecord):
         on_delete=models.SET_NULL,
         related_name="primary_care_patients",
     )
+    high_risk = models.BooleanField(
+        default=False,
+        help_text="Flagged by the care team: a coordinator calls after every visit.",
+    )
 
     class Meta:
         ordering = ["family_name", "given_name", "id"]

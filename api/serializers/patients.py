@@ -225,6 +225,7 @@ CARE_TEAM_FIELDS = [
     "care_coordinator_id",
     "primary_care_practitioner",
     "primary_care_practitioner_id",
+    "high_risk",
 ]
 
 

@@ -231,3 +231,22 @@ def test_two_pushes_of_one_new_appointment_make_one(coordinator, new_patient_vis
         push(coordinator, patient, new_patient_visit)
         push(coordinator, patient, new_patient_visit)
     assert Appointment.objects.filter(external_id="A-100").count() == 1
+
+
+def test_a_high_risk_patient_gets_a_check_in_call_after_any_visit(coordinator, new_patient_visit):
+    patient = reachable_patient(care_coordinator=coordinator, high_risk=True)
+    ordinary = reachable_patient(care_coordinator=coordinator)
+    for n, who in enumerate((patient, ordinary)):
+        with time_machine.travel(NOW, tick=False):
+            appointment, _ = services.appointment_upsert(
+                actor=coordinator,
+                source="ehr",
+                external_id=f"H{n}",
+                patient=who,
+                service_type=new_patient_visit,
+                start=VISIT,
+            )
+        with time_machine.travel(VISIT + dt.timedelta(hours=1), tick=False):
+            services.appointment_fulfil(appointment=appointment, actor=coordinator)
+    assert FollowUp.objects.filter(patient=patient, kind="post_visit_check_in").count() == 1
+    assert not FollowUp.objects.filter(patient=ordinary, kind="post_visit_check_in").exists()

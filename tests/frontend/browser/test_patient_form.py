@@ -106,12 +106,13 @@ def test_a_coordinator_edits_the_record_and_keeps_what_was_not_touched(
     second = form.get_by_role("group", name="Contact point 2")
     expect(second.get_by_label("Number or address")).to_have_value("lucia@example.org")
     second.get_by_role("button", name=re.compile("Remove")).click()
+    form.get_by_label("High risk (a coordinator calls after every visit)").check()
     screen.capture_both_sizes("patient-edit")
     form.get_by_role("button", name="Save changes").click()
 
     expect(page.get_by_role("heading", level=1)).to_contain_text("(“Lu”)")
     patient.refresh_from_db()
-    assert patient.preferred_name == "Lu" and patient.version == 2
+    assert patient.preferred_name == "Lu" and patient.version == 2 and patient.high_risk
     assert list(patient.contact_points.values_list("value", flat=True)) == ["+16175550142"]
     # The consent sent back unchanged is the same capture, not a new one.
     kept = patient.consents.get()

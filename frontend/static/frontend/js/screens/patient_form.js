@@ -134,6 +134,7 @@ async function careTeamFields(p) {
       value: p.primary_care_practitioner?.id,
       placeholder: "None recorded",
     },
+    { name: "high_risk", label: "High risk (a coordinator calls after every visit)", type: "checkbox", value: p.high_risk },
   ];
 }
 
