@@ -34,3 +34,11 @@ class ChangedBy(models.TextChoices):
     PATIENT = "patient", "The patient"
     INTEGRATION = "integration", "An integration"
     REFERRAL = "referral", "The referral"
+
+
+class PatientAnswer(models.TextChoices):
+    """What a patient can answer about an appointment (by text or on its page)."""
+
+    CONFIRM = "confirm", "Confirm the appointment"
+    RESCHEDULE = "reschedule", "Asks to reschedule"
+    CANCEL = "cancel", "Cancel the appointment"

@@ -8,15 +8,20 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from appointments.choices import AppointmentAction, AppointmentStatus, ChangedBy
+from appointments.choices import AppointmentAction, AppointmentStatus, ChangedBy, PatientAnswer
 from appointments.models import Appointment, ServiceType
 from appointments.workflow import APPOINTMENT_WORKFLOW
+from crm.choices import Department
 from crm.errors import InvalidInput
 from crm.roles import Actor
 from crm.services import full_clean, lock_for_update, save_attributed, update_record
+from referrals.choices import FollowUpKind, FollowUpPriority
+from referrals.models import FollowUp
+from referrals.rules import Need, create_once
 
 S = AppointmentStatus
 A = AppointmentAction
@@ -196,3 +201,49 @@ appointment_arrive = TRANSITION_SERVICES[A.ARRIVE]
 appointment_fulfil = TRANSITION_SERVICES[A.FULFIL]
 appointment_cancel = TRANSITION_SERVICES[A.CANCEL]
 appointment_no_show = TRANSITION_SERVICES[A.NO_SHOW]
+
+
+def appointment_answer(
+    *,
+    appointment: Appointment,
+    answer: str,
+    said: str,
+    key: str,
+    at: datetime.datetime,
+    note: str = "",
+    interaction: Any = None,
+    channel: str = "",
+) -> FollowUp | None:
+    """The patient's own answer about an upcoming appointment (a text, its page), as
+    the patient's step: confirming confirms it; cancelling cancels it and asks the
+    front desk to offer another time; asking to reschedule asks the front desk to call.
+    Returns the front desk's follow-up, if one was asked for. ``key`` names the answer
+    (one follow-up per answer); ``said`` is the reason recorded on the step."""
+    what = f"{appointment.service_type.name} on {appointment.start:%Y-%m-%d}"
+    by = {"actor": None, "at": at, "by": ChangedBy.PATIENT, "reason": said}
+    if answer == PatientAnswer.CONFIRM:
+        if appointment.status != S.CONFIRMED:
+            appointment_confirm(appointment=appointment, **by)
+        return None
+    if answer == PatientAnswer.CANCEL:
+        appointment_cancel(appointment=appointment, **by)
+        title = f"Offer the patient another time: they cancelled the {what}"
+    else:
+        title = f"The patient asks to reschedule the {what}"
+    return create_once(
+        Need(
+            rule=FollowUpKind.REBOOK,
+            key=key,
+            patient=appointment.patient,
+            title=title,
+            due_at=at + settings.MESSAGE_ANSWER_WITHIN,
+            queue=Department.FRONT_DESK,
+            priority=FollowUpPriority.HIGH,
+            note=note,
+            referral=appointment.referral,
+            interaction=interaction,
+            contact={"contact_channel": channel} if channel else {},
+        ),
+        actor=None,
+        at=at,
+    )

@@ -37,9 +37,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from appointments.choices import UPCOMING, AppointmentStatus, ChangedBy
+from appointments.choices import UPCOMING
 from appointments.models import Appointment
-from appointments.services import appointment_cancel, appointment_confirm
+from appointments.services import appointment_answer
 from crm.choices import Department
 from crm.errors import Conflict, InvalidInput, InvalidTransition
 from crm.roles import Actor
@@ -855,47 +855,27 @@ def inbound_receive(
 def _answer_reminder(
     message: Message, answer: str, appointment_id: int, at: datetime.datetime
 ) -> bool:
-    """Act on a patient's answer to an appointment reminder: a confirmation confirms
-    it, a cancellation cancels it (and asks the front desk to offer another time), a
-    request to reschedule asks the front desk to call. False when the appointment can
-    no longer take the answer (it is past, or cancelled): then a person reads it."""
-    appointment = Appointment.objects.select_related("service_type").get(pk=appointment_id)
-    what = f"{appointment.service_type.name} on {appointment.start:%Y-%m-%d}"
-    said = f'The patient replied "{message.body[:100]}" by text.'
-    by = {"actor": None, "at": at, "by": ChangedBy.PATIENT, "reason": said}
+    """Act on a patient's answer to an appointment reminder
+    (``appointments.services.appointment_answer``). False when the appointment can no
+    longer take it (it is past, or cancelled): then a person reads the text."""
+    appointment = Appointment.objects.select_related("service_type", "referral").get(
+        pk=appointment_id
+    )
     if appointment.status not in UPCOMING:
         return False
-    if answer == Keyword.CONFIRM:
-        if appointment.status != AppointmentStatus.CONFIRMED:
-            appointment_confirm(appointment=appointment, **by)
-    elif answer == Keyword.CANCEL:
-        appointment_cancel(appointment=appointment, **by)
-        _ask_front_desk(message, f"Offer the patient another time: they cancelled the {what}", at)
-    else:
-        _ask_front_desk(message, f"The patient asks to reschedule the {what}", at)
+    message.follow_up = appointment_answer(
+        appointment=appointment,
+        answer=answer,
+        said=f'The patient replied "{message.body[:100]}" by text.',
+        key=f"message:{message.pk}",
+        at=at,
+        note=f'"{message.body[:500]}"',
+        interaction=message.interaction,
+        channel=MessageChannel.SMS,
+    )
     message.answered_at = at
     message.save(update_fields=["answered_at", "follow_up"])
     return True
-
-
-def _ask_front_desk(message: Message, title: str, at: datetime.datetime) -> None:
-    message.follow_up = create_once(
-        Need(
-            rule=FollowUpKind.REBOOK,
-            key=f"message:{message.pk}",
-            patient=message.patient,
-            title=title,
-            due_at=at + settings.MESSAGE_ANSWER_WITHIN,
-            queue=Department.FRONT_DESK,
-            priority=FollowUpPriority.HIGH,
-            note=f'"{message.body[:500]}"',
-            referral=message.reply_to.referral if message.reply_to else None,
-            interaction=message.interaction,
-            contact={"contact_channel": MessageChannel.SMS},
-        ),
-        actor=None,
-        at=at,
-    )
 
 
 def _answer_keyword(
