@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "interactions",
     "appointments",
     "messaging",
+    "selfservice",
     "api",
     "frontend",
 ]
@@ -249,6 +250,17 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
 }
+
+# The cache: Redis in production (CACHE_URL=redis://...), so the patient pages' request
+# limits hold across server processes; in memory, per process, when unset.
+_cache_url = env_str("CACHE_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+    if _cache_url
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+# Requests one address may make to the patient pages in 10 minutes.
+SELF_SERVICE_REQUESTS = env_int("SELF_SERVICE_REQUESTS", 60, minimum=1)
 
 # Idempotency keys are kept this long; a retry after that is treated as a new request.
 IDEMPOTENCY_KEY_TTL = timedelta(hours=env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24, minimum=1))

@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("", include("interactions.urls")),
     path("", include("messaging.urls")),
+    path("", include("selfservice.urls")),
     path("", include("frontend.urls")),
 ]
 

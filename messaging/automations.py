@@ -19,6 +19,7 @@ recorded as refused and a person gets a follow-up to reach the patient another w
 """
 
 import datetime
+import secrets
 
 from django.db.models import prefetch_related_objects
 
@@ -32,11 +33,14 @@ from messaging.models import Message
 from messaging.services import cancel_moot, message_queue
 from messaging.surveys import survey_send
 from messaging.workflow import MESSAGE_WORKFLOW
-from patients.choices import ConsentPurpose
+from patients.choices import ConsentPurpose, LinkPurpose
+from patients.links import link_issue
 from referrals.choices import ReferralStatus
 from referrals.models import Referral
 from referrals.workflow import REFERRAL_WORKFLOW
 
+# What the stored copy of a reminder says in place of its link (a credential).
+ANSWER_LINK_MASK = "(the link to answer)"
 # A reminder due this soon after the booking confirmation adds nothing to it.
 REMINDER_MIN_GAP = datetime.timedelta(hours=12)
 RULES = (Template.APPOINTMENT_REMINDER, Template.REFERRAL_SCHEDULED)
@@ -135,6 +139,11 @@ def _queue(
     send_after: datetime.datetime | None = None,
 ) -> None:
     provider = appointment.practitioner or appointment.organization
+    values = {"at": appointment.start.isoformat(), "provider": str(provider or "")}
+    nonce = secrets.token_urlsafe(24) if template == Template.APPOINTMENT_REMINDER else ""
+    if nonce:
+        # The page where the patient answers: its link goes only to the provider.
+        values |= {"link": ANSWER_LINK_MASK, "link_nonce": nonce, "link_kind": "visit"}
     message = message_queue(
         actor=actor,
         patient=appointment.patient,
@@ -143,7 +152,7 @@ def _queue(
         if appointment.referral_id
         else Department.FRONT_DESK,
         template=template,
-        values={"at": appointment.start.isoformat(), "provider": str(provider or "")},
+        values=values,
         sender=Sender.RULE,
         rule=template,
         occasion=key,
@@ -152,8 +161,19 @@ def _queue(
         appointment=appointment,
         at=at,
     )
-    if message.status == MessageStatus.QUEUED and message.send_after >= appointment.start:
+    if message.status != MessageStatus.QUEUED:
+        return
+    if message.send_after >= appointment.start:
         _cancel_late(message)
+    elif nonce and message.context.get("link_nonce") == nonce:  # new, not one sent before
+        link_issue(
+            patient=appointment.patient,
+            purpose=LinkPurpose.APPOINTMENT,
+            nonce=nonce,
+            subject_id=appointment.pk,
+            expires_at=appointment.end,
+            language=message.language,
+        )
 
 
 def _cancel_late(message: Message) -> None:

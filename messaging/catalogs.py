@@ -12,7 +12,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-from messaging.texts import DOMAIN, LOCALE_DIR, TEXTS, entries, placeholders
+from messaging.texts import DOMAIN, LOCALE_DIR, PAGES, TEXTS, entries, placeholders
 
 # The catalogs the clinic ships: the languages US patients with limited English speak
 # most (Spanish, Chinese in both scripts, Vietnamese, Korean, Tagalog, Russian, Arabic,
@@ -73,10 +73,10 @@ def compile_all() -> None:
 
 
 def coverage() -> str:
-    """A Markdown table: each template, and whether each language has it."""
+    """A Markdown table: each template and page, and whether each language has it."""
     catalogs = {language: _read(language) for language in LANGUAGES}
     rows = ["| template | " + " | ".join(LANGUAGES) + " |", "|---" * (len(LANGUAGES) + 1) + "|"]
-    for name in TEXTS:
+    for name in [*TEXTS, *(f"page.{page}" for page in PAGES)]:
         contexts = [c for c, _ in entries() if c.startswith(f"{name}.")]
         cells = []
         for language in LANGUAGES:

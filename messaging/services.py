@@ -65,6 +65,7 @@ from patients.contact import (
     patient_zone,
     sending_hours_state,
 )
+from patients.links import link_token
 from patients.models import PHONE_SYSTEMS, CommunicationConsent, ContactPoint, Patient
 from referrals.choices import FollowUpKind, FollowUpPriority, FollowUpStatus
 from referrals.models import FollowUp, Referral
@@ -593,15 +594,24 @@ def survey_link(nonce: str) -> str:
     return settings.PUBLIC_BASE_URL + reverse("feedback", args=[survey_token(nonce)])
 
 
+def answer_link(nonce: str) -> str:
+    """The page where the patient answers about an appointment (``selfservice``)."""
+    return settings.PUBLIC_BASE_URL + reverse("visit", args=[link_token(nonce)])
+
+
+# The link a message's nonce stands for, by the kind its context names.
+PUBLIC_LINKS = {"survey": survey_link, "visit": answer_link}
+
+
 def _render(message: Message, language: str, *, with_link: bool = False) -> Rendered:
     """The message's template, from its stored values; ``with_link``, with what is
-    never stored too (a survey link)."""
+    never stored too (a survey link, a link to answer about an appointment)."""
     values = {
         "name": message.patient.preferred_name or message.patient.given_name,
         **message.context,
     }
     if with_link and "link_nonce" in values:
-        values["link"] = survey_link(values["link_nonce"])
+        values["link"] = PUBLIC_LINKS[values.get("link_kind", "survey")](values["link_nonce"])
     return render(
         message.template,
         channel=message.channel,

@@ -48,19 +48,21 @@ class Text:
 
 # The values each template uses, beyond the clinic's (clinic, phone, address):
 #   name: the patient's first or preferred name; date, time: of the appointment or
-#   visit; provider: who the patient sees; link: a survey link; text: free text.
+#   visit; provider: who the patient sees; link: a survey link, or the page where the
+#   patient answers a reminder; text: free text.
 TEXTS: dict[str, Text] = {
     Template.APPOINTMENT_REMINDER: Text(
         sms=(
             "{clinic}: reminder of your appointment on {date} at {time}. "
             "Reply C to confirm, R to change it or 3 to cancel, or call {phone}. "
-            "Reply STOP to opt out."
+            "Reply STOP to opt out. Answer online: {link}"
         ),
         subject="Reminder: your appointment on {date}",
         email=(
             "Hello {name},\n\n"
             "This is a reminder of your appointment with {provider} on {date} at {time}.\n\n"
-            "If you need to change it, please call us at {phone}."
+            "If you need to change it, please call us at {phone}.\n\n"
+            "To confirm, cancel or ask for another time online: {link}"
         ),
     ),
     Template.REFERRAL_SCHEDULED: Text(
@@ -133,10 +135,47 @@ TEXTS: dict[str, Text] = {
 
 # The closing every email gets: the clinic's name, address and phone.
 EMAIL_SIGNATURE = "{clinic}\n{address}\n{phone}"
-# Templates staff choose from; the keyword answers are the system's.
+# Templates staff choose from. The keyword answers are the system's; the booking
+# confirmation, the reminder and the survey come from their automations, which give
+# them the visit and the link.
 STAFF_TEMPLATES = [
-    t for t in Template if t not in (Template.OPTED_OUT, Template.OPTED_IN, Template.HELP)
+    t
+    for t in Template
+    if t
+    not in (
+        Template.OPTED_OUT,
+        Template.OPTED_IN,
+        Template.HELP,
+        Template.REFERRAL_SCHEDULED,
+        Template.APPOINTMENT_REMINDER,
+        Template.SURVEY_INVITATION,
+    )
 ]
+
+# The words of the patient's pages (``selfservice``), in the same catalogs: by page,
+# then by key. ``link`` holds what every page says about its link.
+PAGES: dict[str, dict[str, str]] = {
+    "link": {
+        "unknown": "This link is not valid. Please check it or call the clinic at {phone}.",
+        "expired": "This link has expired. Please call the clinic at {phone}.",
+        "too_many": "Too many tries. Please wait a few minutes and try again.",
+    },
+    "visit": {
+        "title": "Your appointment",
+        "greeting": "Hello {name},",
+        "when": "Your appointment is on {date} at {time}.",
+        "with": "With {provider}.",
+        "confirm": "Yes, I will come",
+        "reschedule": "I need another time",
+        "cancel": "Cancel the appointment",
+        "already_confirmed": "You have confirmed this appointment.",
+        "confirmed": "Thank you. Your appointment is confirmed.",
+        "cancelled": "Your appointment is cancelled. The clinic will contact you to offer "
+        "another time.",
+        "rescheduling": "Thank you. The clinic will call you to find another time.",
+        "closed": "This appointment can no longer be changed here. Please call us at {phone}.",
+    },
+}
 
 
 def entries() -> list[tuple[str, str]]:
@@ -146,7 +185,44 @@ def entries() -> list[tuple[str, str]]:
         for template, text in TEXTS.items()
         for part in ("sms", "subject", "email")
         if getattr(text, part)
+    ] + [
+        (f"page.{page}.{key}", english)
+        for page, words in PAGES.items()
+        for key, english in words.items()
     ]
+
+
+def page_words(page: str, tag: str) -> tuple[str, dict[str, str]]:
+    """A page's words (with those about its link) in the first language of the
+    patient's chain that has them all, and that language. The clinic's name and phone
+    are filled in; the page fills the rest."""
+    wanted = [
+        (f"page.{name}.{key}", english)
+        for name in (page, "link")
+        for key, english in PAGES[name].items()
+    ]
+    for language in fallback_chain(tag):
+        if language == SOURCE_LANGUAGE or all(
+            part in catalog(catalog_name(language)) for part in wanted
+        ):
+            break
+    words = {
+        context.rsplit(".", 1)[-1]: _translate(language, context, english).format_map(
+            _ClinicOnly(clinic_values())
+        )
+        for context, english in wanted
+    }
+    return language, words
+
+
+def when_words(at: datetime.datetime, language: str, zone: datetime.tzinfo) -> dict[str, str]:
+    """A time as the messages give it: ``date`` and ``time`` in the zone and language."""
+    locale = date_locale(language)
+    local = at.astimezone(zone)
+    return {
+        "date": format_skeleton("yMMMEd", local, locale=locale),
+        "time": format_time(local, "short", locale=locale),
+    }
 
 
 def placeholders(text: str) -> set[str]:
@@ -247,6 +323,13 @@ class _Values(dict):
         return ""
 
 
+class _ClinicOnly(dict):
+    """Fills the clinic's values and keeps the page's own placeholders for later."""
+
+    def __missing__(self, key: str) -> str:
+        return f"{{{key}}}"
+
+
 @dataclass(frozen=True)
 class Rendered:
     language: str  # the language it is written in
@@ -280,13 +363,10 @@ def render(
     ``values`` may hold ``at``, an aware datetime given as ISO text, which becomes the
     ``date`` and ``time`` in the patient's zone and language."""
     used = language_for(template, channel, language)
-    locale = date_locale(used)
     filled = _Values(clinic_values())
     filled.update({k: v for k, v in values.items() if k != "at"})
     if values.get("at"):
-        at = datetime.datetime.fromisoformat(values["at"]).astimezone(zone)
-        filled["date"] = format_skeleton("yMMMEd", at, locale=locale)
-        filled["time"] = format_time(at, "short", locale=locale)
+        filled.update(when_words(datetime.datetime.fromisoformat(values["at"]), used, zone))
     parts = {
         context.split(".")[-1]: _translate(used, context, english).format_map(filled)
         for context, english in _parts(template, channel)

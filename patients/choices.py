@@ -74,3 +74,9 @@ class ConsentSource(models.TextChoices):
     PAPER_FORM = "paper_form", "Paper form"
     IN_PERSON = "in_person", "In person"
     PATIENT_REPLY = "patient_reply", "Patient reply (SMS keyword)"
+
+
+class LinkPurpose(models.TextChoices):
+    """What a link sent to a patient opens (one purpose each)."""
+
+    APPOINTMENT = "appointment", "Answer about an appointment"

@@ -18,6 +18,7 @@ from patients.choices import (
     ContactUse,
     InterpreterNeeded,
     LanguageMode,
+    LinkPurpose,
     PatientStatus,
 )
 from patients.validators import (
@@ -331,3 +332,27 @@ class EmergencyAccess(models.Model):
 
     def __str__(self) -> str:
         return f"Emergency access by {self.user_id} to patient {self.patient_id}"
+
+
+class PatientLink(models.Model):
+    """A link sent to a patient that opens one page for one purpose, with no account:
+    answering about an appointment, say. Only a hash of its token is kept; the token
+    is derived from a nonce with the server's secret (``patients.links``) when the
+    message carrying it is sent. It works until ``expires_at``."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="links")
+    purpose = models.CharField(max_length=16, choices=LinkPurpose)
+    subject_id = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="What the link is about (the appointment)."
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    language = models.CharField(max_length=35, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True, help_text="Last answered.")
+
+    class Meta:
+        indexes = [models.Index(fields=["purpose", "subject_id"], name="patientlink_subject_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} link ({self.pk})"

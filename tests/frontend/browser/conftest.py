@@ -42,6 +42,7 @@ REFERENCE_DATA = [
     ("crm.migrations.0002_staff_role_groups", "create_groups"),
     ("referrals.migrations.0002_default_service_levels", "create_defaults"),
     ("interactions.migrations.0004_default_complaint_service_levels", "create_defaults"),
+    ("appointments.migrations.0002_service_types_and_referral_appointments", "forward"),
 ]
 
 

@@ -13,7 +13,7 @@ from appointments.services import appointment_upsert
 from interactions.models import Interaction
 from tests.factories import ContactPointFactory, LanguageFactory, PatientFactory
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("service_types")]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def visit(patient, actor, start, external_id, **fields):

@@ -1,13 +1,22 @@
 """Patient-facing pages in a real browser: the forms a patient submits from a link in a
 message, posted by Chromium with the headers Chromium really sends."""
 
+import datetime
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from appointments.models import ServiceType
+from appointments.services import appointment_upsert
 from crm.choices import Channel
 from interactions.models import SurveyResponse
 from interactions.services import survey_invite
+from messaging.models import Message
+from patients.links import link_token
+from referrals.models import FollowUp
 from tests.factories import ContactPointFactory, LanguageFactory, PatientFactory
+from tests.messaging.conftest import reachable_patient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,3 +59,50 @@ def test_a_patient_answers_the_survey_in_their_language(screen_for, survey_link)
     # The link is single-use: opened again it says so instead of showing the form.
     page = screen.open(path)
     expect(page.locator("form")).to_have_count(0)
+
+
+def reminded(coordinator, language):
+    """A visit in ten days, with its reminders queued: the link the first one carries."""
+    patient = reachable_patient(language, given_name="Lucía", family_name="Quispe")
+    appointment, _ = appointment_upsert(
+        actor=coordinator,
+        source="ehr",
+        external_id=f"P{patient.pk}",
+        patient=patient,
+        service_type=ServiceType.objects.get(code="new-patient"),
+        start=timezone.now() + datetime.timedelta(days=10),
+    )
+    first = Message.objects.filter(appointment=appointment).order_by("send_after").first()
+    return appointment, f"/visit/{link_token(first.context['link_nonce'])}/"
+
+
+def test_a_patient_confirms_the_appointment_from_the_reminders_link(screen_for, coordinator):
+    appointment, path = reminded(coordinator, "es")
+    screen = screen_for(None)
+    page = screen.open(path)
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.get_by_text("Hola, Lucía:")).to_be_visible()
+    expect(page.get_by_text("Quispe")).to_have_count(0)
+    screen.capture_both_sizes("visit-page")
+    page.get_by_role("button", name="Sí, asistiré").click()
+    expect(page.get_by_role("status")).to_have_text("Gracias. Su cita está confirmada.")
+    screen.capture("visit-confirmed")
+    appointment.refresh_from_db()
+    assert appointment.status == "confirmed"
+    assert appointment.events.last().details["by"] == "patient"
+    # Opened again, the page says it is confirmed and offers the other answers.
+    page = screen.open(path)
+    expect(page.get_by_role("status")).to_have_text("Usted ya confirmó esta cita.")
+    expect(page.get_by_role("button", name="Sí, asistiré")).to_have_count(0)
+
+
+def test_an_arabic_reading_patient_asks_for_another_time_right_to_left(screen_for, coordinator):
+    appointment, path = reminded(coordinator, "ar")
+    screen = screen_for(None)
+    page = screen.open(path)
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    screen.capture_both_sizes("visit-page-arabic")
+    page.get_by_role("button", name="أحتاج إلى موعد آخر").click()
+    expect(page.get_by_role("status")).to_contain_text("ستتصل بك العيادة")
+    asked = FollowUp.objects.get(patient=appointment.patient, queue="front_desk")
+    assert "asks to reschedule" in asked.title
