@@ -454,7 +454,9 @@ def test_billing_sees_no_restricted_items_clinical_reasons_or_forbidden_buttons(
     expect(departments).to_have_text(["Billing"])
     page.keyboard.press("Escape")
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["My work", "Find a patient", "Inbox"])
+    expect(nav.get_by_role("link")).to_have_text(
+        ["My work", "Find a patient", "Appointments by day", "Inbox"]
+    )
     screen.capture_both_sizes("patient-360-billing")
 
 
