@@ -12,7 +12,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from appointments.choices import AppointmentAction, AppointmentStatus, ChangedBy, PatientAnswer
+from appointments.choices import (
+    UPCOMING,
+    AppointmentAction,
+    AppointmentStatus,
+    ChangedBy,
+    PatientAnswer,
+)
 from appointments.models import Appointment, ServiceType
 from appointments.workflow import APPOINTMENT_WORKFLOW
 from crm.choices import Department
@@ -203,6 +209,7 @@ appointment_cancel = TRANSITION_SERVICES[A.CANCEL]
 appointment_no_show = TRANSITION_SERVICES[A.NO_SHOW]
 
 
+@transaction.atomic
 def appointment_answer(
     *,
     appointment: Appointment,
@@ -218,7 +225,12 @@ def appointment_answer(
     the patient's step: confirming confirms it; cancelling cancels it and asks the
     front desk to offer another time; asking to reschedule asks the front desk to call.
     Returns the front desk's follow-up, if one was asked for. ``key`` names the answer
-    (one follow-up per answer); ``said`` is the reason recorded on the step."""
+    (one follow-up per key); ``said`` is the reason recorded on the step. An
+    appointment no longer upcoming (another answer or a person got there first) is a
+    409, changing nothing."""
+    appointment = lock_for_update(appointment, None, related=APPOINTMENT_WORKFLOW.related)
+    if appointment.status not in UPCOMING:
+        raise APPOINTMENT_WORKFLOW.refuse(appointment, answer)
     what = f"{appointment.service_type.name} on {appointment.start:%Y-%m-%d}"
     by = {"actor": None, "at": at, "by": ChangedBy.PATIENT, "reason": said}
     if answer == PatientAnswer.CONFIRM:

@@ -37,7 +37,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from appointments.choices import UPCOMING
 from appointments.models import Appointment
 from appointments.services import appointment_answer
 from crm.choices import Department
@@ -868,21 +867,20 @@ def _answer_reminder(
     """Act on a patient's answer to an appointment reminder
     (``appointments.services.appointment_answer``). False when the appointment can no
     longer take it (it is past, or cancelled): then a person reads the text."""
-    appointment = Appointment.objects.select_related("service_type", "referral").get(
-        pk=appointment_id
-    )
-    if appointment.status not in UPCOMING:
+    appointment = Appointment.objects.get(pk=appointment_id)
+    try:
+        message.follow_up = appointment_answer(
+            appointment=appointment,
+            answer=answer,
+            said=f'The patient replied "{message.body[:100]}" by text.',
+            key=f"message:{message.pk}",
+            at=at,
+            note=f'"{message.body[:500]}"',
+            interaction=message.interaction,
+            channel=MessageChannel.SMS,
+        )
+    except InvalidTransition:
         return False
-    message.follow_up = appointment_answer(
-        appointment=appointment,
-        answer=answer,
-        said=f'The patient replied "{message.body[:100]}" by text.',
-        key=f"message:{message.pk}",
-        at=at,
-        note=f'"{message.body[:500]}"',
-        interaction=message.interaction,
-        channel=MessageChannel.SMS,
-    )
     message.answered_at = at
     message.save(update_fields=["answered_at", "follow_up"])
     return True

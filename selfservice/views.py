@@ -14,10 +14,11 @@ from appointments.choices import UPCOMING, AppointmentStatus, PatientAnswer
 from appointments.models import Appointment
 from appointments.services import appointment_answer
 from crm.authentication import client_address
+from crm.errors import InvalidTransition
 from crm.ratelimit import over_limit
 from messaging.texts import RTL_LANGUAGES, clinic_values, page_words, when_words
 from patients.choices import LinkPurpose
-from patients.contact import patient_zone
+from patients.contact import patient_zone, preferred_language
 from patients.links import LinkRefused, link_open
 
 REFUSED_STATUS = {"unknown": 404, "expired": 410}
@@ -63,7 +64,9 @@ def visit(request, token: str) -> HttpResponse:
         language, words = page_words("visit", refused.link.language if refused.link else "")
         return _message(request, language, words, refused.reason, REFUSED_STATUS[refused.reason])
     patient = link.patient
-    language, words = page_words("visit", link.language)
+    # The language the patient reads now; the one the link was sent in if none is kept.
+    spoken = preferred_language(patient)
+    language, words = page_words("visit", spoken.language if spoken else link.language)
     appointment = (
         Appointment.objects.select_related("service_type", "practitioner", "organization")
         .filter(pk=link.subject_id, patient=patient)
@@ -74,13 +77,16 @@ def visit(request, token: str) -> HttpResponse:
     answer = request.POST.get("answer") if request.method == "POST" else None
     if answer in DONE:
         now = timezone.now()
-        appointment_answer(
-            appointment=appointment,
-            answer=answer,
-            said="The patient answered on the appointment's page.",
-            key=f"link:{link.pk}:{answer}:{now.isoformat()}",
-            at=now,
-        )
+        try:
+            appointment_answer(
+                appointment=appointment,
+                answer=answer,
+                said="The patient answered on the appointment's page.",
+                key=f"link:{link.pk}:{answer}",  # asked twice, the front desk calls once
+                at=now,
+            )
+        except InvalidTransition:  # cancelled meanwhile (another answer, the clinic)
+            return _message(request, language, words, "closed", 409)
         link.used_at = now
         link.save(update_fields=["used_at"])
         return _message(request, language, words, DONE[answer], 200)

@@ -7,6 +7,9 @@ import datetime as dt
 import pytest
 import time_machine
 
+from appointments.models import Appointment
+from appointments.services import appointment_answer, appointment_cancel
+from crm.errors import InvalidTransition
 from messaging.models import Message
 from messaging.services import dispatch_due
 from referrals.models import FollowUp
@@ -116,3 +119,22 @@ def test_too_many_requests_from_one_address_are_refused(client, booked, settings
         guessing = client.get("/visit/guess/")
     assert statuses == [200, 200, 200, 429]
     assert guessing.status_code == 429
+
+
+def test_asking_twice_for_another_time_asks_the_front_desk_once(client, booked):
+    appointment, path = booked("es")
+    with time_machine.travel(SOON, tick=False):
+        client.post(path, {"answer": "reschedule"})
+        client.post(path, {"answer": "reschedule"})
+    assert FollowUp.objects.filter(patient=appointment.patient, queue="front_desk").count() == 1
+
+
+def test_an_answer_to_a_visit_cancelled_meanwhile_changes_nothing(client, booked, coordinator):
+    appointment, _ = booked("es")
+    stale = Appointment.objects.get(pk=appointment.pk)  # read before the clinic cancelled
+    with time_machine.travel(SOON, tick=False):
+        appointment_cancel(appointment=appointment, actor=coordinator, reason="Clinic closed.")
+        with pytest.raises(InvalidTransition):
+            appointment_answer(appointment=stale, answer="confirm", said="x", key="k", at=SOON)
+    appointment.refresh_from_db()
+    assert appointment.status == "cancelled" and appointment.confirmed_at is None
