@@ -1,10 +1,14 @@
 """Real concurrent writers on PostgreSQL (row locks and unique indexes at work)."""
 
+import datetime
 import threading
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
+from appointments.models import Appointment, ServiceType
+from appointments.services import appointment_upsert
 from crm.errors import InvalidTransition
 from patients.models import Patient
 from referrals import services
@@ -86,3 +90,25 @@ def test_concurrent_edits_with_if_match_let_one_win(coordinator, front_desk):
     assert sorted(r.status_code for r in responses) == [200, 412]
     patient.refresh_from_db()
     assert patient.version == 2
+
+
+def test_concurrent_pushes_of_one_new_appointment_make_one(coordinator):
+    """A scheduling system that retries, or sends the same event twice at once."""
+    patient = Patient.objects.create(
+        mrn="C1", given_name="Ana", family_name="Lee", birth_date="1980-01-01"
+    )
+    push = {
+        "actor": coordinator,
+        "source": "ehr",
+        "external_id": "E-42",
+        "patient": patient,
+        "service_type": ServiceType.objects.get(code="follow-up"),
+        "start": timezone.now() + datetime.timedelta(days=3),
+    }
+    results = run_together(*[lambda: appointment_upsert(**push) for _ in range(6)])
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(created for _, created in results) == [False] * 5 + [True]
+    [appointment] = Appointment.objects.filter(source="ehr", external_id="E-42")
+    assert {a.pk for a, _ in results} == {appointment.pk}
+    assert appointment.events.count() == 1
