@@ -7,7 +7,6 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
-    path("", include("interactions.urls")),
     path("", include("messaging.urls")),
     path("", include("selfservice.urls")),
     path("", include("frontend.urls")),

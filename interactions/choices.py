@@ -107,4 +107,12 @@ class SurveyLanguage(models.TextChoices):
 
     ENGLISH = "en", "English"
     SPANISH = "es", "Español"
-    CHINESE = "zh-Hans", "中文"
+    CHINESE = "zh-Hans", "简体中文"
+    CHINESE_TRADITIONAL = "zh-Hant", "繁體中文"
+    VIETNAMESE = "vi", "Tiếng Việt"
+    KOREAN = "ko", "한국어"
+    TAGALOG = "tl", "Tagalog"
+    RUSSIAN = "ru", "Русский"
+    ARABIC = "ar", "العربية"
+    HAITIAN_CREOLE = "ht", "Kreyòl ayisyen"
+    PORTUGUESE = "pt", "Português"

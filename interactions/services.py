@@ -336,10 +336,12 @@ def token_hash(token: str) -> str:
 def survey_language_for(patient: Patient) -> str:
     """The patient's preferred language if the survey page is written in it."""
     language = preferred_language(patient)
-    base = language.language.split("-")[0] if language else ""
+    tag = language.language if language else ""
+    base = {"fil": "tl"}.get(tag.split("-")[0], tag.split("-")[0])
     if base == "zh":
-        return SurveyLanguage.CHINESE
-    return base if base in ("en", "es") else SurveyLanguage.ENGLISH
+        traditional = "Hant" in tag or tag.split("-")[-1] in ("TW", "HK", "MO")
+        return SurveyLanguage.CHINESE_TRADITIONAL if traditional else SurveyLanguage.CHINESE
+    return base if base in SurveyLanguage.values else SurveyLanguage.ENGLISH
 
 
 def _touchpoint_department(

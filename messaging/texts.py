@@ -35,6 +35,8 @@ DOMAIN = "messages"
 SOURCE_LANGUAGE = "en"
 # Right-to-left scripts: the email's HTML says so.
 RTL_LANGUAGES = {"ar", "fa", "he", "ur"}
+# Tags written another way than the catalogs' folders: Filipino is kept under Tagalog.
+CATALOG_ALIASES = {"fil": "tl"}
 # Where CLDR has no date formats of its own for a language, those of a close one.
 DATE_LOCALE = {"ht": "fr_HT", "tl": "fil"}
 
@@ -160,6 +162,21 @@ PAGES: dict[str, dict[str, str]] = {
         "expired": "This link has expired. Please call the clinic at {phone}.",
         "too_many": "Too many tries. Please wait a few minutes and try again.",
     },
+    "survey": {
+        "title": "How did we do?",
+        "greeting": "Hello {name},",
+        "nps": "How likely are you to recommend us to a friend or family member?",
+        "nps_scale": "0 = not at all likely, 10 = extremely likely",
+        "csat": "How satisfied were you with this visit or contact?",
+        "csat_scale": "1 = very dissatisfied, 5 = very satisfied",
+        "comment": "Is there anything you would like to tell us? (optional)",
+        "submit": "Send",
+        "thanks": "Thank you. We have received your answer.",
+        "used": "This survey has already been answered. Thank you!",
+        "expired": "This survey link has expired.",
+        "need_score": "Please answer at least one question.",
+        "comment_too_long": "Please keep the comment under 2,000 characters.",
+    },
     "visit": {
         "title": "Your appointment",
         "greeting": "Hello {name},",
@@ -198,7 +215,7 @@ def page_words(page: str, tag: str) -> tuple[str, dict[str, str]]:
     are filled in; the page fills the rest."""
     wanted = [
         (f"page.{name}.{key}", english)
-        for name in (page, "link")
+        for name in ("link", page)  # the page's own words win over the link's
         for key, english in PAGES[name].items()
     ]
     for language in fallback_chain(tag):
@@ -257,16 +274,18 @@ def fallback_chain(tag: str) -> list[str]:
     chain: list[str] = []
     if tag:
         try:
-            language = langcodes.Language.get(tag)
+            # Not normalized: that would turn the catalogs' "tl" into "fil".
+            language = langcodes.Language.get(tag, normalize=False)
         except (ValueError, LookupError):
             language = None
         if language is not None and language.language:
+            base = CATALOG_ALIASES.get(language.language, language.language)
             script = language.script
-            if language.language == "zh" and not script:
+            if base == "zh" and not script:
                 script = language.maximize().script
-            if script and not (language.language == "zh" and script == "Hans"):
-                chain.append(f"{language.language}-{script}")
-            chain.append(language.language)
+            if script and not (base == "zh" and script == "Hans"):
+                chain.append(f"{base}-{script}")
+            chain.append(base)
     chain.append(SOURCE_LANGUAGE)
     return list(dict.fromkeys(chain))
 

@@ -2,6 +2,9 @@
 
 from django.urls import path
 
-from selfservice.views import visit
+from selfservice.views import feedback, visit
 
-urlpatterns = [path("visit/<str:token>/", visit, name="visit")]
+urlpatterns = [
+    path("visit/<str:token>/", visit, name="visit"),
+    path("feedback/<str:token>/", feedback, name="feedback"),
+]

@@ -1,8 +1,12 @@
-"""The page where a patient answers about an appointment, from the link in its
-reminder: confirm, cancel or ask for another time. No account and no script; it shows
-the first name, the time and who the visit is with, nothing else, in the patient's
-language (right to left where the language is written so). Each answer is the
-patient's step on the appointment (``appointments.services.appointment_answer``)."""
+"""The patient's pages, from the links messages carry. No account and no script; each
+shows the first name and what it is about, nothing else, in the patient's language
+(right to left where the language is written so), and each address may ask a page
+``SELF_SERVICE_REQUESTS`` times in 10 minutes.
+
+- ``visit``: answer about an appointment from its reminder: confirm, cancel or ask for
+  another time, each the patient's step (``appointments.services.appointment_answer``).
+- ``feedback``: the survey (NPS, CSAT, a comment), one answer per link.
+"""
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -16,12 +20,16 @@ from appointments.services import appointment_answer
 from crm.authentication import client_address
 from crm.errors import InvalidTransition
 from crm.ratelimit import over_limit
+from interactions.services import SurveyLinkRefused, survey_answer, survey_invitation_for
 from messaging.texts import RTL_LANGUAGES, clinic_values, page_words, when_words
 from patients.choices import LinkPurpose
 from patients.contact import patient_zone, preferred_language
 from patients.links import LinkRefused, link_open
 
-REFUSED_STATUS = {"unknown": 404, "expired": 410}
+REFUSED_STATUS = {"unknown": 404, "expired": 410, "used": 410}
+COMMENT_LIMIT = 2000
+# The catalog "zh" is written in Simplified Chinese; the page says so.
+HTML_LANG = {"zh": "zh-Hans"}
 DONE = {
     PatientAnswer.CONFIRM: "confirmed",
     PatientAnswer.CANCEL: "cancelled",
@@ -35,7 +43,7 @@ def _page(request, template: str, language: str, words: dict, status: int = 200,
         f"selfservice/{template}",
         {
             "t": words,
-            "lang": language,
+            "lang": HTML_LANG.get(language, language),
             "dir": "rtl" if language.split("-")[0] in RTL_LANGUAGES else "ltr",
             "clinic": clinic_values(),
             **context,
@@ -52,12 +60,18 @@ def _message(request, language: str, words: dict, key: str, status: int) -> Http
     return _page(request, "message.html", language, words, status, message=words[key])
 
 
+def _too_many(request, page: str) -> HttpResponse | None:
+    address = client_address(request) or "unknown"
+    if over_limit(f"{page}:{address}", limit=settings.SELF_SERVICE_REQUESTS, window=600):
+        language, words = page_words(page, "")
+        return _message(request, language, words, "too_many", 429)
+    return None
+
+
 @never_cache
 def visit(request, token: str) -> HttpResponse:
-    address = client_address(request) or "unknown"
-    if over_limit(f"visit:{address}", limit=settings.SELF_SERVICE_REQUESTS, window=600):
-        language, words = page_words("visit", "")
-        return _message(request, language, words, "too_many", 429)
+    if refused := _too_many(request, "visit"):
+        return refused
     try:
         link = link_open(token, LinkPurpose.APPOINTMENT)
     except LinkRefused as refused:
@@ -105,3 +119,51 @@ def visit(request, token: str) -> HttpResponse:
         with_whom=words["with"].format(provider=provider) if provider else "",
         confirmed=appointment.status == AppointmentStatus.CONFIRMED,
     )
+
+
+def _score(raw: str | None, low: int, high: int) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+        raise ValueError(raw)
+    return int(raw)
+
+
+@never_cache
+def feedback(request, token: str) -> HttpResponse:
+    if refused := _too_many(request, "survey"):
+        return refused
+    try:
+        invitation = survey_invitation_for(token)
+    except SurveyLinkRefused as refused:
+        language, words = page_words("survey", refused.language)
+        return _message(request, language, words, refused.reason, REFUSED_STATUS[refused.reason])
+    language, words = page_words("survey", invitation.language)
+    first_name = invitation.patient.preferred_name or invitation.patient.given_name
+    form = {
+        "greeting": words["greeting"].format(name=first_name),
+        "nps_choices": range(11),
+        "csat_choices": range(1, 6),
+    }
+    if request.method != "POST":
+        return _page(request, "survey.html", language, words, **form)
+    errors = []
+    try:
+        nps = _score(request.POST.get("nps"), 0, 10)
+        csat = _score(request.POST.get("csat"), 1, 5)
+    except ValueError:
+        nps = csat = None
+    comment = request.POST.get("comment", "").replace("\x00", "").strip()
+    if nps is None and csat is None:
+        errors.append(words["need_score"])
+    if len(comment) > COMMENT_LIMIT:
+        errors.append(words["comment_too_long"])
+    if errors:
+        return _page(
+            request, "survey.html", language, words, 400, errors=errors, comment=comment, **form
+        )
+    try:
+        survey_answer(token=token, nps_score=nps, csat_score=csat, comment=comment)
+    except SurveyLinkRefused as refused:
+        return _message(request, language, words, refused.reason, REFUSED_STATUS[refused.reason])
+    return _message(request, language, words, "thanks", 200)
