@@ -7,6 +7,9 @@ Rule (message template)     fires when                              sends
 - appointment_reminder      an appointment is booked or moved       before it, by its service
                                                                     type's reminders (7 days,
                                                                     2 days, 2 hours...)
+- appointment_missed        a no-show is recorded                   at once, in the patient's
+                                                                    hours: an offer to book
+                                                                    again
 - survey_invitation         a referral is closed, or a visit        at once, in the patient's
                             that is not a referral's is fulfilled   hours (at most one survey
                                                                     per patient in 30 days:
@@ -44,6 +47,8 @@ ANSWER_LINK_MASK = "(the link to answer)"
 # A reminder due this soon after the booking confirmation adds nothing to it.
 REMINDER_MIN_GAP = datetime.timedelta(hours=12)
 RULES = (Template.APPOINTMENT_REMINDER, Template.REFERRAL_SCHEDULED)
+# What must go out before the visit or not at all.
+BEFORE_THE_VISIT = RULES
 # The steps after which an appointment's queued messages may be moot.
 MAY_MOOT = {
     AppointmentAction.RESCHEDULE,
@@ -108,6 +113,15 @@ def appointment_messages(
             occasion=f"appointment:{appointment.pk}",
             at=at,
         )
+    if action == AppointmentAction.NO_SHOW:
+        prefetch_related_objects([appointment.patient], "consents", "contact_points", "languages")
+        _queue(
+            appointment,
+            Template.APPOINTMENT_MISSED,
+            f"{occasion(appointment)}:missed",
+            actor=actor,
+            at=at,
+        )
     if action not in BOOKING or not will_happen or appointment.start <= at:
         return
     # The messages ask the contact policy about the same patient: load once.
@@ -163,7 +177,7 @@ def _queue(
     )
     if message.status != MessageStatus.QUEUED:
         return
-    if message.send_after >= appointment.start:
+    if template in BEFORE_THE_VISIT and message.send_after >= appointment.start:
         _cancel_late(message)
     elif nonce and message.context.get("link_nonce") == nonce:  # new, not one sent before
         link_issue(

@@ -46,6 +46,7 @@ class Template(models.TextChoices):
     REPORT_REQUEST = "report_request", "Report requested from the patient"
     SURVEY_INVITATION = "survey_invitation", "Survey invitation"
     CALLBACK_MISSED = "callback_missed", "Call-back missed"
+    APPOINTMENT_MISSED = "appointment_missed", "Missed appointment: book again"
     GENERAL = "general", "General (free text)"
     # Answers to the SMS keywords; sent by the system, never chosen by staff.
     OPTED_OUT = "opted_out", "Opt-out confirmation"

@@ -110,6 +110,19 @@ TEXTS: dict[str, Text] = {
             "We tried to reach you by phone. Please call us back at {phone} when you can."
         ),
     ),
+    Template.APPOINTMENT_MISSED: Text(
+        sms=(
+            "{clinic}: we missed you at your appointment on {date} at {time}. To book "
+            "another time, call {phone} or reply to this message. Reply STOP to opt out."
+        ),
+        subject="We missed you at your appointment",
+        email=(
+            "Hello {name},\n\n"
+            "We missed you at your appointment with {provider} on {date} at {time}. We "
+            "hope you are well.\n\n"
+            "To book another time, please call us at {phone} or reply to this email."
+        ),
+    ),
     Template.GENERAL: Text(
         sms="{clinic}: {text}",
         subject="A message from {clinic}",
@@ -150,6 +163,7 @@ STAFF_TEMPLATES = [
         Template.HELP,
         Template.REFERRAL_SCHEDULED,
         Template.APPOINTMENT_REMINDER,
+        Template.APPOINTMENT_MISSED,
         Template.SURVEY_INVITATION,
     )
 ]

@@ -178,7 +178,9 @@ CASES = {
     # policy's three reads, the message, its interaction and its event); leaving
     # "scheduled" moves the appointment too and cancels the queued messages it made moot.
     "referral schedule": (referral_transition("accepted", "schedule"), 27),
-    "referral no-show": (referral_transition("scheduled", "no_show"), 29),
+    # A no-show also offers the patient another time (the policy's reads, the message,
+    # its interaction and its event).
+    "referral no-show": (referral_transition("scheduled", "no_show"), 38),
     "referral seen": (referral_transition("scheduled", "seen"), 21),
     # Closing invites the patient to a survey by text: the 30-day check, the policy's
     # three reads, the invitation and the message with their history and events.

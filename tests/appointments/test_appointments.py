@@ -193,13 +193,17 @@ def test_a_confirmation_for_an_appointment_that_no_longer_happens_goes_to_a_pers
 def test_a_no_show_asks_the_front_desk_to_rebook_and_booking_again_resolves_it(
     coordinator, new_patient_visit
 ):
-    patient = reachable_patient()
+    patient = reachable_patient("es")
     with time_machine.travel(NOW, tick=False):
         appointment, _ = push(coordinator, patient, new_patient_visit)
     with time_machine.travel(VISIT + dt.timedelta(minutes=20), tick=False):
         services.appointment_no_show(appointment=appointment, actor=coordinator)
     [rebook] = FollowUp.objects.filter(patient=patient, kind="rebook", status="open")
     assert rebook.queue == "front_desk" and rebook.priority == "high"
+    # The patient is offered another time too, in their language and hours.
+    [offer] = Message.objects.filter(appointment=appointment, rule="appointment_missed")
+    assert offer.status == "queued" and offer.send_after >= VISIT
+    assert offer.language_used == "es" and "le esperábamos en su cita" in offer.body
     with time_machine.travel(VISIT + dt.timedelta(days=1), tick=False):
         services.appointment_create(
             actor=coordinator,
