@@ -13,8 +13,10 @@ class AppointmentStatus(models.TextChoices):
     NO_SHOW = "noshow", "No-show"
 
 
-# Still to happen: reminders go out, the front desk waits for a confirmation.
-UPCOMING = (AppointmentStatus.PROPOSED, AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
+# Booked and still to happen: reminders go out.
+WILL_HAPPEN = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
+# Still to happen (proposals too): the patient may still answer about it.
+UPCOMING = (AppointmentStatus.PROPOSED, *WILL_HAPPEN)
 
 
 class AppointmentAction(models.TextChoices):

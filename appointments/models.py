@@ -140,6 +140,11 @@ class Appointment(VersionedRecord):
     def __str__(self) -> str:
         return f"{self.service_type_id} at {self.start:%Y-%m-%d %H:%M} ({self.status})"
 
+    @property
+    def what(self) -> str:
+        """How staff name it in a task: "New patient visit on 2026-11-30"."""
+        return f"{self.service_type.name} on {self.start:%Y-%m-%d}"
+
     def clean(self) -> None:
         if self.start and self.end and self.end <= self.start:
             raise ValidationError({"end": "The appointment must end after it starts."})

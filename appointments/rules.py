@@ -5,7 +5,7 @@ these to the referral's own rules (``referrals.rules``), which it follows."""
 
 import datetime
 
-from appointments.choices import AppointmentAction, AppointmentStatus
+from appointments.choices import WILL_HAPPEN, AppointmentAction
 from appointments.models import Appointment
 from appointments.workflow import APPOINTMENT_WORKFLOW
 from crm.choices import Department
@@ -18,17 +18,13 @@ from referrals.models import FollowUp
 from referrals.rules import Need, contact_plan, create_once
 
 
-def _what(appointment: Appointment) -> str:
-    return f"{appointment.service_type.name} on {appointment.start:%Y-%m-%d}"
-
-
 def rebook(appointment: Appointment, at: datetime.datetime) -> Need:
     contact, note = contact_plan(appointment.patient, ConsentPurpose.APPOINTMENT_REMINDERS, at)
     return Need(
         rule=FollowUpKind.REBOOK,
         key=f"appointment:{appointment.pk}",
         patient=appointment.patient,
-        title=f"Rebook the missed {_what(appointment)}",
+        title=f"Rebook the missed {appointment.what}",
         due_at=next_business_day(at),
         priority=FollowUpPriority.HIGH,
         queue=Department.FRONT_DESK,
@@ -44,7 +40,7 @@ def check_in(appointment: Appointment, at: datetime.datetime) -> Need:
         rule=FollowUpKind.POST_VISIT_CHECK_IN,
         key=f"appointment:{appointment.pk}",
         patient=appointment.patient,
-        title=f"Check-in call after the {_what(appointment)}",
+        title=f"Check-in call after the {appointment.what}",
         due_at=next_business_day(at),
         contact=contact,
         note=note,
@@ -64,10 +60,7 @@ def appointment_follow_ups(
         appointment.service_type.check_in_call or appointment.patient.high_risk
     ):
         create_once(check_in(appointment, at), actor=actor, at=at)
-    elif action == "create" and appointment.status in (
-        AppointmentStatus.BOOKED,
-        AppointmentStatus.CONFIRMED,
-    ):
+    elif action == "create" and appointment.status in WILL_HAPPEN:
         # Booked again after a no-show: the rebooking is done.
         for follow_up in FollowUp.objects.filter(
             patient=appointment.patient,
@@ -79,7 +72,7 @@ def appointment_follow_ups(
             follow_up.finish(
                 FollowUpStatus.DONE,
                 by=actor,
-                outcome=f"Resolved automatically: booked the {_what(appointment)}.",
+                outcome=f"Resolved automatically: booked the {appointment.what}.",
                 at=at,
             )
             save_attributed(follow_up, actor=actor, reason="rule: resolved")

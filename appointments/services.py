@@ -231,7 +231,6 @@ def appointment_answer(
     appointment = lock_for_update(appointment, None, related=APPOINTMENT_WORKFLOW.related)
     if appointment.status not in UPCOMING:
         raise APPOINTMENT_WORKFLOW.refuse(appointment, answer)
-    what = f"{appointment.service_type.name} on {appointment.start:%Y-%m-%d}"
     by = {"actor": None, "at": at, "by": ChangedBy.PATIENT, "reason": said}
     if answer == PatientAnswer.CONFIRM:
         if appointment.status != S.CONFIRMED:
@@ -239,9 +238,9 @@ def appointment_answer(
         return None
     if answer == PatientAnswer.CANCEL:
         appointment_cancel(appointment=appointment, **by)
-        title = f"Offer the patient another time: they cancelled the {what}"
+        title = f"Offer the patient another time: they cancelled the {appointment.what}"
     else:
-        title = f"The patient asks to reschedule the {what}"
+        title = f"The patient asks to reschedule the {appointment.what}"
     return create_once(
         Need(
             rule=FollowUpKind.REBOOK,

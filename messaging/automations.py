@@ -26,7 +26,7 @@ import secrets
 
 from django.db.models import prefetch_related_objects
 
-from appointments.choices import AppointmentAction, AppointmentStatus
+from appointments.choices import WILL_HAPPEN, AppointmentAction
 from appointments.models import Appointment
 from appointments.workflow import APPOINTMENT_WORKFLOW
 from crm.choices import Department
@@ -47,8 +47,6 @@ ANSWER_LINK_MASK = "(the link to answer)"
 # A reminder due this soon after the booking confirmation adds nothing to it.
 REMINDER_MIN_GAP = datetime.timedelta(hours=12)
 RULES = (Template.APPOINTMENT_REMINDER, Template.REFERRAL_SCHEDULED)
-# What must go out before the visit or not at all.
-BEFORE_THE_VISIT = RULES
 # The steps after which an appointment's queued messages may be moot.
 MAY_MOOT = {
     AppointmentAction.RESCHEDULE,
@@ -58,7 +56,6 @@ MAY_MOOT = {
     AppointmentAction.FULFIL,
 }
 BOOKING = {"create", AppointmentAction.BOOK, AppointmentAction.RESCHEDULE}
-WILL_HAPPEN = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
 
 
 @REFERRAL_WORKFLOW.react
@@ -177,7 +174,7 @@ def _queue(
     )
     if message.status != MessageStatus.QUEUED:
         return
-    if template in BEFORE_THE_VISIT and message.send_after >= appointment.start:
+    if template in RULES and message.send_after >= appointment.start:  # before or never
         _cancel_late(message)
     elif nonce and message.context.get("link_nonce") == nonce:  # new, not one sent before
         link_issue(
