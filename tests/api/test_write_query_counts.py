@@ -8,8 +8,11 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from appointments.models import ServiceType
+from appointments.services import appointment_create, appointment_upsert
 from interactions import services as experience
 from messaging.services import inbound_receive, message_queue
+from patients.models import Patient
 from referrals.models import Referral
 from tests.factories import (
     ContactPointFactory,
@@ -82,6 +85,36 @@ def a_queued_text(coordinator):
         department="care_coordination",
         channel="sms",
         values={"text": "See you Monday."},
+    )
+
+
+def appointment_body(coordinator, *, pushed=False):
+    """A follow-up visit in ten days; pushed, one the scheduling system sent before."""
+    body = {
+        "patient_id": a_patient(coordinator).pk,
+        "service_type": "follow-up",
+        "start": (timezone.now() + datetime.timedelta(days=10)).replace(microsecond=0).isoformat(),
+    }
+    if pushed:
+        body |= {"source": "ehr", "external_id": "W-1"}
+        appointment_upsert(
+            actor=coordinator,
+            source="ehr",
+            external_id="W-1",
+            patient=Patient.objects.get(pk=body["patient_id"]),
+            service_type=ServiceType.objects.get(code="follow-up"),
+            start=datetime.datetime.fromisoformat(body["start"]),
+        )
+        body["status"] = "confirmed"
+    return body
+
+
+def an_appointment(coordinator):
+    return appointment_create(
+        actor=coordinator,
+        patient=a_patient(coordinator),
+        service_type=ServiceType.objects.get(code="follow-up"),
+        start=timezone.now() + datetime.timedelta(days=10),
     )
 
 
@@ -290,6 +323,20 @@ CASES = {
             {"reason": "Patient in the emergency room now."},
         ),
         7,
+    ),
+    # Booking writes the appointment, its history and event, and queues its reminders
+    # (the contact policy's reads, each message with its interaction and event).
+    "appointment create": (
+        lambda c: ("post", "/api/appointments/", appointment_body(c)),
+        31,
+    ),
+    "appointment push, known": (
+        lambda c: ("post", "/api/appointments/push/", appointment_body(c, pushed=True)),
+        16,
+    ),
+    "appointment confirm": (
+        lambda c: ("post", f"/api/appointments/{an_appointment(c).pk}/confirm/", {}),
+        9,
     ),
     "practitioner create": (
         lambda c: (
