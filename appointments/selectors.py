@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from appointments.choices import UPCOMING, AppointmentStatus
 from appointments.models import Appointment, AppointmentEvent, ServiceType
-from crm.access import Section, rows_q
+from crm.access import Section, can, rows_q
 from crm.roles import StaffUser
 
 RELATED = ("patient", "service_type", "practitioner", "organization")
@@ -19,6 +19,17 @@ def appointment_list(*, user: StaffUser) -> QuerySet[Appointment]:
         .select_related(*RELATED)
         .order_by("start", "id")
     )
+
+
+def appointment_history_sources(
+    *, patient_id: int, user: StaffUser
+) -> list[tuple[str, QuerySet, tuple[str, ...]]]:
+    """The patient's appointments' change history, for the record's history
+    (``interactions.selectors.patient_record_history``), when the user may read them."""
+    if not can(user, Section.APPOINTMENTS):
+        return []
+    history = Appointment.history.filter(patient_id=patient_id)
+    return [("appointment", history.filter(rows_q(user, Section.APPOINTMENTS)), ())]
 
 
 def appointment_events(appointment: Appointment) -> QuerySet[AppointmentEvent]:

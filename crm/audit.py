@@ -20,7 +20,8 @@ from crm.models import AccessRecord
 from crm.roles import Role, user_roles
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-PURPOSES = {choice for choice in AccessRecord.Purpose.values if choice != "break_glass"}
+# What a caller may state: not the purposes the server alone assigns.
+PURPOSES = set(AccessRecord.Purpose.values) - {"break_glass", "patient"}
 # Purpose of use when the client states none, by role.
 ROLE_PURPOSE = {
     Role.BILLING: AccessRecord.Purpose.PAYMENT,
@@ -89,6 +90,33 @@ def _patient_ids(data, *, is_patient_resource: bool) -> set[int]:
     return found
 
 
+def _outcome(status: int) -> str:
+    if status < 400:
+        return AccessRecord.Outcome.ALLOWED
+    if status in (401, 403):
+        return AccessRecord.Outcome.DENIED
+    return AccessRecord.Outcome.FAILED
+
+
+def record_patient_page(request, response, *, patient_id: int, link: str, action: str) -> None:
+    """A patient's page opened or answered through a link sent to them
+    (``selfservice``): attributed to the link, never to a user. The endpoint is the
+    page's route, without the token (a credential)."""
+    AccessRecord.objects.create(
+        auth_method="patient_link",
+        client=link[:120],
+        patient_ids=f",{patient_id},",
+        action=action,
+        method=request.method,
+        endpoint=f"/{request.resolver_match.route}"[:300],
+        status_code=response.status_code,
+        outcome=_outcome(response.status_code),
+        client_address=client_address(request),
+        request_id=request.request_id,
+        purpose=AccessRecord.Purpose.PATIENT,
+    )
+
+
 def _view_class(request):
     match = getattr(request, "resolver_match", None)
     func = getattr(match, "func", None)
@@ -125,13 +153,6 @@ class AccessLogMiddleware:
         if not patients and getattr(view, "audit_patients", False) and pk.isdigit():
             patients = {int(pk[:18])}
         status = response.status_code
-        outcome = (
-            AccessRecord.Outcome.ALLOWED
-            if status < 400
-            else AccessRecord.Outcome.DENIED
-            if status in (401, 403)
-            else AccessRecord.Outcome.FAILED
-        )
         AccessRecord.objects.create(
             user_id=user.pk if authenticated else None,
             username=user.get_username() if authenticated else "",
@@ -146,7 +167,7 @@ class AccessLogMiddleware:
             # visible and escaped.
             endpoint=request.path[:300].replace("\x00", "\\x00"),
             status_code=status,
-            outcome=outcome,
+            outcome=_outcome(status),
             client_address=client_address(request),
             request_id=request.request_id,
             purpose=self._purpose_of(request, user, note, patients),

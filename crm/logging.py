@@ -4,18 +4,24 @@ import logging
 import re
 
 QUERY = re.compile(r"\?[^\s\"]*")
+# The token of a link sent to a patient (64 hex digits in the path) is a credential.
+TOKEN = re.compile(r"/[0-9a-f]{64}(?=[/\s\"]|$)")
+
+
+def _scrub(text: str) -> str:
+    return TOKEN.sub("/[token]", QUERY.sub("?[query removed]", text))
 
 
 class StripQueryStrings(logging.Filter):
     """Search terms (names, phone numbers, birth dates) travel in query strings; the
-    request lines the server logs keep the path and drop the query."""
+    request lines the server logs keep the path and drop the query, and the token of
+    a patient's link."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
             record.args = tuple(
-                QUERY.sub("?[query removed]", arg) if isinstance(arg, str) else arg
-                for arg in record.args
+                _scrub(arg) if isinstance(arg, str) else arg for arg in record.args
             )
-        if isinstance(record.msg, str) and "?" in record.msg:
-            record.msg = QUERY.sub("?[query removed]", record.msg)
+        if isinstance(record.msg, str):
+            record.msg = _scrub(record.msg)
         return True

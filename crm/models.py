@@ -90,6 +90,7 @@ class AccessRecord(models.Model):
         PAYMENT = "payment", "Payment"
         OPERATIONS = "operations", "Operations"
         BREAK_GLASS = "break_glass", "Break-the-glass emergency access"
+        PATIENT = "patient", "The patient's own page"
 
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
     # Plain columns, not a foreign key: deleting a user must not touch the log.

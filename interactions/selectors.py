@@ -1,5 +1,6 @@
 """Reads of interactions, always through the caller's visibility rule."""
 
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from django.db import models
@@ -208,13 +209,19 @@ def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
     }
 
 
-def patient_record_history(patient: Patient, *, user: StaffUser) -> list[dict]:
+def patient_record_history(
+    patient: Patient,
+    *,
+    user: StaffUser,
+    more: Iterable[tuple[str, QuerySet, Collection[str]]] = (),
+) -> list[dict]:
     """Every change to the patient's record, newest first: the record and its child rows,
-    and the referrals, interactions, follow-ups and complaints the user may read. Each
-    historical row is judged by its own values (an interaction restricted then is
-    left out for a reader who may not see restricted items), and fields the user may
-    not read are left out."""
-    sources = patient_history_sources(patient)
+    and the referrals, interactions, follow-ups and complaints the user may read, and
+    the ``more`` sources of the apps above this one (appointments). Each historical
+    row is judged by its own values (an interaction restricted then is left out for a
+    reader who may not see restricted items), and fields the user may not read are
+    left out."""
+    sources = [*patient_history_sources(patient), *more]
     if can(user, Section.REFERRALS):
         hidden = hidden_fields(user, Referral.section_fields)
         sources.append(("referral", Referral.history.filter(patient_id=patient.pk), hidden))

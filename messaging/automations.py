@@ -22,7 +22,6 @@ recorded as refused and a person gets a follow-up to reach the patient another w
 """
 
 import datetime
-import secrets
 
 from django.db.models import prefetch_related_objects
 
@@ -33,17 +32,14 @@ from crm.choices import Department
 from crm.roles import Actor
 from messaging.choices import MessageAction, MessageStatus, Sender, Template
 from messaging.models import Message
-from messaging.services import cancel_moot, message_queue
+from messaging.services import PageLink, cancel_moot, message_queue
 from messaging.surveys import survey_send
 from messaging.workflow import MESSAGE_WORKFLOW
 from patients.choices import ConsentPurpose, LinkPurpose
-from patients.links import link_issue
 from referrals.choices import ReferralStatus
 from referrals.models import Referral
 from referrals.workflow import REFERRAL_WORKFLOW
 
-# What the stored copy of a reminder says in place of its link (a credential).
-ANSWER_LINK_MASK = "(the link to answer)"
 # A reminder due this soon after the booking confirmation adds nothing to it.
 REMINDER_MIN_GAP = datetime.timedelta(hours=12)
 RULES = (Template.APPOINTMENT_REMINDER, Template.REFERRAL_SCHEDULED)
@@ -151,10 +147,6 @@ def _queue(
 ) -> None:
     provider = appointment.practitioner or appointment.organization
     values = {"at": appointment.start.isoformat(), "provider": str(provider or "")}
-    nonce = secrets.token_urlsafe(24) if template == Template.APPOINTMENT_REMINDER else ""
-    if nonce:
-        # The page where the patient answers: its link goes only to the provider.
-        values |= {"link": ANSWER_LINK_MASK, "link_nonce": nonce, "link_kind": "visit"}
     message = message_queue(
         actor=actor,
         patient=appointment.patient,
@@ -170,21 +162,20 @@ def _queue(
         send_after=send_after,
         referral=appointment.referral,
         appointment=appointment,
+        link=_answer_page(appointment) if template == Template.APPOINTMENT_REMINDER else None,
         at=at,
     )
-    if message.status != MessageStatus.QUEUED:
-        return
-    if template in RULES and message.send_after >= appointment.start:  # before or never
+    if (
+        message.status == MessageStatus.QUEUED
+        and template in RULES
+        and message.send_after >= appointment.start  # before or never
+    ):
         _cancel_late(message)
-    elif nonce and message.context.get("link_nonce") == nonce:  # new, not one sent before
-        link_issue(
-            patient=appointment.patient,
-            purpose=LinkPurpose.APPOINTMENT,
-            nonce=nonce,
-            subject_id=appointment.pk,
-            expires_at=appointment.end,
-            language=message.language,
-        )
+
+
+def _answer_page(appointment: Appointment) -> PageLink:
+    """The reminder's page, where the patient answers it, open until the visit ends."""
+    return PageLink(LinkPurpose.APPOINTMENT, expires_at=appointment.end, subject_id=appointment.pk)
 
 
 def _cancel_late(message: Message) -> None:

@@ -47,6 +47,9 @@ class Template(models.TextChoices):
     SURVEY_INVITATION = "survey_invitation", "Survey invitation"
     CALLBACK_MISSED = "callback_missed", "Call-back missed"
     APPOINTMENT_MISSED = "appointment_missed", "Missed appointment: book again"
+    PREFERENCES_LINK = "preferences_link", "Link: choose how the clinic contacts you"
+    FEEDBACK_LINK = "feedback_link", "Link: feedback and complaint form"
+    COMPLAINT_RECEIVED = "complaint_received", "Complaint received"
     GENERAL = "general", "General (free text)"
     # Answers to the SMS keywords; sent by the system, never chosen by staff.
     OPTED_OUT = "opted_out", "Opt-out confirmation"

@@ -25,6 +25,7 @@ import contextlib
 import datetime
 import logging
 import re
+import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -57,14 +58,20 @@ from messaging.choices import (
 from messaging.models import Message, MessageEvent
 from messaging.texts import Rendered, render
 from messaging.workflow import MESSAGE_WORKFLOW
-from patients.choices import ConsentPurpose, ConsentSource, ConsentStatus, PatientStatus
+from patients.choices import (
+    ConsentPurpose,
+    ConsentSource,
+    ConsentStatus,
+    LinkPurpose,
+    PatientStatus,
+)
 from patients.contact import (
     ContactDecision,
     contact_policy,
     patient_zone,
     sending_hours_state,
 )
-from patients.links import link_token
+from patients.links import link_issue, link_token
 from patients.models import PHONE_SYSTEMS, CommunicationConsent, ContactPoint, Patient
 from referrals.choices import FollowUpKind, FollowUpPriority, FollowUpStatus
 from referrals.models import FollowUp, Referral
@@ -128,6 +135,31 @@ FOLLOW_UP_KIND: dict[str, str] = {
 }
 # Backoff between attempts after a temporary failure: 1, 4, 16, 64 minutes...
 RETRY_BASE = datetime.timedelta(minutes=1)
+# The patient's pages (``selfservice``), by link purpose: the name of the page's URL.
+PAGES: dict[str, str] = {
+    LinkPurpose.APPOINTMENT: "visit",
+    LinkPurpose.PREFERENCES: "preferences",
+    LinkPurpose.FEEDBACK: "tell_us",
+}
+# Templates that always carry a link to one of those pages (HELP: the preferences).
+LINK_TEMPLATES: dict[str, str] = {
+    Template.PREFERENCES_LINK: LinkPurpose.PREFERENCES,
+    Template.FEEDBACK_LINK: LinkPurpose.FEEDBACK,
+    Template.HELP: LinkPurpose.PREFERENCES,
+}
+PAGE_LINK_LIFETIME = datetime.timedelta(days=30)
+# What the stored copy of a message says in place of its link (a credential).
+LINK_MASK = "(the link to the patient's page)"
+
+
+@dataclass(frozen=True)
+class PageLink:
+    """A patient's page a message links to (``patients.links``): its purpose, what it
+    is about (an appointment) and until when it opens."""
+
+    purpose: str
+    expires_at: datetime.datetime
+    subject_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +207,8 @@ def message_draft(
     nothing: the app's preview and :func:`message_queue` both use it."""
     at = at or timezone.now()
     values = dict(values or {})
+    if template in LINK_TEMPLATES:
+        values.setdefault("link", LINK_MASK)
     _check_template(template, values.get("text", ""))
     decision = _decide(patient, purpose=purpose, channel=channel, at=at)
     if answering is not None and template in KEYWORD_ANSWERS:
@@ -251,11 +285,16 @@ def message_queue(
     referral: Referral | None = None,
     appointment: Appointment | None = None,
     reply_to: Message | None = None,
+    link: PageLink | None = None,
     at: datetime.datetime | None = None,
 ) -> Message:
     """Write an outbound message, queued, in the caller's transaction (the outbox);
     a worker sends it once it is due and the transaction has committed. ``at`` is when
     its occasion happened (a step recorded late): the message dates from then.
+
+    A message with a ``link`` (or whose template always has one) links to one of the
+    patient's pages; the link is issued with the message and put into its text only
+    when it is sent.
 
     A staff member's message the policy refuses is a 409 that says why, and nothing is
     written. An automated one is recorded as refused with its reason and leaves a
@@ -265,6 +304,16 @@ def message_queue(
     now = min(at or timezone.now(), timezone.now())
     due = max(send_after or now, now)
     automated = sender != Sender.STAFF
+    if link is None and template in LINK_TEMPLATES:
+        link = PageLink(LINK_TEMPLATES[template], expires_at=now + PAGE_LINK_LIFETIME)
+    nonce = secrets.token_urlsafe(24) if link else ""
+    if link:
+        values = {
+            **(values or {}),
+            "link": LINK_MASK,
+            "link_nonce": nonce,
+            "link_kind": PAGES[link.purpose],
+        }
     draft = message_draft(
         patient=patient,
         purpose=purpose,
@@ -329,6 +378,15 @@ def message_queue(
         if not rule:
             raise
         return Message.objects.get(rule=rule, occasion=message.occasion)
+    if link and message.status == MessageStatus.QUEUED:
+        link_issue(
+            patient=patient,
+            purpose=link.purpose,
+            nonce=nonce,
+            subject_id=link.subject_id,
+            expires_at=link.expires_at,
+            language=message.language,
+        )
     return message
 
 
@@ -593,24 +651,21 @@ def survey_link(nonce: str) -> str:
     return settings.PUBLIC_BASE_URL + reverse("feedback", args=[survey_token(nonce)])
 
 
-def answer_link(nonce: str) -> str:
-    """The page where the patient answers about an appointment (``selfservice``)."""
-    return settings.PUBLIC_BASE_URL + reverse("visit", args=[link_token(nonce)])
-
-
-# The link a message's nonce stands for, by the kind its context names.
-PUBLIC_LINKS = {"survey": survey_link, "visit": answer_link}
+def page_link(page: str, nonce: str) -> str:
+    """The link to one of the patient's pages (``selfservice``), by its URL's name."""
+    return settings.PUBLIC_BASE_URL + reverse(page, args=[link_token(nonce)])
 
 
 def _render(message: Message, language: str, *, with_link: bool = False) -> Rendered:
     """The message's template, from its stored values; ``with_link``, with what is
-    never stored too (a survey link, a link to answer about an appointment)."""
+    never stored too (a survey link, a link to one of the patient's pages)."""
     values = {
         "name": message.patient.preferred_name or message.patient.given_name,
         **message.context,
     }
     if with_link and "link_nonce" in values:
-        values["link"] = PUBLIC_LINKS[values.get("link_kind", "survey")](values["link_nonce"])
+        kind, nonce = values.get("link_kind", "survey"), values["link_nonce"]
+        values["link"] = survey_link(nonce) if kind == "survey" else page_link(kind, nonce)
     return render(
         message.template,
         channel=message.channel,

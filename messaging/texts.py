@@ -51,7 +51,8 @@ class Text:
 # The values each template uses, beyond the clinic's (clinic, phone, address):
 #   name: the patient's first or preferred name; date, time: of the appointment or
 #   visit; provider: who the patient sees; link: a survey link, or the page where the
-#   patient answers a reminder; text: free text.
+#   patient answers a reminder, or another of the patient's pages; reference: a
+#   complaint's number; text: free text.
 TEXTS: dict[str, Text] = {
     Template.APPOINTMENT_REMINDER: Text(
         sms=(
@@ -123,6 +124,39 @@ TEXTS: dict[str, Text] = {
             "To book another time, please call us at {phone} or reply to this email."
         ),
     ),
+    Template.PREFERENCES_LINK: Text(
+        sms="{clinic}: choose how and when we contact you, and in which language: {link}",
+        subject="How would you like us to contact you?",
+        email=(
+            "Hello {name},\n\n"
+            "You can choose how and when we contact you, and in which language, on this "
+            "page:\n{link}\n\n"
+            "The link works for 30 days."
+        ),
+    ),
+    Template.FEEDBACK_LINK: Text(
+        sms="{clinic}: tell us about your care, a compliment or a complaint: {link}",
+        subject="Tell us about your care",
+        email=(
+            "Hello {name},\n\n"
+            "We would like to hear from you: a compliment, a suggestion or a complaint. "
+            "You can write to us on this page:\n{link}\n\n"
+            "The link works once and for 30 days."
+        ),
+    ),
+    Template.COMPLAINT_RECEIVED: Text(
+        sms=(
+            "{clinic}: we have received your complaint (reference {reference}). We will "
+            "contact you by {date}. Questions? Call {phone}."
+        ),
+        subject="We have received your complaint",
+        email=(
+            "Hello {name},\n\n"
+            "Thank you for telling us. We have received your complaint (reference "
+            "{reference}) and a member of our team will contact you by {date}.\n\n"
+            "If you need us sooner, please call us at {phone}."
+        ),
+    ),
     Template.GENERAL: Text(
         sms="{clinic}: {text}",
         subject="A message from {clinic}",
@@ -142,7 +176,10 @@ TEXTS: dict[str, Text] = {
         email="",
     ),
     Template.HELP: Text(
-        sms="{clinic}: for help call {phone}. Reply STOP to opt out.",
+        sms=(
+            "{clinic}: for help call {phone}. To choose how we contact you: {link} "
+            "Reply STOP to opt out."
+        ),
         subject="",
         email="",
     ),
@@ -161,6 +198,7 @@ STAFF_TEMPLATES = [
         Template.OPTED_OUT,
         Template.OPTED_IN,
         Template.HELP,
+        Template.COMPLAINT_RECEIVED,
         Template.REFERRAL_SCHEDULED,
         Template.APPOINTMENT_REMINDER,
         Template.APPOINTMENT_MISSED,
@@ -205,6 +243,58 @@ PAGES: dict[str, dict[str, str]] = {
         "another time.",
         "rescheduling": "Thank you. The clinic will call you to find another time.",
         "closed": "This appointment can no longer be changed here. Please call us at {phone}.",
+    },
+    "preferences": {
+        "title": "How we contact you",
+        "greeting": "Hello {name},",
+        "intro": "Choose what we may send you, and how. Untick what you do not want.",
+        "sms": "Text messages",
+        "email": "Email",
+        "phone": "Phone calls",
+        "appointment_reminders": "Appointment reminders",
+        "care_coordination": "About your care and referrals",
+        "billing": "Bills and payments",
+        "surveys": "Surveys about your care",
+        "marketing": "News from the clinic",
+        "language": "Language for our messages and calls",
+        "preferred_channel": "How do you prefer to hear from us?",
+        "no_preference": "No preference",
+        "hours": "When may we contact you?",
+        "any_time": "Any time during the clinic's hours",
+        "between": "Only between these times:",
+        "from": "From",
+        "until": "Until",
+        "save": "Save my choices",
+        "saved": "Thank you. Your choices are saved.",
+        "need_hours": "Please give both times, and make them different.",
+        "invalid": "Something in the form was not right. Please check it and try again.",
+    },
+    "tell_us": {
+        "title": "Tell us",
+        "greeting": "Hello {name},",
+        "kind": "What would you like to tell us?",
+        "complaint": "A complaint",
+        "compliment": "A compliment",
+        "suggestion": "A suggestion",
+        "about": "If it is a complaint, what is it about?",
+        "wait_time": "Waiting for an appointment or at the clinic",
+        "billing": "A bill or payment",
+        "staff_attitude": "How staff treated me",
+        "communication": "Information or communication",
+        "clinical_care": "My care or treatment",
+        "facility": "The building or facilities",
+        "access_to_information": "Getting my records or information",
+        "other": "Something else",
+        "text": "Your message",
+        "submit": "Send",
+        "thanks": "Thank you. We have received your message.",
+        "thanks_complaint": "Thank you. We have received your complaint; its reference is "
+        "{reference}. We will contact you by {date}.",
+        "used": "We have already received your message from this link. To tell us more, "
+        "please call {phone}.",
+        "need_kind": "Please choose what you would like to tell us.",
+        "need_text": "Please write your message.",
+        "text_too_long": "Please keep your message under 5,000 characters.",
     },
 }
 

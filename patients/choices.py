@@ -74,9 +74,12 @@ class ConsentSource(models.TextChoices):
     PAPER_FORM = "paper_form", "Paper form"
     IN_PERSON = "in_person", "In person"
     PATIENT_REPLY = "patient_reply", "Patient reply (SMS keyword)"
+    SELF_SERVICE = "self_service", "Patient self-service"
 
 
 class LinkPurpose(models.TextChoices):
     """What a link sent to a patient opens (one purpose each)."""
 
     APPOINTMENT = "appointment", "Answer about an appointment"
+    PREFERENCES = "preferences", "Choose how to be contacted"
+    FEEDBACK = "feedback", "Tell the clinic something (a complaint, a compliment)"

@@ -1,7 +1,9 @@
 """Writes to the patient record. Every function is atomic and attributes the change."""
 
+import datetime
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -10,9 +12,12 @@ from django.db import models, transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
+from crm.choices import Channel
 from crm.errors import InvalidInput, NotAllowed, validation_errors
 from crm.roles import Actor, Role, has_role
 from crm.services import apply_changes, full_clean, lock_for_update, save_attributed
+from patients.choices import ConsentPurpose, ConsentSource, ConsentStatus
+from patients.contact import patient_zone, preferred_language
 from patients.models import (
     CommunicationConsent,
     ContactPoint,
@@ -243,3 +248,99 @@ def emergency_access_review(*, grant: EmergencyAccess, actor: Actor, note: str) 
     grant.review_note = note
     save_attributed(grant, actor=actor, reason="reviewed")
     return grant
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """What a patient chose on their preferences page (``selfservice``)."""
+
+    channels: tuple[str, ...]  # the channels the page asked about
+    opted_in: frozenset[tuple[str, str]]  # the (channel, purpose) pairs left ticked
+    language: str  # a BCP-47 tag
+    preferred_channel: str  # "" for no preference
+    window: tuple[datetime.time, datetime.time] | None  # None: any time in the clinic's hours
+
+
+@transaction.atomic
+def preferences_save(*, patient: Patient, chosen: Preferences, at: datetime.datetime) -> list[str]:
+    """The patient's own choice of how, when and in which language to be contacted.
+    Each channel and purpose whose answer changed becomes a consent with source
+    "patient self-service" (unticked is an opt-out; ticked lifts one); the language
+    becomes the preferred one. Returns what changed, a line each, for the timeline."""
+    patient = lock_for_update(patient, None)
+    prefetch_related_objects([patient], "consents", "languages")
+    changes = _save_consents(patient, chosen, at)
+    changed_fields = []
+    window = chosen.window or (None, None)
+    if (patient.contact_window_start, patient.contact_window_end) != window:
+        patient.contact_window_start, patient.contact_window_end = window
+        changed_fields += ["contact_window_start", "contact_window_end"]
+        changes.append(
+            f"Contact hours: {window[0]:%H:%M}-{window[1]:%H:%M}."
+            if chosen.window
+            else "Contact hours: any time in the clinic's hours."
+        )
+    if patient.preferred_channel != chosen.preferred_channel:
+        patient.preferred_channel = chosen.preferred_channel
+        changed_fields.append("preferred_channel")
+        label = Channel(chosen.preferred_channel).label if chosen.preferred_channel else "none"
+        changes.append(f"Preferred channel: {label}.")
+    if _save_language(patient, chosen.language):
+        changes.append(f"Preferred language: {chosen.language}.")
+    if changes:
+        save_attributed(
+            patient,
+            actor=None,
+            reason="patient self-service",
+            update_fields=[*changed_fields, "updated_at"],
+        )
+    return changes
+
+
+def _save_consents(patient: Patient, chosen: Preferences, at: datetime.datetime) -> list[str]:
+    today = at.astimezone(patient_zone(patient)).date()
+    stored = {(c.channel, c.purpose): c for c in patient.consents.all()}
+    changes = []
+    for channel in chosen.channels:
+        for purpose in ConsentPurpose.values:
+            consent = stored.get((channel, purpose))
+            out_now = (
+                consent is not None
+                and consent.status == ConsentStatus.OPT_OUT
+                and consent.is_in_effect(today)
+            )
+            wants_in = (channel, purpose) in chosen.opted_in
+            if wants_in != out_now:
+                continue  # no change: ticked and allowed, or unticked and opted out
+            consent = consent or CommunicationConsent(
+                patient=patient, channel=channel, purpose=purpose
+            )
+            consent.status = ConsentStatus.OPT_IN if wants_in else ConsentStatus.OPT_OUT
+            consent.source = ConsentSource.SELF_SERVICE
+            consent.captured_at = at
+            consent.captured_by = None
+            consent.effective_from = consent.effective_to = None
+            save_attributed(consent, actor=None, reason="patient self-service")
+            changes.append(
+                f"{Channel(channel).label} for {ConsentPurpose(purpose).label.lower()}: "
+                f"{ConsentStatus(consent.status).label.lower()}."
+            )
+    return changes
+
+
+def _save_language(patient: Patient, tag: str) -> bool:
+    """Make ``tag`` the patient's preferred language (adding it when new). Whether it
+    changed."""
+    current = preferred_language(patient)
+    if not tag or (current is not None and current.language == tag):
+        return False
+    languages = list(patient.languages.all())
+    for language in languages:
+        if language.preferred and language.language != tag:
+            language.preferred = False
+            save_attributed(language, actor=None, reason="patient self-service")
+    chosen = next((language for language in languages if language.language == tag), None)
+    chosen = chosen or PatientLanguage(patient=patient, language=tag)
+    chosen.preferred, chosen.rank = True, 1
+    save_attributed(chosen, actor=None, reason="patient self-service")
+    return True

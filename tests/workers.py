@@ -1,6 +1,7 @@
 """Real worker processes for the tests: the test database's address for a process the
 test starts, a Celery worker on its own queue, and a patient wait."""
 
+import datetime
 import os
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import time
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 REDIS = "redis://127.0.0.1:6379/15"
 
@@ -22,7 +24,17 @@ def database_url() -> str:
 
 
 def worker_env(**extra: str) -> dict[str, str]:
-    return {**os.environ, "CELERY_BROKER_URL": REDIS, "DATABASE_URL": database_url(), **extra}
+    """The worker's environment. The clinic's messaging hours are open from an hour ago
+    for the next three, so what a test queues is due at any time of day it runs."""
+    now = datetime.datetime.now(tz=timezone.get_current_timezone())
+    hours = f"{now - datetime.timedelta(hours=1):%H:%M}-{now + datetime.timedelta(hours=3):%H:%M}"
+    return {
+        **os.environ,
+        "CELERY_BROKER_URL": REDIS,
+        "DATABASE_URL": database_url(),
+        "MESSAGING_HOURS": hours,
+        **extra,
+    }
 
 
 def start_worker(env: dict[str, str], queue: str) -> subprocess.Popen:

@@ -21,7 +21,11 @@ from api.serializers.patients import (
 )
 from api.views.base import WRITE_PARAMETERS, RecordViewSet
 from api.views.interactions import InteractionViewSet
-from appointments.selectors import appointment_list, patient_appointments
+from appointments.selectors import (
+    appointment_history_sources,
+    appointment_list,
+    patient_appointments,
+)
 from crm.access import EMERGENCY_ACCESS_ROLES, Section, can
 from crm.audit import audit_note
 from crm.models import AccessRecord
@@ -141,9 +145,14 @@ class PatientViewSet(RecordViewSet):
     @action(detail=True, filter_backends=[], pagination_class=None)
     def history(self, request, pk=None):
         """Every change to the record and its child rows, newest first."""
+        patient = self.get_object()
         return paginated_list(
             request,
             self,
-            patient_record_history(self.get_object(), user=request.user),
+            patient_record_history(
+                patient,
+                user=request.user,
+                more=appointment_history_sources(patient_id=patient.pk, user=request.user),
+            ),
             HistoryEntrySerializer,
         )

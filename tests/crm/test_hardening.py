@@ -71,3 +71,20 @@ def test_logged_request_lines_lose_their_query_strings():
     message = record.getMessage()
     assert "José" not in message and "6175550142" not in message
     assert message.startswith('"GET /api/patients/?[query removed] HTTP/1.1" 200')
+
+
+def test_logged_request_lines_lose_the_token_of_a_patients_link():
+    token = "0f" * 32
+    record = logging.LogRecord(
+        "django.server",
+        logging.INFO,
+        __file__,
+        1,
+        '"%s" %s %s',
+        (f"POST /preferences/{token}/ HTTP/1.1", "200", "512"),
+        None,
+    )
+    StripQueryStrings().filter(record)
+    message = record.getMessage()
+    assert token not in message
+    assert message.startswith('"POST /preferences/[token]/ HTTP/1.1" 200')

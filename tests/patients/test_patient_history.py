@@ -1,5 +1,10 @@
+import datetime as dt
+
 import pytest
 
+from appointments.models import ServiceType
+from appointments.selectors import appointment_history_sources
+from appointments.services import appointment_create, appointment_update
 from referrals import services
 from tests.conftest import client_for
 from tests.factories import FollowUpFactory, InteractionFactory, PatientFactory, UserFactory
@@ -113,3 +118,26 @@ def test_the_history_costs_the_same_queries_for_a_short_or_long_record(api, coor
 
     queries_for(1)  # the first request of the session also reads the user's roles
     assert queries_for(1) == queries_for(6)
+
+
+def test_appointment_changes_are_in_the_history_for_who_may_read_them(
+    api, coordinator, pharmacist, service_types
+):
+    patient = PatientFactory(care_coordinator=coordinator)
+    start = dt.datetime(2031, 3, 3, 15, tzinfo=dt.UTC)
+    appointment = appointment_create(
+        actor=coordinator,
+        patient=patient,
+        service_type=ServiceType.objects.get(code="follow-up"),
+        start=start,
+        location="Main clinic",
+    )
+    appointment_update(appointment=appointment, actor=coordinator, location="North clinic")
+
+    entries = api.get(f"/api/patients/{patient.pk}/history/", {"page_size": 100}).json()
+    changes = [e for e in entries["results"] if e["record"] == "appointment"]
+    assert [e["type"] for e in changes] == ["changed", "created"]
+    moved = next(c for c in changes[0]["changes"] if c["field"] == "location")
+    assert (moved["from"], moved["to"]) == ("Main clinic", "North clinic")
+    # Pharmacy reads no appointments (nor the history); the source says so on its own.
+    assert appointment_history_sources(patient_id=patient.pk, user=pharmacist) == []

@@ -6,7 +6,9 @@ from django.core.cache import cache
 
 from appointments.models import ServiceType
 from appointments.services import appointment_upsert
+from messaging.choices import Template
 from messaging.models import Message
+from messaging.services import message_queue
 from patients.links import link_token
 from tests.messaging.conftest import reachable_patient, sms_provider  # noqa: F401
 
@@ -43,3 +45,26 @@ def booked(service_types, coordinator):
         return appointment, f"/visit/{link_token(first.context['link_nonce'])}/"
 
     return book
+
+
+@pytest.fixture
+def page_link(coordinator):
+    """Sends a patient (a new one, in ``language``) a staff member's message linking to
+    one of their pages; returns the patient and the page's path."""
+
+    def send(template, language="es", **patient_fields):
+        patient = reachable_patient(
+            language, given_name="Lucía", family_name="Quispe", **patient_fields
+        )
+        with time_machine.travel(NOW, tick=False):
+            message = message_queue(
+                actor=coordinator,
+                patient=patient,
+                purpose="care_coordination",
+                department="care_coordination",
+                template=template,
+            )
+        page = {Template.PREFERENCES_LINK: "preferences", Template.FEEDBACK_LINK: "tell-us"}
+        return patient, f"/{page[template]}/{link_token(message.context['link_nonce'])}/"
+
+    return send

@@ -11,7 +11,7 @@ from appointments.models import Appointment
 from appointments.services import appointment_answer, appointment_cancel
 from crm.errors import InvalidTransition
 from messaging.models import Message
-from messaging.services import dispatch_due
+from messaging.services import LINK_MASK, dispatch_due
 from referrals.models import FollowUp
 from tests.selfservice.conftest import NOW, VISIT
 
@@ -28,7 +28,7 @@ def test_the_reminder_carries_the_link_which_is_never_stored(booked, sms_provide
     assert f"http://testserver{path}" in sent.body
     assert "Responda en línea:" in sent.body
     stored = Message.objects.get(provider_id=sent.sid)
-    assert path not in stored.body and "(the link to answer)" in stored.body
+    assert path not in stored.body and LINK_MASK in stored.body
 
 
 def test_the_page_shows_the_visit_in_the_patients_language_and_nothing_more(client, booked):

@@ -10,10 +10,14 @@ from playwright.sync_api import expect
 from appointments.models import ServiceType
 from appointments.services import appointment_upsert
 from crm.choices import Channel
-from interactions.models import SurveyResponse
+from interactions.models import Complaint, SurveyResponse
 from interactions.services import survey_invite
+from messaging.choices import Template
 from messaging.models import Message
+from messaging.services import message_queue
+from patients.contact import preferred_language
 from patients.links import link_token
+from patients.models import CommunicationConsent
 from referrals.models import FollowUp
 from tests.factories import ContactPointFactory, LanguageFactory, PatientFactory
 from tests.messaging.conftest import reachable_patient
@@ -21,10 +25,9 @@ from tests.messaging.conftest import reachable_patient
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def survey_link(coordinator):
+def survey_link(coordinator, language="es"):
     patient = PatientFactory(given_name="Lucía", preferred_name="Lucy")
-    LanguageFactory(patient=patient, language="es")
+    LanguageFactory(patient=patient, language=language)
     ContactPointFactory(patient=patient, value="+16175550142")
     invitation, token = survey_invite(
         actor=coordinator, patient=patient, channel=Channel.SMS, department="front_desk"
@@ -32,8 +35,8 @@ def survey_link(coordinator):
     return invitation, f"/feedback/{token}/"
 
 
-def test_a_patient_answers_the_survey_in_their_language(screen_for, survey_link):
-    invitation, path = survey_link
+def test_a_patient_answers_the_survey_in_their_language(screen_for, coordinator):
+    invitation, path = survey_link(coordinator)
     screen = screen_for(None)
     page = screen.open(path)
     expect(page.locator("html")).to_have_attribute("lang", "es")
@@ -106,3 +109,99 @@ def test_an_arabic_reading_patient_asks_for_another_time_right_to_left(screen_fo
     expect(page.get_by_role("status")).to_contain_text("ستتصل بك العيادة")
     asked = FollowUp.objects.get(patient=appointment.patient, queue="front_desk")
     assert "asks to reschedule" in asked.title
+
+
+def test_a_chinese_reading_patient_answers_the_survey(screen_for, coordinator):
+    invitation, path = survey_link(coordinator, "zh-Hant")
+    screen = screen_for(None)
+    page = screen.open(path)
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hant")
+    screen.capture("survey-traditional-chinese")
+    page.get_by_label("7", exact=True).check()
+    page.get_by_role("button").click()
+    expect(page.get_by_role("status")).to_be_visible()
+    assert SurveyResponse.objects.get(invitation=invitation).nps_score == 7
+
+
+def test_a_patient_cancels_the_appointment_from_the_reminders_link(screen_for, coordinator):
+    appointment, path = reminded(coordinator, "es")
+    screen = screen_for(None)
+    page = screen.open(path)
+    page.get_by_role("button", name="Cancelar la cita").click()
+    expect(page.get_by_role("status")).to_contain_text("Su cita está cancelada")
+    appointment.refresh_from_db()
+    assert appointment.status == "cancelled"
+    assert FollowUp.objects.filter(patient=appointment.patient, queue="front_desk").exists()
+
+
+def linked(coordinator, template, language):
+    """A staff member's message linking to one of the patient's pages: its path."""
+    patient = reachable_patient(language, given_name="Lucía", family_name="Quispe")
+    message = message_queue(
+        actor=coordinator,
+        patient=patient,
+        purpose="care_coordination",
+        department="care_coordination",
+        template=template,
+    )
+    page = {Template.PREFERENCES_LINK: "preferences", Template.FEEDBACK_LINK: "tell-us"}
+    return patient, f"/{page[template]}/{link_token(message.context['link_nonce'])}/"
+
+
+def test_a_patient_chooses_how_and_when_the_clinic_contacts_them(screen_for, coordinator):
+    patient, path = linked(coordinator, Template.PREFERENCES_LINK, "es")
+    screen = screen_for(None)
+    page = screen.open(path)
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.get_by_text("Quispe")).to_have_count(0)
+    screen.capture_both_sizes("preferences")
+
+    news = page.get_by_role("group", name="Noticias de la clínica")
+    news.get_by_label("Mensajes de texto").uncheck()
+    news.get_by_label("Correo electrónico").uncheck()
+    page.get_by_label("Idioma", exact=False).select_option("vi")
+    page.get_by_role("group", name="¿Cómo prefiere", exact=False).get_by_label(
+        "Correo electrónico"
+    ).check()
+    page.get_by_label("Solo entre", exact=False).check()
+    page.get_by_label("Desde").fill("09:00")
+    page.get_by_label("Hasta").fill("17:30")
+    page.get_by_role("button", name="Guardar mis opciones").click()
+
+    # The page answers in the language just chosen, with the choices as saved.
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+    expect(page.get_by_role("status")).to_be_visible()
+    screen.capture("preferences-saved")
+    expect(page.get_by_label("Đến", exact=False)).to_have_value("17:30")
+    consents = CommunicationConsent.objects.filter(patient=patient)
+    assert {(c.channel, c.purpose, c.status, c.source) for c in consents} == {
+        ("sms", "marketing", "opt_out", "self_service"),
+        ("email", "marketing", "opt_out", "self_service"),
+    }
+    patient.refresh_from_db()
+    assert preferred_language(patient).language == "vi"
+    assert (patient.preferred_channel, patient.contact_window_start) == (
+        "email",
+        datetime.time(9),
+    )
+
+
+def test_a_patient_files_a_complaint_and_gets_its_reference(screen_for, coordinator):
+    patient, path = linked(coordinator, Template.FEEDBACK_LINK, "ru")
+    screen = screen_for(None)
+    page = screen.open(path)
+    expect(page.locator("html")).to_have_attribute("lang", "ru")
+    screen.capture_both_sizes("tell-us")
+    page.get_by_role("radio").first.check()  # a complaint
+    page.locator("select").select_option("billing")
+    page.locator("textarea").fill("Мне дважды выставили счёт за один визит.")
+    page.get_by_role("button").click()
+
+    complaint = Complaint.objects.get(patient=patient)
+    expect(page.get_by_role("status")).to_contain_text(str(complaint.pk))
+    screen.capture("tell-us-done")
+    assert (complaint.category, complaint.queue, complaint.status) == ("billing", "billing", "new")
+    assert Message.objects.filter(patient=patient, template=Template.COMPLAINT_RECEIVED).exists()
+    # The link takes one message: opened again, it has no form.
+    page = screen.open(path)
+    expect(page.locator("form")).to_have_count(0)
