@@ -2,7 +2,7 @@
 
 import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from appointments.choices import UPCOMING, AppointmentStatus
@@ -48,13 +48,15 @@ RECENT_SHOWN = 5
 def patient_appointments(
     queryset: QuerySet[Appointment], *, patient_id: int, now: datetime.datetime
 ) -> tuple[list[Appointment], list[Appointment]]:
-    """For the 360: the patient's next appointments, soonest first (those still to be
-    recorded from earlier today among them), and the latest past ones."""
+    """For the 360: the patient's next appointments, soonest first (those of earlier
+    today still to be recorded, and a visit in progress, among them), and the latest
+    past or cancelled ones."""
     mine = queryset.filter(patient_id=patient_id)
     today = now - datetime.timedelta(hours=12)
-    upcoming = list(mine.filter(status__in=UPCOMING, start__gte=today)[:UPCOMING_SHOWN])
+    coming = (*UPCOMING, AppointmentStatus.ARRIVED)
+    upcoming = list(mine.filter(status__in=coming, start__gte=today)[:UPCOMING_SHOWN])
     recent = list(
-        mine.filter(start__lt=now)
+        mine.filter(Q(start__lt=now) | Q(status=AppointmentStatus.CANCELLED))
         .exclude(pk__in=[a.pk for a in upcoming])
         .order_by("-start", "-id")[:RECENT_SHOWN]
     )

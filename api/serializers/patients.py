@@ -317,7 +317,7 @@ class Patient360Serializer(SectionFieldsMixin, serializers.Serializer):
         "first, with whether the patient confirmed and the reminders sent.",
     )
     recent_appointments = AppointmentSummarySerializer(
-        many=True, default=list, help_text=f"The latest {RECENT_SHOWN} past ones."
+        many=True, default=list, help_text=f"The latest {RECENT_SHOWN} past or cancelled ones."
     )
     counts = serializers.DictField(child=serializers.IntegerField())
     emergency_access_until = serializers.DateTimeField(

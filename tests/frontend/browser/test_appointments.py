@@ -1,6 +1,6 @@
 """Appointments in Chromium: the front desk works tomorrow's call list (one click
-logs the call and confirms the visit), and a coordinator reschedules a visit from the
-patient's page."""
+logs the call and confirms the visit) and takes each step of a visit on the patient's
+page, and a coordinator reschedules a visit from there."""
 
 import datetime
 
@@ -118,3 +118,40 @@ def test_a_coordinator_reschedules_a_visit_from_the_patients_page(
     appointment.refresh_from_db()
     assert appointment.status == "booked" and appointment.start == later
     assert appointment.events.last().reason == "The patient asked for Thursday."
+
+
+def test_the_front_desk_checks_in_records_a_visit_a_no_show_and_a_cancellation(
+    screen_for, front_desk, tomorrow_at_nine
+):
+    patient = PatientFactory(given_name="Omar", family_name="Haddad")
+    now = timezone.now()
+    arriving = visit(patient, front_desk, now - datetime.timedelta(minutes=20), "T1")
+    missed = visit(patient, front_desk, now - datetime.timedelta(hours=3), "T2")
+    cancelled = visit(patient, front_desk, tomorrow_at_nine, "T3")
+    screen = screen_for(front_desk)
+    page = screen.open(f"/patients/{patient.pk}/")
+
+    def take(appointment, action, reason=""):
+        item = page.locator(f"li[data-appointment='{appointment.pk}']")
+        item.get_by_role("button", name=action, exact=True).click()
+        dialog = page.get_by_role("dialog")
+        if reason:
+            dialog.get_by_label("Reason", exact=False).fill(reason)
+        screen.capture(f"appointment-{action.lower().replace(' ', '-')}")
+        dialog.get_by_role("button", name=action, exact=True).click()
+        expect(dialog).to_be_hidden()
+
+    take(arriving, "Check in")
+    expect(page.locator(f"li[data-appointment='{arriving.pk}']")).to_contain_text("Arrived")
+    take(arriving, "Record visit")
+    # Recorded, the visit moves to the past ones.
+    past = page.get_by_role("list", name="Past and cancelled appointments")
+    expect(past.locator(f"li[data-appointment='{arriving.pk}']")).to_contain_text("Fulfilled")
+    take(missed, "Record no-show")
+    take(cancelled, "Cancel", reason="The patient moved away.")
+    expect(page.locator(f"li[data-appointment='{cancelled.pk}']")).to_contain_text("Cancelled")
+
+    statuses = Appointment.objects.filter(patient=patient).values_list("external_id", "status")
+    assert dict(statuses) == {"T1": "fulfilled", "T2": "noshow", "T3": "cancelled"}
+    cancelled.refresh_from_db()
+    assert cancelled.events.last().reason == "The patient moved away."

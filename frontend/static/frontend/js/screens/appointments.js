@@ -66,18 +66,16 @@ function appointmentItem(appointment, onChange) {
 
 /** The 360's appointments: the coming ones, then the latest past ones. */
 export function renderAppointments(container, { patient, record }) {
-  const upcoming = h("ol", { class: "items", "aria-label": "Coming appointments" });
-  const recent = h("ol", { class: "items", "aria-label": "Past appointments" });
-  const reload = async () => {
-    const fresh = await api(`patients/${patient.id}/360/`);
-    show(fresh);
-  };
+  const reload = async () => show(await api(`patients/${patient.id}/360/`));
+  // After a step the lists are drawn again: a visit checked in or missed moves on.
   function show(data) {
+    const upcoming = h("ol", { class: "items", "aria-label": "Coming appointments" });
+    const recent = h("ol", { class: "items", "aria-label": "Past and cancelled appointments" });
     fill(upcoming, data.upcoming_appointments.length ? data.upcoming_appointments.map((a) => appointmentItem(a, reload)) : h("li", { class: "muted" }, "No appointment coming."));
     fill(recent, data.recent_appointments.map((a) => appointmentItem(a, reload)));
+    fill(container, h("h2", {}, "Appointments"), upcoming, data.recent_appointments.length ? [h("h3", {}, "Past and cancelled"), recent] : null);
   }
   show(record);
-  fill(container, h("h2", {}, "Appointments"), upcoming, record.recent_appointments.length ? [h("h3", {}, "Past"), recent] : null);
 }
 
 /** A call made from the day's list, logged on the patient's timeline. */
