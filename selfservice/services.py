@@ -43,15 +43,11 @@ def preferences_change(
     saying what changed."""
     changes = preferences_save(patient=link.patient, chosen=chosen, at=at)
     if changes:
-        interaction_create(
-            actor=None,
-            patient=link.patient,
-            channel=Channel.PORTAL,
-            direction=Direction.INBOUND,
+        _on_the_timeline(
+            link,
+            "The patient changed their contact preferences on their page:\n" + "\n".join(changes),
             department=Department.CARE_COORDINATION,
-            occurred_at=at,
-            summary="The patient changed their contact preferences on their page:\n"
-            + "\n".join(changes),
+            at=at,
         )
     link.used_at = at
     link.save(update_fields=["used_at"])
@@ -85,16 +81,13 @@ def tell_us(
         )
         answer_by = due(complaint, targets(), at).first_response_due
         answer_by = answer_by or at + RESPONSE_WITHOUT_TARGET
-        interaction_create(
-            actor=None,
-            patient=patient,
-            channel=Channel.PORTAL,
-            direction=Direction.INBOUND,
+        _on_the_timeline(
+            link,
+            f"A complaint from the patient's page:\n{text}",
             department=complaint.department,
+            at=at,
             topic=Topic.COMPLAINT,
-            occurred_at=at,
             complaint=complaint,
-            summary=f"A complaint from the patient's page:\n{text}",
         )
         message_queue(
             actor=None,
@@ -109,13 +102,26 @@ def tell_us(
             at=at,
         )
         return complaint, answer_by
-    interaction_create(
-        actor=None,
-        patient=patient,
-        channel=Channel.PORTAL,
-        direction=Direction.INBOUND,
+    _on_the_timeline(
+        link,
+        f"{REMARKS[kind]} from the patient's page:\n{text}",
         department=Department.CONTACT_CENTER,
-        occurred_at=at,
-        summary=f"{REMARKS[kind]} from the patient's page:\n{text}",
+        at=at,
     )
     return None, None
+
+
+def _on_the_timeline(
+    link: PatientLink, summary: str, *, department: str, at: datetime.datetime, **more
+) -> None:
+    """What the patient did on their page, as an inbound contact on the 360's timeline."""
+    interaction_create(
+        actor=None,
+        patient=link.patient,
+        channel=Channel.PORTAL,
+        direction=Direction.INBOUND,
+        department=department,
+        occurred_at=at,
+        summary=summary,
+        **more,
+    )

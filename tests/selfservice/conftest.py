@@ -47,24 +47,27 @@ def booked(service_types, coordinator):
     return book
 
 
+def send_page_link(actor, template, language="es"):
+    """A staff member's message linking a new patient (reading ``language``) to one of
+    their pages: the patient and the page's path."""
+    patient = reachable_patient(language, given_name="Lucía", family_name="Quispe")
+    message = message_queue(
+        actor=actor,
+        patient=patient,
+        purpose="care_coordination",
+        department="care_coordination",
+        template=template,
+    )
+    page = {Template.PREFERENCES_LINK: "preferences", Template.FEEDBACK_LINK: "tell-us"}
+    return patient, f"/{page[template]}/{link_token(message.context['link_nonce'])}/"
+
+
 @pytest.fixture
 def page_link(coordinator):
-    """Sends a patient (a new one, in ``language``) a staff member's message linking to
-    one of their pages; returns the patient and the page's path."""
+    """Sends a page's link at ``NOW`` (``send_page_link``)."""
 
-    def send(template, language="es", **patient_fields):
-        patient = reachable_patient(
-            language, given_name="Lucía", family_name="Quispe", **patient_fields
-        )
+    def send(template, language="es"):
         with time_machine.travel(NOW, tick=False):
-            message = message_queue(
-                actor=coordinator,
-                patient=patient,
-                purpose="care_coordination",
-                department="care_coordination",
-                template=template,
-            )
-        page = {Template.PREFERENCES_LINK: "preferences", Template.FEEDBACK_LINK: "tell-us"}
-        return patient, f"/{page[template]}/{link_token(message.context['link_nonce'])}/"
+            return send_page_link(coordinator, template, language)
 
     return send

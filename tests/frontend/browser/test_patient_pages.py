@@ -14,13 +14,13 @@ from interactions.models import Complaint, SurveyResponse
 from interactions.services import survey_invite
 from messaging.choices import Template
 from messaging.models import Message
-from messaging.services import message_queue
 from patients.contact import preferred_language
 from patients.links import link_token
 from patients.models import CommunicationConsent
 from referrals.models import FollowUp
 from tests.factories import ContactPointFactory, LanguageFactory, PatientFactory
 from tests.messaging.conftest import reachable_patient
+from tests.selfservice.conftest import send_page_link
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -134,22 +134,8 @@ def test_a_patient_cancels_the_appointment_from_the_reminders_link(screen_for, c
     assert FollowUp.objects.filter(patient=appointment.patient, queue="front_desk").exists()
 
 
-def linked(coordinator, template, language):
-    """A staff member's message linking to one of the patient's pages: its path."""
-    patient = reachable_patient(language, given_name="Lucía", family_name="Quispe")
-    message = message_queue(
-        actor=coordinator,
-        patient=patient,
-        purpose="care_coordination",
-        department="care_coordination",
-        template=template,
-    )
-    page = {Template.PREFERENCES_LINK: "preferences", Template.FEEDBACK_LINK: "tell-us"}
-    return patient, f"/{page[template]}/{link_token(message.context['link_nonce'])}/"
-
-
 def test_a_patient_chooses_how_and_when_the_clinic_contacts_them(screen_for, coordinator):
-    patient, path = linked(coordinator, Template.PREFERENCES_LINK, "es")
+    patient, path = send_page_link(coordinator, Template.PREFERENCES_LINK, "es")
     screen = screen_for(None)
     page = screen.open(path)
     expect(page.locator("html")).to_have_attribute("lang", "es")
@@ -187,7 +173,7 @@ def test_a_patient_chooses_how_and_when_the_clinic_contacts_them(screen_for, coo
 
 
 def test_a_patient_files_a_complaint_and_gets_its_reference(screen_for, coordinator):
-    patient, path = linked(coordinator, Template.FEEDBACK_LINK, "ru")
+    patient, path = send_page_link(coordinator, Template.FEEDBACK_LINK, "ru")
     screen = screen_for(None)
     page = screen.open(path)
     expect(page.locator("html")).to_have_attribute("lang", "ru")
