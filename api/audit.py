@@ -2,7 +2,7 @@
 
 from django.http import Http404
 
-from api.authentication import ApiTokenAuthentication
+from api.authentication import ApiTokenAuthentication, ClientCredentialsAuthentication
 from crm.audit import audit_note
 from patients.models import Patient
 
@@ -65,6 +65,8 @@ class AuditedMixin:
         super().perform_authentication(request)
         if request.user.is_authenticated:
             note = audit_note(request._request)
+            if isinstance(request.successful_authenticator, ClientCredentialsAuthentication):
+                return  # named by the authentication itself
             token = isinstance(request.successful_authenticator, ApiTokenAuthentication)
             note.auth_method = "token" if token else "session"
             if token:

@@ -1,10 +1,16 @@
-"""How scripts sign in to the API: ``Authorization: Token <key>``."""
+"""How scripts and integrations sign in to the API: ``Authorization: Token <key>`` (a
+person's named token) or ``Authorization: Bearer <token>`` (an integration client's
+OAuth2 client-credentials token, ``crm.integrations``)."""
 
 from django.utils import timezone
+from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework import authentication, exceptions
+from rest_framework.permissions import SAFE_METHODS
 
+from crm.audit import audit_note
 from crm.authentication import LAST_USED_PRECISION, hash_key
 from crm.models import ApiToken
+from crm.scopes import grants
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -36,3 +42,42 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+def client_name(token) -> str:
+    """How the access log names an integration client: its name and client id's start."""
+    application = token.application
+    return f"{application.name} ({application.client_id[:8]})" if application else ""
+
+
+class ClientCredentialsAuthentication(OAuth2Authentication):
+    """A bearer token from ``/oauth/token/`` acts as its client's own user (who holds
+    the client's role), on the endpoints its scopes cover: an endpoint serves a
+    resource (the view's ``resource``), and the token needs a scope granting it for
+    the method's mode (``crm.scopes``); an endpoint naming none is closed to clients,
+    whatever its permissions. An unknown or expired token is a 401 that says so."""
+
+    def authenticate(self, request):
+        found = super().authenticate(request)
+        if found is None:
+            if authentication.get_authorization_header(request).lower().startswith(b"bearer "):
+                raise exceptions.AuthenticationFailed("The bearer token is not valid or expired.")
+            return None
+        _, token = found
+        user = token.application.user if token.application_id else None
+        # The access log names the client, a refused call too.
+        note = audit_note(request._request)
+        note.auth_method = "oauth2"
+        note.client = client_name(token)
+        if user is None or not user.is_active:
+            raise exceptions.AuthenticationFailed("This client is disabled.")
+        view = request.parser_context.get("view")
+        resource = getattr(view, "resource", None)
+        if resource is None:
+            raise exceptions.PermissionDenied("This endpoint is not open to integration clients.")
+        mode = "read" if request.method in SAFE_METHODS else "write"
+        if not grants(token.scope.split(), resource, mode):
+            raise exceptions.PermissionDenied(
+                f"This client's token has no scope to {mode} {resource}."
+            )
+        return user, token

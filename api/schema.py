@@ -5,6 +5,7 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 
 from api.serializers.common import ErrorSerializer, StaleUpdateSerializer
+from crm.scopes import all_scopes
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -36,3 +37,21 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
         return build_bearer_security_scheme_object(
             header_name="Authorization", token_prefix="Token"
         )
+
+
+class ClientCredentialsScheme(OpenApiAuthenticationExtension):
+    """Documents the integration clients' OAuth2 client-credentials bearer tokens."""
+
+    target_class = "api.authentication.ClientCredentialsAuthentication"
+    name = "clientCredentials"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "oauth2",
+            "flows": {
+                "clientCredentials": {
+                    "tokenUrl": "/oauth/token/",
+                    "scopes": all_scopes(),
+                }
+            },
+        }

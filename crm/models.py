@@ -1,7 +1,10 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
+
+from crm.scopes import unknown_scopes
 
 
 class VersionedRecord(models.Model):
@@ -154,3 +157,23 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}...)"
+
+
+class IntegrationClient(models.Model):
+    """What an OAuth2 client (an EHR, a billing system, a warehouse) may do: the scopes
+    it may ask a token for (SMART backend-services style, ``system/Patient.read``). The
+    client's own user (``application.user``) carries its staff role, so the access
+    policy applies to it as to a person in that role (``crm.integrations``)."""
+
+    application = models.OneToOneField(
+        "oauth2_provider.Application", on_delete=models.CASCADE, related_name="integration"
+    )
+    scopes = models.TextField(help_text="The scopes it may ask for, separated by spaces.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.application.name}: {self.scopes}"
+
+    def clean(self) -> None:
+        if unknown := unknown_scopes(self.scopes.split()):
+            raise ValidationError({"scopes": f"Unknown scopes: {', '.join(unknown)}."})

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "oauth2_provider",
     "crm",
     "patients",
     "referrals",
@@ -206,6 +207,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous request gets 401 with WWW-Authenticate.
         "api.authentication.ApiTokenAuthentication",
+        "api.authentication.ClientCredentialsAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
@@ -225,6 +227,21 @@ REST_FRAMEWORK = {
     "STRICT_JSON": True,
     "PAGE_SIZE": 50,
 }
+
+# Integration clients (crm.integrations): client credentials only, short-lived tokens,
+# scopes per client; only a hash of each client's secret is kept.
+OAUTH2_PROVIDER = {
+    "SCOPES_BACKEND_CLASS": "crm.integrations.ClientScopes",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OAUTH_TOKEN_SECONDS", 900),
+    "OAUTH2_VALIDATOR_CLASS": "crm.integrations.ClientCredentialsOnly",
+}
+# The toolkit's own models (Django reads these names when it plans migrations).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "oauth2_provider.DeviceGrant"
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Patient CRM API",

@@ -3,9 +3,12 @@ them (docs/architecture.md)."""
 
 from django.contrib import admin
 from django.urls import include, path
+from oauth2_provider.views import TokenView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Integration clients' tokens (client credentials; crm.integrations).
+    path("oauth/token/", TokenView.as_view(), name="oauth-token"),
     path("api/", include("api.urls")),
     path("", include("messaging.urls")),
     path("", include("selfservice.urls")),

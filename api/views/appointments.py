@@ -43,6 +43,8 @@ NOT_CONFIRMED = (AppointmentStatus.PROPOSED, AppointmentStatus.BOOKED)
 class AppointmentViewSet(RecordViewSet):
     """Appointments, soonest first."""
 
+    resource = "Appointment"
+
     serializer_class = AppointmentSerializer
     filterset_class = AppointmentFilterSet
     pagination_class = keyset("start", "id")
@@ -127,6 +129,7 @@ class AppointmentViewSet(RecordViewSet):
 class ServiceTypeViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The service types and their reminder schedules (edited in the admin)."""
 
+    resource = "Appointment"
     queryset = selectors.service_type_list()
     serializer_class = ServiceTypeSerializer
     permission_classes = [HasStaffRole]

@@ -69,6 +69,7 @@ class ComplaintContextMixin:
 class ComplaintViewSet(ComplaintContextMixin, RecordViewSet):
     """Complaints (cases), negative public reviews included, with service levels."""
 
+    resource = "Complaint"
     serializer_class = ComplaintSerializer
     filterset_class = ComplaintFilterSet
     pagination_class = keyset("-received_at", "-id")
@@ -98,6 +99,7 @@ class SurveyInvitationViewSet(
     """Surveys sent as single-use links. The link is in the create answer only, and is
     not kept (no Idempotency-Key replay), since it lets anyone holding it answer."""
 
+    resource = "QuestionnaireResponse"
     serializer_class = SurveyInvitationSerializer
     filterset_class = SurveyInvitationFilterSet
     pagination_class = keyset("-sent_at", "-id")
@@ -124,6 +126,7 @@ class SurveyResponseViewSet(
     """Survey answers; staff record those taken by phone or in person. A detractor
     opens a service-recovery follow-up for the rated department."""
 
+    resource = "QuestionnaireResponse"
     serializer_class = SurveyResponseSerializer
     filterset_class = SurveyResponseFilterSet
     pagination_class = keyset("-received_at", "-id")

@@ -16,6 +16,8 @@ class InteractionViewSet(RecordViewSet):
     """Interactions on every channel, newest first. Restricted ones are visible only to
     clinicians and the patient's assigned coordinator."""
 
+    resource = "Communication"
+
     serializer_class = InteractionSerializer
     filterset_class = InteractionFilterSet
     pagination_class = keyset("-occurred_at", "-id")

@@ -60,6 +60,8 @@ class MessageViewSet(
     contact policy: a refusal is a 409 that says why, and `preview` gives the same
     answer, with the text in the patient's language, before anything is sent."""
 
+    resource = "Communication"
+
     serializer_class = MessageSerializer
     filterset_class = MessageFilterSet
     pagination_class = keyset("-created_at", "-id")

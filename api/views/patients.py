@@ -42,6 +42,8 @@ from referrals.services import patient_reassign_coordinator
 class PatientViewSet(RecordViewSet):
     """Patients: search, read and write the record; 360 view and change history."""
 
+    resource = "Patient"
+
     filterset_class = PatientFilterSet
     pagination_class = keyset("family_name", "given_name", "id")
     section = Section.IDENTITY

@@ -57,6 +57,7 @@ DIRECTORY = [HasStaffRole, DirectoryWrite]
 class OrganizationViewSet(RecordViewSet):
     """The directory of provider organizations that receive referrals."""
 
+    resource = "Organization"
     queryset = selectors.organization_list()
     serializer_class = OrganizationSerializer
     permission_classes = DIRECTORY
@@ -71,6 +72,7 @@ class OrganizationViewSet(RecordViewSet):
 class PractitionerViewSet(RecordViewSet):
     """The directory of practitioners (NPI checked by its check digit)."""
 
+    resource = "Practitioner"
     queryset = selectors.practitioner_list()
     serializer_class = PractitionerSerializer
     permission_classes = DIRECTORY
@@ -86,6 +88,7 @@ class PractitionerViewSet(RecordViewSet):
 class ReferralViewSet(RecordViewSet):
     """Referrals, their transitions, event log and change history."""
 
+    resource = "ServiceRequest"
     serializer_class = ReferralSerializer
     filterset_class = ReferralFilterSet
     pagination_class = keyset("-created_at", "-id")
@@ -131,6 +134,7 @@ class ReferralViewSet(RecordViewSet):
 class FollowUpViewSet(RecordViewSet):
     """Follow-up tasks for a person or a department queue."""
 
+    resource = "Task"
     serializer_class = FollowUpSerializer
     filterset_class = FollowUpFilterSet
     pagination_class = keyset("due_at", "id")
