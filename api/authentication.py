@@ -10,7 +10,7 @@ from rest_framework.permissions import SAFE_METHODS
 from crm.audit import audit_note
 from crm.authentication import LAST_USED_PRECISION, hash_key
 from crm.models import ApiToken
-from crm.scopes import grants
+from crm.scopes import RESOURCES, grants
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -58,11 +58,11 @@ class ClientCredentialsAuthentication(OAuth2Authentication):
     whatever its permissions. An unknown or expired token is a 401 that says so."""
 
     def authenticate(self, request):
+        if not authentication.get_authorization_header(request).lower().startswith(b"bearer "):
+            return None  # another scheme, or a session: not asked of the toolkit at all
         found = super().authenticate(request)
         if found is None:
-            if authentication.get_authorization_header(request).lower().startswith(b"bearer "):
-                raise exceptions.AuthenticationFailed("The bearer token is not valid or expired.")
-            return None
+            raise exceptions.AuthenticationFailed("The bearer token is not valid or expired.")
         _, token = found
         user = token.application.user if token.application_id else None
         # The access log names the client, a refused call too.
@@ -76,7 +76,9 @@ class ClientCredentialsAuthentication(OAuth2Authentication):
         if resource is None:
             raise exceptions.PermissionDenied("This endpoint is not open to integration clients.")
         mode = "read" if request.method in SAFE_METHODS else "write"
-        if not grants(token.scope.split(), resource, mode):
+        # "*": an endpoint over every resource (the change feed) narrows by the scopes.
+        wanted = RESOURCES if resource == "*" else (resource,)
+        if not any(grants(token.scope.split(), each, mode) for each in wanted):
             raise exceptions.PermissionDenied(
                 f"This client's token has no scope to {mode} {resource}."
             )

@@ -16,6 +16,7 @@ from api.views.care import (
     ReferralMetricsView,
     ReferralWorklistView,
 )
+from api.views.changes import ChangeFeedView
 from api.views.experience import (
     ComplaintViewSet,
     ComplaintWorklistView,
@@ -62,6 +63,7 @@ ROOT_LINKS = {prefix: f"{basename}-list" for prefix, _viewset, basename in route
     "metrics/experience": "metrics-experience",
     "metrics/appointments": "metrics-appointments",
     "handoffs": "handoffs",
+    "changes": "changes",
     "schema": "schema",
     "docs": "docs",
 }
@@ -76,6 +78,7 @@ urlpatterns = [
     path("metrics/experience/", ExperienceMetricsView.as_view(), name="metrics-experience"),
     path("metrics/appointments/", AppointmentMetricsView.as_view(), name="metrics-appointments"),
     path("handoffs/", HandoffView.as_view(), name="handoffs"),
+    path("changes/", ChangeFeedView.as_view(), name="changes"),
     path("auth/token/", token_create, name="auth-token"),
     path("auth/sign-out-everywhere/", sign_out_everywhere_view, name="sign-out-everywhere"),
     path("auth/", include("rest_framework.urls")),

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "interactions",
     "appointments",
     "messaging",
+    "integrations",
     "selfservice",
     "api",
     "frontend",

@@ -1,0 +1,56 @@
+from rest_framework import serializers
+
+from integrations.feed import FOLLOWED, MAX_LIMIT, BadCursor, parse_cursor
+from integrations.models import Change
+
+
+class ChangeQuerySerializer(serializers.Serializer):
+    after = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        help_text="The cursor the last page gave (`next`); none for the beginning.",
+    )
+    types = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=300,
+        help_text=f"Record types, separated by commas: {', '.join(FOLLOWED)}. All by default.",
+    )
+    limit = serializers.IntegerField(required=False, default=100, min_value=1, max_value=MAX_LIMIT)
+
+    def validate_after(self, value: str) -> tuple[int, int]:
+        try:
+            return parse_cursor(value)
+        except BadCursor:
+            raise serializers.ValidationError("Give the cursor a page returned as next.") from None
+
+    def validate_types(self, value: str) -> list[str]:
+        types = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = [name for name in types if name not in FOLLOWED]
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown types: {', '.join(unknown)}. Known: {', '.join(FOLLOWED)}."
+            )
+        return types
+
+
+class FeedEntrySerializer(serializers.ModelSerializer):
+    type = serializers.CharField(source="record_type")
+    id = serializers.IntegerField(source="record_id")
+    patient = serializers.IntegerField(source="patient_id", allow_null=True)
+    at = serializers.DateTimeField(source="occurred_at")
+    cursor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Change
+        fields = ["cursor", "type", "id", "action", "patient", "at"]
+
+    def get_cursor(self, change: Change) -> str:
+        return f"{change.txid}.{change.id}"
+
+
+class ChangePageSerializer(serializers.Serializer):
+    results = FeedEntrySerializer(many=True)
+    next = serializers.CharField(help_text="Ask again with after=next; keep it between polls.")
+    more = serializers.BooleanField(help_text="A full page: ask again at once.")
