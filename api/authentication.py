@@ -75,7 +75,9 @@ class ClientCredentialsAuthentication(OAuth2Authentication):
         resource = getattr(view, "resource", None)
         if resource is None:
             raise exceptions.PermissionDenied("This endpoint is not open to integration clients.")
-        mode = "read" if request.method in SAFE_METHODS else "write"
+        mode = getattr(view, "scope_mode", None) or (
+            "read" if request.method in SAFE_METHODS else "write"
+        )
         # "*": an endpoint over every resource (the change feed) narrows by the scopes.
         wanted = RESOURCES if resource == "*" else (resource,)
         if not any(grants(token.scope.split(), each, mode) for each in wanted):

@@ -24,6 +24,7 @@ from api.views.experience import (
     SurveyInvitationViewSet,
     SurveyResponseViewSet,
 )
+from api.views.exports import ExportViewSet
 from api.views.interactions import InteractionViewSet
 from api.views.messages import MessageViewSet
 from api.views.patients import PatientViewSet
@@ -34,6 +35,7 @@ from api.views.referrals import (
     ReferralViewSet,
 )
 from api.views.staff import StaffViewSet, not_found
+from api.views.webhooks import WebhookViewSet
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -53,6 +55,8 @@ router.register("surveys/responses", SurveyResponseViewSet, basename="survey-res
 router.register("audit/access", AccessRecordViewSet, basename="access-record")
 router.register("audit/break-glass", EmergencyAccessViewSet, basename="emergency-access")
 router.register("auth/tokens", ApiTokenViewSet, basename="api-token")
+router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("exports", ExportViewSet, basename="export")
 
 # What GET /api/ lists: every collection, worklist and metric, with the schema and docs.
 ROOT_LINKS = {prefix: f"{basename}-list" for prefix, _viewset, basename in router.registry} | {

@@ -117,6 +117,29 @@ def record_patient_page(request, response, *, patient_id: int, link: str, action
     )
 
 
+def record_sent(
+    *, user, client: str, patient_ids: set[int], action: str, endpoint: str, status: int | None
+) -> None:
+    """Patient data the server sent on its own to a system (a webhook delivery),
+    attributed to the user it went to; the endpoint without its query."""
+    AccessRecord.objects.create(
+        user_id=user.pk,
+        username=user.get_username(),
+        auth_method="webhook",
+        client=client[:120],
+        patient_ids="," + ",".join(str(pk) for pk in sorted(patient_ids)) + ","
+        if patient_ids
+        else "",
+        action=action,
+        method="POST",
+        endpoint=endpoint.split("?")[0][:300],
+        status_code=status or 0,
+        outcome=_outcome(status or 599),
+        request_id=uuid.uuid4().hex,
+        purpose=AccessRecord.Purpose.OPERATIONS,
+    )
+
+
 def _view_class(request):
     match = getattr(request, "resolver_match", None)
     func = getattr(match, "func", None)

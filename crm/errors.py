@@ -63,6 +63,11 @@ class InvalidTransition(Conflict):
     default_code = "invalid_transition"
 
 
+class Gone(ApplicationError):
+    status_code = status.HTTP_410_GONE
+    default_code = "gone"
+
+
 class InvalidCredentials(ApplicationError):
     status_code = status.HTTP_401_UNAUTHORIZED
     default_code = "invalid_credentials"

@@ -235,6 +235,18 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "crm.integrations.ClientScopes",
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OAUTH_TOKEN_SECONDS", 900),
     "OAUTH2_VALIDATOR_CLASS": "crm.integrations.ClientCredentialsOnly",
+    # The OAuth 2.0 security best practice (RFC 9700) throughout: tokens kept hashed,
+    # none in query strings, and the flows clients here never use closed or tightened.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
 # The toolkit's own models (Django reads these names when it plans migrations).
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
@@ -316,6 +328,20 @@ CELERY_BEAT_SCHEDULE["messages"] = {
     "task": "messaging.dispatch",
     "schedule": env_int("MESSAGES_EVERY_SECONDS", 15, minimum=1),
 }
+
+CELERY_BEAT_SCHEDULE["webhooks"] = {
+    "task": "integrations.deliver",
+    "schedule": env_int("WEBHOOKS_EVERY_SECONDS", 10, minimum=1),
+}
+CELERY_BEAT_SCHEDULE["exports"] = {"task": "integrations.expire_exports", "schedule": 3600}
+# Where bulk exports are written, and how long their files are kept.
+EXPORT_DIR = env_str("EXPORT_DIR", str(BASE_DIR / "var" / "exports"))
+EXPORT_HOURS = env_int("EXPORT_HOURS", 24, minimum=1)
+# Changes per webhook POST (integrations.webhooks); whether a webhook may point at a
+# private, loopback or link-local address (off: a client cannot aim the server at the
+# clinic's own network).
+WEBHOOK_BATCH = env_int("WEBHOOK_BATCH", 100, minimum=1)
+WEBHOOK_PRIVATE_ADDRESSES = env_bool("WEBHOOK_PRIVATE_ADDRESSES", False)
 
 # The clinic, as messages name it.
 CLINIC_NAME = env_str("CLINIC_NAME", "Riverside Community Clinic")

@@ -74,8 +74,20 @@ def parse_cursor(text: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
-def cursor_of(change: Change) -> str:
-    return f"{change.txid}.{change.id}"
+def format_cursor(position: tuple[int, int]) -> str:
+    return f"{position[0]}.{position[1]}"
+
+
+def entry(change: Change) -> dict:
+    """A change as the feed and the webhooks give it."""
+    return {
+        "cursor": format_cursor((change.txid, change.id)),
+        "type": change.record_type,
+        "id": change.record_id,
+        "action": change.action,
+        "patient": change.patient_id,
+        "at": change.occurred_at.isoformat(),
+    }
 
 
 def horizon() -> int | None:

@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Change(models.Model):
@@ -38,3 +40,94 @@ class Change(models.Model):
 
     def __str__(self) -> str:
         return f"{self.record_type} {self.record_id} {self.action}"
+
+
+class WebhookSubscription(models.Model):
+    """An integration's URL that receives the change feed as it grows
+    (``integrations.webhooks``): the record types it wants, as far as its owner (a
+    client's user) may read them, signed with its secret, in feed order. ``after_*``
+    is the feed cursor delivered up to."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhooks"
+    )
+    url = models.URLField(max_length=500)
+    types = models.JSONField(default=list, blank=True, help_text="Empty: every type.")
+    # The read scopes of the token that registered it (empty for staff): it never
+    # receives more than that token could read.
+    scopes = models.TextField(blank=True)
+    secret = models.CharField(max_length=64, editable=False)
+    active = models.BooleanField(default=True)
+    after_txid = models.BigIntegerField(default=0)
+    after_id = models.BigIntegerField(default=0)
+    failures = models.PositiveIntegerField(
+        default=0, help_text="In a row, since the last success."
+    )
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["active", "next_attempt_at"], name="webhook_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One POST to a subscription's URL: which changes, how it went."""
+
+    subscription = models.ForeignKey(
+        WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    attempted_at = models.DateTimeField(default=timezone.now)
+    first_cursor = models.CharField(max_length=40)
+    last_cursor = models.CharField(max_length=40)
+    count = models.PositiveIntegerField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField()
+    succeeded = models.BooleanField()
+
+    class Meta:
+        ordering = ["-attempted_at", "-id"]
+        indexes = [
+            models.Index(fields=["subscription", "-attempted_at"], name="webhook_delivery_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} {self.first_cursor}..{self.last_cursor}"
+
+
+class Export(models.Model):
+    """A bulk export (``integrations.exports``): NDJSON files per record type of what
+    its owner may read, written by a worker, downloadable by the owner until
+    ``expires_at``."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exports"
+    )
+    types = models.JSONField(default=list)
+    # The read scopes of the token that asked (empty for staff).
+    scopes = models.TextField(blank=True)
+    since = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=Status, default=Status.QUEUED)
+    counts = models.JSONField(default=dict, blank=True, help_text="Rows written, by type.")
+    error = models.CharField(max_length=500, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Export {self.pk} ({self.status})"

@@ -29,6 +29,14 @@ def migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
+@pytest.fixture(autouse=True)
+def back_to_the_latest():
+    """The tests after these find every migration applied, as they began."""
+    yield
+    executor = MigrationExecutor(connection)
+    migrate(executor.loader.graph.leaf_nodes())
+
+
 def test_referrals_with_an_appointment_time_get_their_appointment_in_the_same_state():
     old = migrate(BEFORE)
     Patient = old.get_model("patients", "Patient")

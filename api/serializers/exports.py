@@ -1,0 +1,49 @@
+from django.urls import reverse
+from rest_framework import serializers
+
+from integrations.feed import FOLLOWED
+from integrations.models import Export
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    types = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(FOLLOWED)),
+        required=False,
+        max_length=len(FOLLOWED),
+        help_text="Record types; none: every type the caller may read.",
+    )
+    since = serializers.DateTimeField(
+        required=False, help_text="Only records changed at or after this time."
+    )
+
+
+class ExportSerializer(serializers.ModelSerializer):
+    files = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Export
+        fields = [
+            "id",
+            "status",
+            "types",
+            "since",
+            "counts",
+            "files",
+            "error",
+            "requested_at",
+            "finished_at",
+            "expires_at",
+        ]
+
+    def get_files(self, export: Export) -> list[dict]:
+        """Where to download each type's NDJSON, once done."""
+        if export.status != Export.Status.DONE:
+            return []
+        return [
+            {
+                "type": record_type,
+                "count": count,
+                "url": reverse("export-file", args=[export.pk, record_type]),
+            }
+            for record_type, count in export.counts.items()
+        ]
