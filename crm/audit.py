@@ -158,7 +158,7 @@ class AccessLogMiddleware:
         request.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
-        if request.path.startswith("/api/"):
+        if request.path.startswith(("/api/", "/fhir/")):
             # Answers carry patient data: no browser or proxy may keep a copy.
             add_never_cache_headers(response)
             view = _view_class(request)

@@ -334,6 +334,8 @@ CELERY_BEAT_SCHEDULE["webhooks"] = {
     "schedule": env_int("WEBHOOKS_EVERY_SECONDS", 10, minimum=1),
 }
 CELERY_BEAT_SCHEDULE["exports"] = {"task": "integrations.expire_exports", "schedule": 3600}
+# The identifier system FHIR gives the clinic's MRNs.
+FHIR_MRN_SYSTEM = env_str("FHIR_MRN_SYSTEM", "urn:oid:2.16.840.1.113883.3.0000.1")
 # Where bulk exports are written, and how long their files are kept.
 EXPORT_DIR = env_str("EXPORT_DIR", str(BASE_DIR / "var" / "exports"))
 EXPORT_HOURS = env_int("EXPORT_HOURS", 24, minimum=1)

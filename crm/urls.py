@@ -10,6 +10,7 @@ urlpatterns = [
     # Integration clients' tokens (client credentials; crm.integrations).
     path("oauth/token/", TokenView.as_view(), name="oauth-token"),
     path("api/", include("api.urls")),
+    path("fhir/", include("api.fhir_urls")),
     path("", include("messaging.urls")),
     path("", include("selfservice.urls")),
     path("", include("frontend.urls")),
