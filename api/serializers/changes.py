@@ -4,6 +4,16 @@ from integrations.feed import FOLLOWED, MAX_LIMIT, BadCursor, parse_cursor
 from integrations.models import Change
 
 
+def record_types_field(help_text: str) -> serializers.ListField:
+    """A list of the record types the feed carries (``integrations.feed.FOLLOWED``)."""
+    return serializers.ListField(
+        child=serializers.ChoiceField(choices=list(FOLLOWED)),
+        required=False,
+        max_length=len(FOLLOWED),
+        help_text=help_text,
+    )
+
+
 class ChangeQuerySerializer(serializers.Serializer):
     after = serializers.CharField(
         required=False,

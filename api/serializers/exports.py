@@ -1,17 +1,12 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from integrations.feed import FOLLOWED
+from api.serializers.changes import record_types_field
 from integrations.models import Export
 
 
 class ExportRequestSerializer(serializers.Serializer):
-    types = serializers.ListField(
-        child=serializers.ChoiceField(choices=list(FOLLOWED)),
-        required=False,
-        max_length=len(FOLLOWED),
-        help_text="Record types; none: every type the caller may read.",
-    )
+    types = record_types_field("Record types; none: every type the caller may read.")
     since = serializers.DateTimeField(
         required=False, help_text="Only records changed at or after this time."
     )

@@ -1,17 +1,12 @@
 from rest_framework import serializers
 
-from api.serializers.changes import ChangeQuerySerializer
-from integrations.feed import FOLLOWED, format_cursor
+from api.serializers.changes import ChangeQuerySerializer, record_types_field
+from integrations.feed import format_cursor
 from integrations.models import WebhookDelivery, WebhookSubscription
 
 
 class WebhookSerializer(serializers.ModelSerializer):
-    types = serializers.ListField(
-        child=serializers.ChoiceField(choices=list(FOLLOWED)),
-        required=False,
-        max_length=len(FOLLOWED),
-        help_text="Record types to receive; none: every type the owner may read.",
-    )
+    types = record_types_field("Record types to receive; none: every type the owner may read.")
     delivered_up_to = serializers.SerializerMethodField()
 
     class Meta:
