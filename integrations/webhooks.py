@@ -83,6 +83,8 @@ def deliver_due(*, now: datetime.datetime | None = None, pages: int = 10) -> dic
                 counts[outcome] += 1
             if outcome != "delivered":
                 break
+        else:  # more may be waiting: due again at once, for any worker
+            _release(subscription, now)
     return counts
 
 
@@ -101,7 +103,7 @@ def deliver_page(subscription: WebhookSubscription, *, now: datetime.datetime) -
         user=subscription.owner, after=after, types=types, limit=settings.WEBHOOK_BATCH
     )
     if not page:
-        _save(subscription, resume=resume, failed=False, now=now)
+        _save(subscription, resume=resume, failed=False, now=now, hold=False)
         return ""
     body = json.dumps(
         {"changes": [entry(change) for change in page], "next": format_cursor(resume)}
@@ -157,14 +159,17 @@ def _save(
     resume: tuple[int, int] | None,
     failed: bool,
     now: datetime.datetime,
+    hold: bool = True,
 ) -> None:
+    """Record where the subscription is. After a failure it waits, longer each time;
+    otherwise the worker holds it for the next page (``hold``) or lets it go."""
     if failed:
         subscription.failures += 1
         wait = min(BACKOFF_BASE * 4 ** (subscription.failures - 1), BACKOFF_MOST)
         subscription.next_attempt_at = now + wait
     else:
         subscription.failures = 0
-        subscription.next_attempt_at = now
+        subscription.next_attempt_at = timezone.now() + LEASE if hold else now
     if resume is not None:
         subscription.after_txid, subscription.after_id = resume
     WebhookSubscription.objects.filter(pk=subscription.pk).update(
@@ -181,3 +186,8 @@ def resend_from(subscription: WebhookSubscription, after: tuple[int, int]) -> No
         after_txid=after[0], after_id=after[1], failures=0, next_attempt_at=timezone.now()
     )
     subscription.refresh_from_db()
+
+
+def _release(subscription: WebhookSubscription, now: datetime.datetime) -> None:
+    subscription.next_attempt_at = now
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(next_attempt_at=now)

@@ -17,7 +17,7 @@ from crm.integrations import integration_client_create
 from crm.models import AccessRecord
 from crm.roles import Role
 from integrations.models import WebhookSubscription
-from integrations.webhooks import deliver_due
+from integrations.webhooks import deliver_due, deliver_page
 from tests.api.test_integration_clients import token_for
 from tests.factories import InteractionFactory, PatientFactory
 
@@ -200,3 +200,23 @@ def test_a_private_address_is_refused_unless_allowed(receiver, client_subscripti
     assert deliver_due() == {"delivered": 0, "failed": 1}
     assert up.attempts == 0
     assert "private network" in subscription.deliveries.get().error
+
+
+def test_a_worker_holds_a_subscription_while_it_delivers(receiver, client_subscription):
+    """Between two pages no other worker may take it (pages would cross); once the
+    worker stops, it is due again at once."""
+    up = receiver()
+    subscription, _, _ = client_subscription(up.url)
+    PatientFactory.create_batch(5)
+    now = timezone.now()
+    with time_machine.travel(now, tick=False):
+        assert deliver_page(subscription, now=now) == "delivered"
+        subscription.refresh_from_db()
+        assert subscription.next_attempt_at > now  # held
+        assert not WebhookSubscription.objects.filter(next_attempt_at__lte=now).exists()
+        assert deliver_due(now=now + dt.timedelta(minutes=2), pages=1) == {
+            "delivered": 1,
+            "failed": 0,
+        }
+        subscription.refresh_from_db()
+        assert subscription.next_attempt_at == now + dt.timedelta(minutes=2)  # let go
