@@ -2,10 +2,10 @@
 
 from django.urls import path
 
-from api.views.fhir import MetadataView, PatientReadView, PatientSearchView
+from api.views.fhir import MetadataView, ReadView, SearchView
 
 urlpatterns = [
     path("metadata", MetadataView.as_view(), name="fhir-metadata"),
-    path("Patient", PatientSearchView.as_view(), name="fhir-patient-search"),
-    path("Patient/<str:pk>", PatientReadView.as_view(), name="fhir-patient"),
+    path("<str:resource_type>", SearchView.as_view(), name="fhir-search"),
+    path("<str:resource_type>/<str:pk>", ReadView.as_view(), name="fhir-read"),
 ]

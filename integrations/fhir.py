@@ -1,4 +1,5 @@
-"""Records as FHIR R4 resources (``/fhir/``): the patient in the US Core shape.
+"""Records as FHIR R4 resources (``/fhir/``): the patient in the US Core shape, and
+appointments.
 
 What a resource holds is what the reader's role may read of the record (every staff
 role reads a patient's identity, languages and consent); the server's own fields
@@ -13,6 +14,8 @@ from patients.models import Patient
 INTERPRETER_REQUIRED = "http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired"
 BCP47 = "urn:ietf:bcp:47"
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+# The clinic's own service type codes (appointments.ServiceType.code).
+SERVICE_TYPE_SYSTEM = "urn:patient-crm:service-type"
 # Our contact systems as FHIR's (SMS is a phone that takes texts).
 TELECOM_SYSTEM = {
     ContactSystem.PHONE: "phone",
@@ -111,7 +114,8 @@ def operation_outcome(code: str, text: str, *, severity: str = "error") -> dict:
 
 
 def capability_statement(base: str) -> dict:
-    """What this server supports, exactly: reading and searching patients."""
+    """What this server supports, exactly: reading and searching appointments and
+    patients."""
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -142,6 +146,22 @@ def capability_statement(base: str) -> dict:
                 },
                 "resource": [
                     {
+                        "type": "Appointment",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "versioning": "versioned",
+                        "searchParam": [
+                            {"name": name, "type": kind}
+                            for name, kind in (
+                                ("_id", "token"),
+                                ("identifier", "token"),
+                                ("patient", "reference"),
+                                ("date", "date"),
+                                ("status", "token"),
+                                ("_count", "number"),
+                            )
+                        ],
+                    },
+                    {
                         "type": "Patient",
                         "profile": "http://hl7.org/fhir/us/core/StructureDefinition/"
                         "us-core-patient",
@@ -158,8 +178,68 @@ def capability_statement(base: str) -> dict:
                                 ("_count", "number"),
                             )
                         ],
-                    }
+                    },
                 ],
             }
         ],
     }
+
+
+def fhir_appointment(appointment) -> dict:
+    """The appointment (with its service type, practitioner and organization joined).
+    R4 has no "confirmed" status: a confirmed visit is booked with the patient's
+    participation accepted (needs-action while unconfirmed)."""
+    confirmed = appointment.status == "confirmed"
+    patient_status = "accepted" if confirmed or appointment.status != "booked" else "needs-action"
+    participants = [
+        {
+            "actor": {"reference": f"Patient/{appointment.patient_id}"},
+            "required": "required",
+            "status": patient_status,
+        }
+    ]
+    if appointment.practitioner_id:
+        participants.append(
+            {
+                "actor": {
+                    "reference": f"Practitioner/{appointment.practitioner_id}",
+                    "display": str(appointment.practitioner),
+                },
+                "status": "accepted",
+            }
+        )
+    if appointment.organization_id:
+        participants.append(
+            {
+                "actor": {
+                    "reference": f"Organization/{appointment.organization_id}",
+                    "display": str(appointment.organization),
+                },
+                "status": "accepted",
+            }
+        )
+    resource: dict = {
+        "resourceType": "Appointment",
+        "id": str(appointment.pk),
+        "meta": {
+            "versionId": str(appointment.version),
+            "lastUpdated": appointment.updated_at.isoformat(),
+        },
+        "status": "booked" if confirmed else appointment.status,
+        "serviceType": [
+            {
+                "coding": [{"system": SERVICE_TYPE_SYSTEM, "code": appointment.service_type.code}],
+                "text": appointment.service_type.name,
+            }
+        ],
+        "start": appointment.start.isoformat(),
+        "end": appointment.end.isoformat(),
+        "participant": participants,
+    }
+    if appointment.external_id:
+        resource["identifier"] = [{"system": appointment.source, "value": appointment.external_id}]
+    if appointment.booked_at:
+        resource["created"] = appointment.booked_at.isoformat()
+    if appointment.location:
+        resource["description"] = appointment.location
+    return resource

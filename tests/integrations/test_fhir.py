@@ -2,14 +2,19 @@
 resource validated with fhir.resources, errors as OperationOutcome, scopes and the
 access log as everywhere; and an independent client (fhirpy) paging a live server."""
 
+import datetime as dt
+
 import pytest
 from django.test import Client
-from fhir.resources.bundle import Bundle
-from fhir.resources.capabilitystatement import CapabilityStatement
-from fhir.resources.operationoutcome import OperationOutcome
-from fhir.resources.patient import Patient as FhirPatient
+from fhir.resources.R4B.appointment import Appointment as FhirAppointment
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.operationoutcome import OperationOutcome
+from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhirpy import SyncFHIRClient
 
+from appointments.models import ServiceType
+from appointments.services import appointment_confirm, appointment_create
 from crm.integrations import integration_client_create
 from crm.models import AccessRecord
 from crm.roles import Role
@@ -20,6 +25,7 @@ from tests.factories import ContactPointFactory, LanguageFactory, PatientFactory
 pytestmark = pytest.mark.django_db
 
 FHIR_JSON = "application/fhir+json"
+VISIT = dt.datetime(2031, 3, 3, 15, tzinfo=dt.UTC)
 
 
 def bearer(scopes, role=Role.FRONT_DESK, name="EHR"):
@@ -37,8 +43,18 @@ def test_metadata_lists_exactly_what_is_supported(client):
     statement = CapabilityStatement.model_validate(response.json())
     [rest] = statement.rest
     assert [(r.type, sorted(i.code for i in r.interaction)) for r in rest.resource] == [
-        ("Patient", ["read", "search-type"])
+        ("Appointment", ["read", "search-type"]),
+        ("Patient", ["read", "search-type"]),
     ]
+    # Each listed search parameter is one the server takes (an unknown one is a 400).
+    client = fhir_client(bearer(["system/*.read"], role=Role.COORDINATOR))
+    for resource in rest.resource:
+        for parameter in resource.searchParam:
+            value = "1" if parameter.name in ("_id", "_count", "patient") else "x|y"
+            value = {"date": "2026-01-01", "birthdate": "2026-01-01", "status": "booked",
+                     "family": "x", "given": "x"}.get(parameter.name, value)  # fmt: skip
+            answer = client.get(f"/fhir/{resource.type}", {parameter.name: value})
+            assert answer.status_code == 200, (resource.type, parameter.name, answer.json())
 
 
 def test_a_patient_reads_in_the_us_core_shape(settings):
@@ -130,3 +146,42 @@ def test_fhirpy_reads_and_pages_through_a_live_server(live_server):
     assert [resource.id for resource in found] == [str(p.pk) for p in made]
     read = client.reference("Patient", str(made[0].pk)).to_resource()
     assert read.name[0]["family"] == "Fhirpy"
+
+
+def test_appointments_read_and_search_as_fhir(service_types, coordinator):
+    patient = PatientFactory()
+    confirmed = appointment_create(
+        actor=coordinator,
+        patient=patient,
+        service_type=ServiceType.objects.get(code="follow-up"),
+        start=VISIT,
+        location="Main clinic",
+        source="ehr",
+        external_id="A-1",
+    )
+    appointment_confirm(appointment=confirmed, actor=coordinator)
+    other = appointment_create(
+        actor=coordinator,
+        patient=PatientFactory(),
+        service_type=ServiceType.objects.get(code="follow-up"),
+        start=VISIT + dt.timedelta(days=1),
+    )
+    client = fhir_client(bearer(["system/Appointment.read"], role=Role.FRONT_DESK))
+    read = client.get(f"/fhir/Appointment/{confirmed.pk}")
+    resource = FhirAppointment.model_validate(read.json())
+    assert (resource.status, resource.identifier[0].value) == ("booked", "A-1")
+    [me] = [p for p in resource.participant if p.actor.reference == f"Patient/{patient.pk}"]
+    assert me.status == "accepted"  # confirmed by the patient
+    assert resource.serviceType[0].coding[0].code == "follow-up"
+    for query, expected in (
+        ({"patient": f"Patient/{patient.pk}"}, [confirmed]),
+        ({"date": "2031-03-04"}, [other]),
+        ({"status": "booked"}, [confirmed, other]),
+        ({"identifier": "ehr|A-1"}, [confirmed]),
+    ):
+        bundle = Bundle.model_validate(client.get("/fhir/Appointment", query).json())
+        assert [e.resource.id for e in bundle.entry or []] == [str(a.pk) for a in expected]
+    # Pharmacy reads no appointments: neither does its client.
+    pharmacy = fhir_client(bearer(["system/Appointment.read"], role=Role.PHARMACY, name="Rx"))
+    assert pharmacy.get(f"/fhir/Appointment/{confirmed.pk}").status_code == 403
+    assert client.get("/fhir/Observation").status_code == 404
