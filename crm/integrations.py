@@ -7,23 +7,33 @@ the field rules apply to a billing system's client exactly as to billing staff, 
 the access log names the client. What a token may touch is further narrowed by its
 scopes (``crm.scopes``), of which the client may ask only those it was given
 (:class:`ClientScopes`, the toolkit's scopes backend). A client's wrong secret locks
-nothing out: staff sign-in lockout counts people's sign-ins only.
+no one out: staff sign-in lockout counts people's sign-ins only, and an address that
+sends ``OAUTH_FAILURES`` wrong credentials in 10 minutes gets no token for the rest of
+them (:class:`ClientTokenView`).
 """
 
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.db import transaction
+from django.http import JsonResponse
 from django.utils.text import slugify
 from oauth2_provider.models import Application
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.scopes import BaseScopes
+from oauth2_provider.views import TokenView
 
+from crm.authentication import client_address
 from crm.errors import InvalidInput
 from crm.models import IntegrationClient
+from crm.ratelimit import over_limit
 from crm.roles import Role
 from crm.scopes import all_scopes, unknown_scopes
+
+FAILURE_WINDOW = 600  # seconds
 
 
 class ClientScopes(BaseScopes):
@@ -83,3 +93,27 @@ def integration_client_create(
     )
     IntegrationClient.objects.create(application=application, scopes=" ".join(scopes))
     return application, secret
+
+
+class ClientTokenView(TokenView):
+    """``/oauth/token/``, with a limit on failures by address: one that sent
+    ``OAUTH_FAILURES`` wrong client credentials in 10 minutes is answered 429 until the
+    window ends, whatever it sends. No person's sign-in is touched."""
+
+    def post(self, request, *args, **kwargs):
+        address = client_address(request) or "unknown"
+        if cache.get(f"oauth-blocked:{address}"):
+            return JsonResponse(
+                {
+                    "error": "slow_down",
+                    "error_description": "Too many failed attempts from this address; "
+                    "try again in a few minutes.",
+                },
+                status=429,
+            )
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == 401 and over_limit(
+            f"oauth-failures:{address}", limit=settings.OAUTH_FAILURES, window=FAILURE_WINDOW
+        ):
+            cache.set(f"oauth-blocked:{address}", 1, timeout=FAILURE_WINDOW)
+        return response

@@ -248,6 +248,8 @@ OAUTH2_PROVIDER = {
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
+# Wrong client credentials one address may send in 10 minutes before it gets 429s.
+OAUTH_FAILURES = env_int("OAUTH_FAILURES", 20, minimum=1)
 # The toolkit's own models (Django reads these names when it plans migrations).
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"

@@ -3,12 +3,13 @@ them (docs/architecture.md)."""
 
 from django.contrib import admin
 from django.urls import include, path
-from oauth2_provider.views import TokenView
+
+from crm.integrations import ClientTokenView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Integration clients' tokens (client credentials; crm.integrations).
-    path("oauth/token/", TokenView.as_view(), name="oauth-token"),
+    path("oauth/token/", ClientTokenView.as_view(), name="oauth-token"),
     path("api/", include("api.urls")),
     path("fhir/", include("api.fhir_urls")),
     path("", include("messaging.urls")),

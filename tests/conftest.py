@@ -4,6 +4,7 @@ import importlib
 import re
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from crm.roles import Role
@@ -106,6 +107,13 @@ def sms_outbox(settings, tmp_path):
     """Texts the development backend "sends" go to the test's own folder."""
     settings.SMS_OUTBOX_FILE = str(tmp_path / "sms.jsonl")
     return tmp_path / "sms.jsonl"
+
+
+@pytest.fixture(autouse=True)
+def fresh_request_counts():
+    """Each test starts with no requests or failures counted against an address (the
+    patient pages' and the token endpoint's limits)."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -170,3 +170,24 @@ def test_the_admin_shows_a_clients_scopes(client, billing_system):
     page = client.get(f"/admin/oauth2_provider/application/{application.pk}/change/")
     assert page.status_code == 200
     assert "system/Patient.read system/ServiceRequest.read" in page.content.decode()
+
+
+def test_an_address_sending_wrong_secrets_is_slowed_down(billing_system, settings):
+    """Past OAUTH_FAILURES failures in 10 minutes the address gets 429s, a right
+    secret too; another address, and staff sign-in, are untouched."""
+    settings.OAUTH_FAILURES = 3
+    application, secret = billing_system
+
+    def ask(key, address):
+        return Client(REMOTE_ADDR=address).post(
+            "/oauth/token/",
+            {"grant_type": "client_credentials"},
+            HTTP_AUTHORIZATION=_basic(application.client_id, key),
+        )
+
+    assert [ask("wrong", "10.9.9.9").status_code for _ in range(4)] == [401, 401, 401, 401]
+    refused = ask(secret, "10.9.9.9")
+    assert (refused.status_code, refused.json()["error"]) == (429, "slow_down")
+    assert ask(secret, "10.9.9.10").status_code == 200
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=11)):
+        assert ask(secret, "10.9.9.9").status_code == 200

@@ -2,7 +2,6 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.core.cache import cache
 
 from appointments.models import ServiceType
 from appointments.services import appointment_upsert
@@ -14,12 +13,6 @@ from tests.messaging.conftest import reachable_patient, sms_provider  # noqa: F4
 
 NOW = dt.datetime(2026, 11, 16, 15, tzinfo=dt.UTC)  # a Monday, 10:00 in New York
 VISIT = dt.datetime(2026, 11, 30, 15, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def fresh_request_counts():
-    """Each test starts with no requests counted against its address."""
-    cache.clear()
 
 
 @pytest.fixture
