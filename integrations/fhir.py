@@ -113,9 +113,9 @@ def operation_outcome(code: str, text: str, *, severity: str = "error") -> dict:
     }
 
 
-def capability_statement(base: str) -> dict:
-    """What this server supports, exactly: reading and searching appointments and
-    patients."""
+def capability_statement(base: str, resources: list[dict]) -> dict:
+    """What this server supports, exactly: the resource types served, each as
+    ``{"type", "profile", "searchParam": [(name, kind), ...]}``, read and searched."""
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -141,44 +141,21 @@ def capability_statement(base: str) -> dict:
                             ]
                         }
                     ],
-                    "description": "OAuth2 client credentials at /oauth/token/ with "
-                    "system/Patient.read scope; or a staff token.",
+                    "description": "OAuth2 client credentials at /oauth/token/ with a "
+                    "system/<type>.read scope; or a staff token.",
                 },
                 "resource": [
                     {
-                        "type": "Appointment",
+                        "type": resource["type"],
+                        **({"profile": resource["profile"]} if resource.get("profile") else {}),
                         "interaction": [{"code": "read"}, {"code": "search-type"}],
                         "versioning": "versioned",
                         "searchParam": [
                             {"name": name, "type": kind}
-                            for name, kind in (
-                                ("_id", "token"),
-                                ("identifier", "token"),
-                                ("patient", "reference"),
-                                ("date", "date"),
-                                ("status", "token"),
-                                ("_count", "number"),
-                            )
+                            for name, kind in [*resource["searchParam"], ("_count", "number")]
                         ],
-                    },
-                    {
-                        "type": "Patient",
-                        "profile": "http://hl7.org/fhir/us/core/StructureDefinition/"
-                        "us-core-patient",
-                        "interaction": [{"code": "read"}, {"code": "search-type"}],
-                        "versioning": "versioned",
-                        "searchParam": [
-                            {"name": name, "type": kind}
-                            for name, kind in (
-                                ("_id", "token"),
-                                ("identifier", "token"),
-                                ("family", "string"),
-                                ("given", "string"),
-                                ("birthdate", "date"),
-                                ("_count", "number"),
-                            )
-                        ],
-                    },
+                    }
+                    for resource in resources
                 ],
             }
         ],

@@ -141,7 +141,7 @@ def deliver_page(subscription: WebhookSubscription, *, now: datetime.datetime) -
     WebhookDelivery.objects.create(
         subscription=subscription,
         attempted_at=now,
-        first_cursor=entry(page[0])["cursor"],
+        first_cursor=format_cursor((page[0].txid, page[0].id)),
         last_cursor=format_cursor(resume),
         count=len(page),
         status_code=status,

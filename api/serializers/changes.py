@@ -45,19 +45,15 @@ class ChangeQuerySerializer(serializers.Serializer):
         return types
 
 
-class FeedEntrySerializer(serializers.ModelSerializer):
-    type = serializers.CharField(source="record_type")
-    id = serializers.IntegerField(source="record_id")
-    patient = serializers.IntegerField(source="patient_id", allow_null=True)
-    at = serializers.DateTimeField(source="occurred_at")
-    cursor = serializers.SerializerMethodField()
+class FeedEntrySerializer(serializers.Serializer):
+    """A change as ``integrations.feed.entry`` gives it (the webhooks send the same)."""
 
-    class Meta:
-        model = Change
-        fields = ["cursor", "type", "id", "action", "patient", "at"]
-
-    def get_cursor(self, change: Change) -> str:
-        return f"{change.txid}.{change.id}"
+    cursor = serializers.CharField()
+    type = serializers.CharField()
+    id = serializers.IntegerField()
+    action = serializers.ChoiceField(choices=Change.Action.choices)
+    patient = serializers.IntegerField(allow_null=True)
+    at = serializers.DateTimeField()
 
 
 class ChangePageSerializer(serializers.Serializer):

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from api.audit import AuditedMixin
 from api.serializers.changes import ChangePageSerializer, ChangeQuerySerializer
 from crm.scopes import grants
-from integrations.feed import change_page, readable_types
+from integrations.feed import change_page, entry, format_cursor, readable_types
 
 
 class ChangeFeedView(AuditedMixin, GenericAPIView):
@@ -45,8 +45,8 @@ class ChangeFeedView(AuditedMixin, GenericAPIView):
         return Response(
             ChangePageSerializer(
                 {
-                    "results": page,
-                    "next": f"{resume[0]}.{resume[1]}",
+                    "results": [entry(change) for change in page],
+                    "next": format_cursor(resume),
                     "more": len(page) == options["limit"],
                 }
             ).data

@@ -94,8 +94,10 @@ class FhirType:
     section: str  # the access policy's section that reads it
     rows: Callable  # (user) -> the records the user may read, joined for the resource
     to_fhir: Callable  # record -> resource
-    search: dict[str, Callable[[str], Q]]  # parameter -> condition
+    # parameter -> (its FHIR search type, the condition it makes)
+    search: dict[str, tuple[str, Callable[[str], Q]]]
     patient_of: Callable  # record -> its patient's id, for the access log
+    profile: str = ""
 
 
 TYPES: dict[str, FhirType] = {
@@ -107,15 +109,19 @@ TYPES: dict[str, FhirType] = {
         ),
         to_fhir=fhir_patient,
         search={
-            "_id": _id,
-            "identifier": _patient_identifier,
-            "family": lambda value: Q(family_name__istartswith=value),
-            "given": lambda value: (
-                Q(given_name__istartswith=value) | Q(preferred_name__istartswith=value)
+            "_id": ("token", _id),
+            "identifier": ("token", _patient_identifier),
+            "family": ("string", lambda value: Q(family_name__istartswith=value)),
+            "given": (
+                "string",
+                lambda value: (
+                    Q(given_name__istartswith=value) | Q(preferred_name__istartswith=value)
+                ),
             ),
-            "birthdate": lambda value: Q(birth_date=_date("birthdate", value)),
+            "birthdate": ("date", lambda value: Q(birth_date=_date("birthdate", value))),
         },
         patient_of=lambda patient: patient.pk,
+        profile="http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient",
     ),
     "Appointment": FhirType(
         model=Appointment,
@@ -123,13 +129,16 @@ TYPES: dict[str, FhirType] = {
         rows=lambda user: appointment_list(user=user),
         to_fhir=fhir_appointment,
         search={
-            "_id": _id,
-            "identifier": lambda value: Q(
-                source=value.rpartition("|")[0], external_id=value.rpartition("|")[2]
+            "_id": ("token", _id),
+            "identifier": (
+                "token",
+                lambda value: Q(
+                    source=value.rpartition("|")[0], external_id=value.rpartition("|")[2]
+                ),
             ),
-            "patient": _patient_reference,
-            "date": _appointment_day,
-            "status": _appointment_status,
+            "patient": ("reference", _patient_reference),
+            "date": ("date", _appointment_day),
+            "status": ("token", _appointment_status),
         },
         patient_of=lambda appointment: appointment.patient_id,
     ),
@@ -166,7 +175,15 @@ class MetadataView(FhirView):
     permission_classes = [AllowAny]
 
     def get(self, request):
-        return Response(capability_statement(request.build_absolute_uri("/fhir")))
+        resources = [
+            {
+                "type": name,
+                "profile": kind.profile,
+                "searchParam": [(param, search[0]) for param, search in kind.search.items()],
+            }
+            for name, kind in sorted(TYPES.items())
+        ]
+        return Response(capability_statement(request.build_absolute_uri("/fhir"), resources))
 
 
 class ResourceView(AuditedMixin, FhirView):
@@ -238,7 +255,7 @@ class SearchView(ResourceView):
             if "\x00" in value or len(value) > 300:
                 raise exceptions.ValidationError(f"{name}: not a valid value.")
             if name in kind.search:
-                condition &= kind.search[name](value)
+                condition &= kind.search[name][1](value)
         count = max(self._number(params.get("_count", str(DEFAULT_COUNT)), "_count", MAX_COUNT), 1)
         after = self._number(params.get("_after", "0"), "_after", 2**62)
         rows = list(

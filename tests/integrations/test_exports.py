@@ -130,3 +130,10 @@ def test_downloads_are_the_askers_until_expiry_and_logged(
 )
 def test_bad_requests_are_400s(api, body):
     assert api.post("/api/exports/", body, "json").status_code == 400
+
+
+def test_asking_for_an_export_costs_pinned_queries(api, django_assert_num_queries):
+    """The export row and the access record; the files are the worker's."""
+    api.get("/api/exports/")  # the first request of the session also reads the roles
+    with django_assert_num_queries(2):
+        assert api.post("/api/exports/", {"types": ["Patient"]}, "json").status_code == 202

@@ -220,3 +220,17 @@ def test_a_worker_holds_a_subscription_while_it_delivers(receiver, client_subscr
         }
         subscription.refresh_from_db()
         assert subscription.next_attempt_at == now + dt.timedelta(minutes=2)  # let go
+
+
+def test_a_delivered_page_costs_pinned_queries(
+    receiver, client_subscription, django_assert_max_num_queries
+):
+    """The subscription and its owner's roles, the horizon (PostgreSQL), the page, the
+    access record, the delivery, the cursor; whatever the page's size."""
+    up = receiver()
+    subscription, _, _ = client_subscription(up.url)
+    subscription = WebhookSubscription.objects.select_related("owner").get(pk=subscription.pk)
+    for size in (1, 3):
+        PatientFactory.create_batch(size)
+        with django_assert_max_num_queries(7):
+            assert deliver_page(subscription, now=timezone.now()) == "delivered"
