@@ -17,6 +17,7 @@ from api.views.care import (
     ReferralWorklistView,
 )
 from api.views.changes import ChangeFeedView
+from api.views.events import DepartmentEventViewSet
 from api.views.experience import (
     ComplaintViewSet,
     ComplaintWorklistView,
@@ -50,6 +51,7 @@ router.register("appointments", AppointmentViewSet, basename="appointment")
 router.register("service-types", ServiceTypeViewSet, basename="service-type")
 router.register("staff", StaffViewSet, basename="staff")
 router.register("complaints", ComplaintViewSet, basename="complaint")
+router.register("department-events", DepartmentEventViewSet, basename="department-event")
 router.register("surveys/invitations", SurveyInvitationViewSet, basename="survey-invitation")
 router.register("surveys/responses", SurveyResponseViewSet, basename="survey-response")
 router.register("audit/access", AccessRecordViewSet, basename="access-record")

@@ -16,6 +16,7 @@ referrals: clinical       RW           RW         -                  -          
 appointments              RW           RW         R (billing only)   RW          R
 follow-ups                RW           RW         own queue          RW          R
 feedback, complaints      RW           R          R own dept         RW          R
+department events         R            R, W lab   RW own dept        -           R
 history, access log       R            R          -                  -           R
 """
 
@@ -42,6 +43,7 @@ class Section(models.TextChoices):
     APPOINTMENTS = "appointments", "appointments"
     FOLLOW_UPS = "follow_ups", "follow-ups"
     FEEDBACK = "feedback", "feedback and complaints"
+    DEPARTMENT_EVENTS = "department_events", "department events (pharmacy, lab, billing)"
     HISTORY = "history", "change history and access log"
 
 
@@ -67,6 +69,7 @@ NONE = Grant()
 OWN_DEPT_WRITER = Grant(Scope.ALL, Scope.OWN_DEPARTMENT)
 OWN_QUEUE = Grant(Scope.OWN_QUEUE, Scope.OWN_QUEUE)
 OWN_DEPT_READER = Grant(Scope.OWN_DEPARTMENT, Scope.NONE)
+OWN_DEPT = Grant(Scope.OWN_DEPARTMENT, Scope.OWN_DEPARTMENT)
 ASSIGNED = Grant(Scope.ASSIGNED, Scope.ASSIGNED)
 
 S = Section
@@ -78,6 +81,7 @@ DEPARTMENT_DESK: dict[str, Grant] = {
     S.INTERACTIONS: OWN_DEPT_WRITER,
     S.FOLLOW_UPS: OWN_QUEUE,
     S.FEEDBACK: OWN_DEPT_READER,
+    S.DEPARTMENT_EVENTS: OWN_DEPT,
 }
 POLICY: dict[str, dict[str, Grant]] = {
     Role.COORDINATOR: {
@@ -91,6 +95,7 @@ POLICY: dict[str, dict[str, Grant]] = {
         S.APPOINTMENTS: RW,
         S.FOLLOW_UPS: RW,
         S.FEEDBACK: RW,
+        S.DEPARTMENT_EVENTS: R,
         S.HISTORY: R,
     },
     Role.CLINICIAN: {
@@ -104,6 +109,8 @@ POLICY: dict[str, dict[str, Grant]] = {
         S.APPOINTMENTS: RW,
         S.FOLLOW_UPS: RW,
         S.FEEDBACK: R,
+        # Every department's events; the lab's (clinical) are theirs to record.
+        S.DEPARTMENT_EVENTS: Grant(Scope.ALL, Scope.OWN_DEPARTMENT),
         S.HISTORY: R,
     },
     # Billing bills visits: it reads them. Pharmacy's work needs none.
@@ -128,6 +135,7 @@ POLICY: dict[str, dict[str, Grant]] = {
         S.APPOINTMENTS: R,
         S.FOLLOW_UPS: R,
         S.FEEDBACK: R,
+        S.DEPARTMENT_EVENTS: R,
         S.HISTORY: R,
     },
 }

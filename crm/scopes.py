@@ -14,10 +14,12 @@ RESOURCES = (
     "Organization",
     "Communication",  # interactions and messages
     "ServiceRequest",  # referrals
-    "Task",  # follow-ups
+    "Task",  # follow-ups (REST), a referral's tracking (FHIR)
+    "Consent",  # contact consents (FHIR)
     "Appointment",
     "Complaint",
     "QuestionnaireResponse",  # surveys
+    "DepartmentEvent",  # pharmacy, lab and billing events
 )
 MODES = ("read", "write", "*")
 SCOPE = re.compile(r"^system/(?P<resource>\*|[A-Za-z]+)\.(?P<mode>read|write|\*)$")

@@ -279,6 +279,7 @@ SPECTACULAR_SETTINGS = {
         "DepartmentEnum": "crm.choices.Department",
         "MessageChannelEnum": "messaging.choices.MessageChannel",
         "AppointmentStatusEnum": "appointments.choices.AppointmentStatus",
+        "MessageStatusEnum": "messaging.choices.MessageStatus",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
 }

@@ -105,6 +105,14 @@ COLUMNS: dict[str, tuple[list[str], str]] = {
         ],
         "received_at",
     ),
+    "DepartmentEvent": (
+        [
+            "id", "patient_id", "kind", "department", "occurred_at", "title", "location",
+            "reference", "source", "external_id", "message_id", "created_by_id",
+            "version", "created_at", "updated_at",
+        ],
+        "updated_at",
+    ),
 }  # fmt: skip
 # Fields of sections a role may not read, by type (``crm.access.hidden_fields``).
 SECTION_FIELDS = {"Referral": Referral.section_fields}

@@ -27,6 +27,7 @@ from appointments.selectors import appointment_list
 from crm.access import Section, can
 from crm.roles import StaffUser
 from integrations.models import Change
+from integrations.selectors import department_event_list
 from interactions.selectors import (
     complaint_list,
     interaction_list,
@@ -57,6 +58,9 @@ FOLLOWED: dict[str, Followed] = {
     "Appointment": Followed("Appointment", Section.APPOINTMENTS, appointment_list),
     "Complaint": Followed("Complaint", Section.FEEDBACK, complaint_list),
     "SurveyResponse": Followed("QuestionnaireResponse", Section.FEEDBACK, survey_response_list),
+    "DepartmentEvent": Followed(
+        "DepartmentEvent", Section.DEPARTMENT_EVENTS, department_event_list
+    ),
 }
 
 

@@ -3,6 +3,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from crm.choices import Department
+from crm.models import VersionedRecord
+from integrations.choices import EventKind
+
 
 class Change(models.Model):
     """One create, update or delete of a record integrations follow, written by a
@@ -131,3 +135,61 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"Export {self.pk} ({self.status})"
+
+
+class DepartmentEvent(VersionedRecord):
+    """Something a department's system (pharmacy, lab, billing) reports about a
+    patient: a prescription ready, a result available (never its values), a statement
+    issued. It shows on the patient's 360 for the roles that need it (the access
+    policy's "department events": each department its own, coordinators and clinicians
+    all) and may be told to the patient in their language (``message``).
+
+    A system names its event by ``source`` and ``external_id``: pushing it again
+    changes what changed and sends nothing twice."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="department_events"
+    )
+    kind = models.CharField(max_length=24, choices=EventKind)
+    # Follows from the kind (``KIND_DEPARTMENT``); kept for the access policy's rows.
+    department = models.CharField(max_length=32, choices=Department, editable=False)
+    occurred_at = models.DateTimeField()
+    title = models.CharField(
+        max_length=200, blank=True, help_text="What it is about: a medicine, a test, a bill."
+    )
+    location = models.CharField(
+        max_length=200, blank=True, help_text="Where the patient goes (a pickup counter)."
+    )
+    reference = models.CharField(
+        max_length=100, blank=True, help_text="The department's number for it."
+    )
+    source = models.SlugField(max_length=40, blank=True, help_text="The system that sent it.")
+    external_id = models.CharField(max_length=100, blank=True, help_text="Its id there.")
+    message = models.ForeignKey(
+        "messaging.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["patient", "-occurred_at", "-id"], name="department_event_patient_idx"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=~Q(external_id=""),
+                name="%(app_label)s_%(class)s_source_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.occurred_at:%Y-%m-%d}"

@@ -50,6 +50,13 @@ class Template(models.TextChoices):
     PREFERENCES_LINK = "preferences_link", "Link: choose how the clinic contacts you"
     FEEDBACK_LINK = "feedback_link", "Link: feedback and complaint form"
     COMPLAINT_RECEIVED = "complaint_received", "Complaint received"
+    # A department's event told to the patient (``integrations``: its kind's name).
+    PRESCRIPTION_READY = "prescription_ready", "Prescription ready for pickup"
+    REFILL_DUE = "refill_due", "Refill due"
+    RESULT_AVAILABLE = "result_available", "Test result available"
+    STATEMENT_ISSUED = "statement_issued", "Statement issued"
+    PAYMENT_PLAN_AGREED = "payment_plan_agreed", "Payment plan agreed"
+    CLAIM_DENIED = "claim_denied", "Insurance claim denied"
     GENERAL = "general", "General (free text)"
     # Answers to the SMS keywords; sent by the system, never chosen by staff.
     OPTED_OUT = "opted_out", "Opt-out confirmation"

@@ -132,6 +132,10 @@ PURPOSE_TOPIC: dict[str, str] = {
 FOLLOW_UP_KIND: dict[str, str] = {
     Template.APPOINTMENT_REMINDER: FollowUpKind.APPOINTMENT_REMINDER,
     Template.REFERRAL_SCHEDULED: FollowUpKind.APPOINTMENT_REMINDER,
+    # What the patient must hear from the pharmacy or about a result: someone calls.
+    Template.PRESCRIPTION_READY: FollowUpKind.CALLBACK,
+    Template.REFILL_DUE: FollowUpKind.CALLBACK,
+    Template.RESULT_AVAILABLE: FollowUpKind.CALLBACK,
 }
 # Backoff between attempts after a temporary failure: 1, 4, 16, 64 minutes...
 RETRY_BASE = datetime.timedelta(minutes=1)

@@ -52,7 +52,7 @@ class Text:
 #   name: the patient's first or preferred name; date, time: of the appointment or
 #   visit; provider: who the patient sees; link: a survey link, or the page where the
 #   patient answers a reminder, or another of the patient's pages; reference: a
-#   complaint's number; text: free text.
+#   complaint's number; text: free text; place: where the patient picks something up.
 TEXTS: dict[str, Text] = {
     Template.APPOINTMENT_REMINDER: Text(
         sms=(
@@ -157,6 +157,79 @@ TEXTS: dict[str, Text] = {
             "If you need us sooner, please call us at {phone}."
         ),
     ),
+    Template.PRESCRIPTION_READY: Text(
+        sms=(
+            "{clinic}: your prescription is ready for pickup at {place}. "
+            "Questions? Call {phone}. Reply STOP to opt out."
+        ),
+        subject="Your prescription is ready",
+        email=(
+            "Hello {name},\n\n"
+            "Your prescription is ready for pickup at {place}.\n\n"
+            "Questions? Please call us at {phone}."
+        ),
+    ),
+    Template.REFILL_DUE: Text(
+        sms=(
+            "{clinic}: it is time to refill your prescription. Call {phone} or reply to "
+            "this message. Reply STOP to opt out."
+        ),
+        subject="Time to refill your prescription",
+        email=(
+            "Hello {name},\n\n"
+            "It is time to refill your prescription. To ask for a refill, please call us "
+            "at {phone} or reply to this email."
+        ),
+    ),
+    Template.RESULT_AVAILABLE: Text(
+        sms=(
+            "{clinic}: a new test result is ready. Your care team will go over it with "
+            "you. Questions? Call {phone}. Reply STOP to opt out."
+        ),
+        subject="A new test result is ready",
+        email=(
+            "Hello {name},\n\n"
+            "A new test result is ready. Your care team will go over it with you.\n\n"
+            "Questions? Please call us at {phone}."
+        ),
+    ),
+    Template.STATEMENT_ISSUED: Text(
+        sms=(
+            "{clinic}: a new billing statement is ready for you. Questions about it? "
+            "Call {phone}. Reply STOP to opt out."
+        ),
+        subject="Your new statement",
+        email=(
+            "Hello {name},\n\n"
+            "A new billing statement is ready for you.\n\n"
+            "If you have questions about it or would like a payment plan, please call us "
+            "at {phone}."
+        ),
+    ),
+    Template.PAYMENT_PLAN_AGREED: Text(
+        sms=(
+            "{clinic}: your payment plan is set up. Thank you. Questions? Call {phone}. "
+            "Reply STOP to opt out."
+        ),
+        subject="Your payment plan is set up",
+        email=(
+            "Hello {name},\n\n"
+            "Your payment plan is set up. Thank you.\n\n"
+            "Questions? Please call us at {phone}."
+        ),
+    ),
+    Template.CLAIM_DENIED: Text(
+        sms=(
+            "{clinic}: your insurance did not pay a claim for your care. Our billing team "
+            "can help: call {phone}. Reply STOP to opt out."
+        ),
+        subject="About your insurance claim",
+        email=(
+            "Hello {name},\n\n"
+            "Your insurance did not pay a claim for your care. Our billing team can help "
+            "you with the next steps: please call us at {phone}."
+        ),
+    ),
     Template.GENERAL: Text(
         sms="{clinic}: {text}",
         subject="A message from {clinic}",
@@ -187,6 +260,15 @@ TEXTS: dict[str, Text] = {
 
 # The closing every email gets: the clinic's name, address and phone.
 EMAIL_SIGNATURE = "{clinic}\n{address}\n{phone}"
+# A department's event told to the patient (``integrations``), one template per kind.
+EVENT_TEMPLATES = (
+    Template.PRESCRIPTION_READY,
+    Template.REFILL_DUE,
+    Template.RESULT_AVAILABLE,
+    Template.STATEMENT_ISSUED,
+    Template.PAYMENT_PLAN_AGREED,
+    Template.CLAIM_DENIED,
+)
 # Templates staff choose from. The keyword answers are the system's; the booking
 # confirmation, the reminder and the survey come from their automations, which give
 # them the visit and the link.
@@ -203,6 +285,7 @@ STAFF_TEMPLATES = [
         Template.APPOINTMENT_REMINDER,
         Template.APPOINTMENT_MISSED,
         Template.SURVEY_INVITATION,
+        *EVENT_TEMPLATES,
     )
 ]
 

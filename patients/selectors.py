@@ -93,3 +93,13 @@ def restricted_visible_q(user: StaffUser, *, path: str = "") -> Q:
         )
         condition |= Q(Exists(grants))
     return condition
+
+
+def consent_list(*, user: StaffUser) -> QuerySet[CommunicationConsent]:
+    """The contact consents the user may read (the preferences section), each with its
+    patient, whose time zone says whether the consent is still in effect."""
+    return (
+        CommunicationConsent.objects.filter(rows_q(user, Section.PREFERENCES))
+        .select_related("patient")
+        .order_by("patient_id", "channel", "purpose", "id")
+    )

@@ -45,6 +45,18 @@ FHIR_TASK_STATUS = {
     ReferralStatus.CLOSED: "completed",
     ReferralStatus.CANCELLED: "cancelled",
 }
+# BSeR's Task business status (its TaskBusinessStatusCS, with that code system's
+# displays); a draft has none.
+BSER_BUSINESS_STATUS = {
+    ReferralStatus.SENT: ("2.0", "Service Request Created"),
+    ReferralStatus.ACCEPTED: ("3.0", "Service Request Accepted"),
+    ReferralStatus.DECLINED: ("4.0", "Service Request Declined"),
+    ReferralStatus.SCHEDULED: ("5.1.1", "Service Request Event Scheduled"),
+    ReferralStatus.NO_SHOW: ("5.1.2", "Scheduled Service Request Event Unattended"),
+    ReferralStatus.SEEN: ("5.1.4", "Service Request Event Completed"),
+    ReferralStatus.CLOSED: ("7.0", "Service Request Fulfillment Completed"),
+    ReferralStatus.CANCELLED: ("6.0", "Service Request Fulfillment Cancelled"),
+}
 
 
 class ReferralPriority(models.TextChoices):

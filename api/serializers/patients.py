@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from api.fields import ChoiceField, SectionFieldsMixin, UserSummarySerializer, write_id
 from api.serializers.appointments import AppointmentSummarySerializer
+from api.serializers.events import DepartmentEventSerializer
 from api.serializers.interactions import InteractionSerializer
 from api.serializers.referrals import (
     FollowUpSerializer,
@@ -14,6 +15,7 @@ from api.serializers.referrals import (
 from appointments.selectors import RECENT_SHOWN, UPCOMING_SHOWN
 from crm.access import Section
 from crm.choices import Channel
+from integrations.selectors import EVENTS_SHOWN
 from interactions.selectors import PAST_REFERRALS_SHOWN, TIMELINE_SIZE
 from patients.choices import (
     AccessibilityNeed,
@@ -319,6 +321,12 @@ class Patient360Serializer(SectionFieldsMixin, serializers.Serializer):
     recent_appointments = AppointmentSummarySerializer(
         many=True, default=list, help_text=f"The latest {RECENT_SHOWN} past or cancelled ones."
     )
+    department_events = DepartmentEventSerializer(
+        many=True,
+        default=list,
+        help_text=f"The latest {EVENTS_SHOWN} of the departments (pharmacy, lab, billing) "
+        "the user reads.",
+    )
     counts = serializers.DictField(child=serializers.IntegerField())
     emergency_access_until = serializers.DateTimeField(
         allow_null=True,
@@ -331,4 +339,5 @@ class Patient360Serializer(SectionFieldsMixin, serializers.Serializer):
         Section.FOLLOW_UPS: ["open_follow_ups"],
         Section.INTERACTIONS: ["interactions", "interactions_next"],
         Section.APPOINTMENTS: ["upcoming_appointments", "recent_appointments"],
+        Section.DEPARTMENT_EVENTS: ["department_events"],
     }

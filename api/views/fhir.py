@@ -1,7 +1,9 @@
 """FHIR R4 at ``/fhir/``: the CapabilityStatement, and reading and searching the
-resource types in ``TYPES`` (``integrations.fhir`` gives the resources). JSON as
-``application/fhir+json``; every error an OperationOutcome; the access policy and the
-access log as everywhere."""
+resource types in ``TYPES`` (``integrations.fhir`` gives the resources): Patient,
+Appointment, Practitioner and Organization (the provider directory), ServiceRequest and
+Task (one each per referral), Communication (interactions) and Consent (contact
+consents). JSON as ``application/fhir+json``; every error an OperationOutcome; the
+access policy and the access log as everywhere."""
 
 import datetime
 import re
@@ -21,15 +23,38 @@ from api.audit import AuditedMixin
 from appointments.choices import AppointmentStatus
 from appointments.models import Appointment
 from appointments.selectors import appointment_list
-from crm.access import Section
+from crm.access import Section, hidden_fields
 from crm.audit import audit_note
+from crm.choices import Channel, Department
 from integrations.fhir import (
+    BSER_BUSINESS_STATUS_SYSTEM,
+    CHANNEL_MODE,
+    CHANNEL_SYSTEM,
+    DEPARTMENT_SYSTEM,
+    NPI_SYSTEM,
+    PARTICIPATION_MODE,
     capability_statement,
     fhir_appointment,
+    fhir_communication,
+    fhir_consent,
+    fhir_organization,
     fhir_patient,
+    fhir_practitioner,
+    fhir_service_request,
+    fhir_task,
     operation_outcome,
 )
-from patients.models import Patient, PatientIdentifier
+from interactions.models import Interaction
+from interactions.selectors import interaction_list
+from patients.models import CommunicationConsent, Patient, PatientIdentifier
+from patients.selectors import consent_list
+from referrals.choices import (
+    BSER_BUSINESS_STATUS,
+    FHIR_SERVICE_REQUEST_STATUS,
+    FHIR_TASK_STATUS,
+)
+from referrals.models import Organization, Practitioner, Referral
+from referrals.selectors import organization_list, practitioner_list, referral_list
 
 MAX_COUNT = 200
 DEFAULT_COUNT = 50
@@ -42,9 +67,11 @@ ISSUE_CODES = {
     404: "not-found",
     405: "not-supported",
 }
+NOTHING = Q(pk__in=[])
 
 
 def _date(name: str, value: str) -> datetime.date:
+    """A day as FHIR writes one; a prefix (ge, lt...) or a range is a 400, not ignored."""
     if not DATE.match(value):
         raise exceptions.ValidationError(f"{name}: YYYY-MM-DD (no prefixes).")
     try:
@@ -54,7 +81,15 @@ def _date(name: str, value: str) -> datetime.date:
 
 
 def _id(value: str) -> Q:
-    return Q(pk=int(value)) if value.isdigit() and len(value) < 19 else Q(pk__in=[])
+    """``_id``: an id that cannot be one of ours matches nothing (no 500 on overflow)."""
+    return Q(pk=int(value)) if value.isdigit() and len(value) < 19 else NOTHING
+
+
+def _token(value: str) -> tuple[str | None, str]:
+    """``[system|]code`` as FHIR's token search reads it: without a bar, any system
+    (None)."""
+    system, bar, code = value.rpartition("|")
+    return (system if bar else None), code
 
 
 def _patient_identifier(value: str) -> Q:
@@ -68,14 +103,23 @@ def _patient_identifier(value: str) -> Q:
     return Q(mrn=code) | Q(Exists(held))
 
 
-def _appointment_day(value: str) -> Q:
-    day = _date("date", value)
-    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-    return Q(start__gte=start, start__lt=start + datetime.timedelta(days=1))
+def _on_day(field: str, name: str) -> Callable[[str], Q]:
+    """A ``date`` parameter naming one day (no prefixes): the rows whose ``field`` falls
+    on it in the clinic's time zone (a day may have 23 or 25 hours)."""
+
+    def condition(value: str) -> Q:
+        day = _date(name, value)
+        start, end = (
+            timezone.make_aware(datetime.datetime.combine(d, datetime.time.min))
+            for d in (day, day + datetime.timedelta(days=1))
+        )
+        return Q(**{f"{field}__gte": start, f"{field}__lt": end})
+
+    return condition
 
 
 def _appointment_status(value: str) -> Q:
-    # R4 has no "confirmed": booked covers both.
+    """R4 has no "confirmed": booked covers both."""
     if value == AppointmentStatus.BOOKED:
         return Q(status__in=[AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED])
     if value not in AppointmentStatus.values or value == AppointmentStatus.CONFIRMED:
@@ -83,21 +127,86 @@ def _appointment_status(value: str) -> Q:
     return Q(status=value)
 
 
+def _status_said_as(table: dict[str, str], kind: str) -> Callable[[str], Q]:
+    """A ``status`` parameter over a table of our states as FHIR says them: the states
+    said that way (several of ours may be one of FHIR's); a code the table never gives is
+    a 400, as for appointments."""
+
+    def condition(value: str) -> Q:
+        states = [state for state, code in table.items() if code == value]
+        if not states:
+            raise exceptions.ValidationError(f"status: not a {kind} status here: {value}.")
+        return Q(status__in=states)
+
+    return condition
+
+
+def _business_status(value: str) -> Q:
+    """``[system|]code`` of BSeR's business status: the referral states given that code;
+    another system matches nothing, a code BSeR's table here lacks is a 400."""
+    system, code = _token(value)
+    if system not in (None, BSER_BUSINESS_STATUS_SYSTEM):
+        return NOTHING
+    states = [state for state, (said, _) in BSER_BUSINESS_STATUS.items() if said == code]
+    if not states:
+        raise exceptions.ValidationError(f"business-status: not a business status here: {code}.")
+    return Q(status__in=states)
+
+
 def _patient_reference(value: str) -> Q:
+    """``patient``: ``Patient/<id>`` or the bare id."""
     pk = value.removeprefix("Patient/")
-    return Q(patient_id=int(pk)) if pk.isdigit() and len(pk) < 19 else Q(pk__in=[])
+    return Q(patient_id=int(pk)) if pk.isdigit() and len(pk) < 19 else NOTHING
+
+
+def _npi(value: str) -> Q:
+    """``[system|]value`` of the directory's one identifier, the NPI."""
+    system, code = _token(value)
+    return Q(npi=code) if system in (None, NPI_SYSTEM) and code else NOTHING
+
+
+def _department(value: str) -> Q:
+    """A Communication's category is the department of the interaction: ``[system|]code``
+    of ours; another system matches nothing, a code not ours is a 400."""
+    system, code = _token(value)
+    if system not in (None, DEPARTMENT_SYSTEM):
+        return NOTHING
+    if code not in Department.values:
+        raise exceptions.ValidationError(f"category: not a department here: {code}.")
+    return Q(department=code)
+
+
+def _medium(value: str) -> Q:
+    """``[system|]code``: a v3 ParticipationMode code (every channel said that way), or
+    one of our channels; a code no channel is said as matches nothing."""
+    system, code = _token(value)
+    channels = set()
+    if system in (None, CHANNEL_SYSTEM) and code in Channel.values:
+        channels.add(code)
+    if system in (None, PARTICIPATION_MODE):
+        channels.update(channel for channel, (mode, _) in CHANNEL_MODE.items() if mode == code)
+    return Q(channel__in=sorted(channels)) if channels else NOTHING
+
+
+def _referral_hidden(user) -> set[str]:
+    """The referral fields the reader's role may not read (the clinical reason and the
+    report, without the clinical section), left out of both referral resources."""
+    return hidden_fields(user, Referral.section_fields)
 
 
 @dataclass(frozen=True)
 class FhirType:
     model: type
-    section: str  # the access policy's section that reads it
+    # The access policy's section that reads it; None for what every staff role reads
+    # (the provider directory).
+    section: str | None
     rows: Callable  # (user) -> the records the user may read, joined for the resource
-    to_fhir: Callable  # record -> resource
+    to_fhir: Callable  # (record, user) -> the resource, as much as the user may read
     # parameter -> (its FHIR search type, the condition it makes)
     search: dict[str, tuple[str, Callable[[str], Q]]]
-    patient_of: Callable  # record -> its patient's id, for the access log
+    patient_of: Callable  # record -> its patient's id for the access log, or None
     profile: str = ""
+    versioned: bool = True  # the record has a version (the ETag, meta.versionId)
 
 
 TYPES: dict[str, FhirType] = {
@@ -107,7 +216,7 @@ TYPES: dict[str, FhirType] = {
         rows=lambda user: Patient.objects.prefetch_related(
             "identifiers", "contact_points", "languages"
         ),
-        to_fhir=fhir_patient,
+        to_fhir=lambda patient, user: fhir_patient(patient),
         search={
             "_id": ("token", _id),
             "identifier": ("token", _patient_identifier),
@@ -127,7 +236,7 @@ TYPES: dict[str, FhirType] = {
         model=Appointment,
         section=Section.APPOINTMENTS,
         rows=lambda user: appointment_list(user=user),
-        to_fhir=fhir_appointment,
+        to_fhir=lambda appointment, user: fhir_appointment(appointment),
         search={
             "_id": ("token", _id),
             "identifier": (
@@ -137,10 +246,93 @@ TYPES: dict[str, FhirType] = {
                 ),
             ),
             "patient": ("reference", _patient_reference),
-            "date": ("date", _appointment_day),
+            "date": ("date", _on_day("start", "date")),
             "status": ("token", _appointment_status),
         },
         patient_of=lambda appointment: appointment.patient_id,
+    ),
+    "Practitioner": FhirType(
+        model=Practitioner,
+        section=None,
+        rows=lambda user: practitioner_list(),
+        to_fhir=lambda practitioner, user: fhir_practitioner(practitioner),
+        search={
+            "_id": ("token", _id),
+            "identifier": ("token", _npi),
+            "name": (
+                "string",
+                lambda value: Q(family_name__istartswith=value) | Q(given_name__istartswith=value),
+            ),
+        },
+        patient_of=lambda practitioner: None,
+        versioned=False,
+    ),
+    "Organization": FhirType(
+        model=Organization,
+        section=None,
+        rows=lambda user: organization_list(),
+        to_fhir=lambda organization, user: fhir_organization(organization),
+        search={
+            "_id": ("token", _id),
+            "identifier": ("token", _npi),
+            "name": ("string", lambda value: Q(name__istartswith=value)),
+        },
+        patient_of=lambda organization: None,
+        versioned=False,
+    ),
+    "ServiceRequest": FhirType(
+        model=Referral,
+        section=Section.REFERRALS,
+        rows=lambda user: referral_list(user=user),
+        to_fhir=lambda referral, user: fhir_service_request(
+            referral, hidden=_referral_hidden(user)
+        ),
+        search={
+            "_id": ("token", _id),
+            "patient": ("reference", _patient_reference),
+            "status": ("token", _status_said_as(FHIR_SERVICE_REQUEST_STATUS, "ServiceRequest")),
+        },
+        patient_of=lambda referral: referral.patient_id,
+    ),
+    "Task": FhirType(
+        model=Referral,
+        section=Section.REFERRALS,
+        rows=lambda user: referral_list(user=user),
+        to_fhir=lambda referral, user: fhir_task(referral, hidden=_referral_hidden(user)),
+        search={
+            "_id": ("token", _id),
+            "patient": ("reference", _patient_reference),
+            "status": ("token", _status_said_as(FHIR_TASK_STATUS, "Task")),
+            "business-status": ("token", _business_status),
+        },
+        patient_of=lambda referral: referral.patient_id,
+    ),
+    "Communication": FhirType(
+        model=Interaction,
+        section=Section.INTERACTIONS,
+        # The same rows as /api/interactions/: restricted ones only for who may see them.
+        rows=lambda user: interaction_list(user=user),
+        to_fhir=lambda interaction, user: fhir_communication(interaction),
+        search={
+            "_id": ("token", _id),
+            "patient": ("reference", _patient_reference),
+            "sent": ("date", _on_day("occurred_at", "sent")),
+            "category": ("token", _department),
+            "medium": ("token", _medium),
+        },
+        patient_of=lambda interaction: interaction.patient_id,
+    ),
+    "Consent": FhirType(
+        model=CommunicationConsent,
+        section=Section.PREFERENCES,
+        rows=lambda user: consent_list(user=user),
+        to_fhir=lambda consent, user: fhir_consent(consent),
+        search={
+            "_id": ("token", _id),
+            "patient": ("reference", _patient_reference),
+        },
+        patient_of=lambda consent: consent.patient_id,
+        versioned=False,
     ),
 }
 
@@ -179,6 +371,7 @@ class MetadataView(FhirView):
             {
                 "type": name,
                 "profile": kind.profile,
+                "versioned": kind.versioned,
                 "searchParam": [(param, search[0]) for param, search in kind.search.items()],
             }
             for name, kind in sorted(TYPES.items())
@@ -205,7 +398,8 @@ class ResourceView(AuditedMixin, FhirView):
         return name if name in TYPES else "*"
 
     @property
-    def section(self) -> str:
+    def section(self) -> str | None:
+        """The section ``SectionPermission`` checks; None: any staff role reads it."""
         return self.fhir_type.section
 
     def get_queryset(self) -> QuerySet:
@@ -218,12 +412,13 @@ class ResourceView(AuditedMixin, FhirView):
         if kind is None or not pk.isdigit() or len(pk) > 18:
             return
         record = kind.model._default_manager.filter(pk=int(pk)).first()
-        if record is not None:
-            audit_note(self.request._request).patients.add(kind.patient_of(record))
+        patient = kind.patient_of(record) if record is not None else None
+        if patient is not None:
+            audit_note(self.request._request).patients.add(patient)
 
 
 class ReadView(ResourceView):
-    """``GET /fhir/<type>/<id>``, with its version as the ETag."""
+    """``GET /fhir/<type>/<id>``, with its version as the ETag where it has one."""
 
     def get(self, request, resource_type: str, pk: str):
         kind = self.fhir_type
@@ -231,9 +426,12 @@ class ReadView(ResourceView):
         if record is None:
             self._note_patient_of_unseen_record()
             raise exceptions.NotFound(f"No {resource_type} with this id.")
-        audit_note(request._request).patients.add(kind.patient_of(record))
-        response = Response(kind.to_fhir(record))
-        response["ETag"] = f'W/"{record.version}"'
+        patient = kind.patient_of(record)
+        if patient is not None:
+            audit_note(request._request).patients.add(patient)
+        response = Response(kind.to_fhir(record, request.user))
+        if kind.versioned:
+            response["ETag"] = f'W/"{record.version}"'
         return response
 
 
@@ -262,7 +460,8 @@ class SearchView(ResourceView):
             self.get_queryset().filter(condition, pk__gt=after).order_by("pk")[: count + 1]
         )
         page, more = rows[:count], len(rows) > count
-        audit_note(request._request).patients.update(kind.patient_of(r) for r in page)
+        patients = (kind.patient_of(record) for record in page)
+        audit_note(request._request).patients.update(p for p in patients if p is not None)
         base = request.build_absolute_uri(f"/fhir/{resource_type}")
         links = [{"relation": "self", "url": request.build_absolute_uri()}]
         if more:
@@ -277,7 +476,7 @@ class SearchView(ResourceView):
                 "entry": [
                     {
                         "fullUrl": f"{base}/{record.pk}",
-                        "resource": kind.to_fhir(record),
+                        "resource": kind.to_fhir(record, request.user),
                         "search": {"mode": "match"},
                     }
                     for record in page

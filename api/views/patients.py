@@ -29,6 +29,11 @@ from appointments.selectors import (
 from crm.access import EMERGENCY_ACCESS_ROLES, Section, can
 from crm.audit import audit_note
 from crm.models import AccessRecord
+from integrations.selectors import (
+    EVENTS_SHOWN,
+    department_event_history_sources,
+    department_event_list,
+)
 from interactions.selectors import TIMELINE_SIZE, patient_360, patient_record_history
 from messaging.selectors import with_reminders_sent
 from patients.filtersets import PatientFilterSet
@@ -85,6 +90,9 @@ class PatientViewSet(RecordViewSet):
                 patient_id=data["patient"].pk,
                 now=now,
             )
+        if can(request.user, Section.DEPARTMENT_EVENTS):
+            events = department_event_list(user=request.user).filter(patient=data["patient"])
+            data["department_events"] = list(events[:EVENTS_SHOWN])
         context = {
             **self.get_serializer_context(),
             "now": now,
@@ -154,7 +162,10 @@ class PatientViewSet(RecordViewSet):
             patient_record_history(
                 patient,
                 user=request.user,
-                more=appointment_history_sources(patient_id=patient.pk, user=request.user),
+                more=[
+                    *appointment_history_sources(patient_id=patient.pk, user=request.user),
+                    *department_event_history_sources(patient_id=patient.pk, user=request.user),
+                ],
             ),
             HistoryEntrySerializer,
         )

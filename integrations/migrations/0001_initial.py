@@ -54,11 +54,10 @@ $$ LANGUAGE plpgsql
 """
 
 
-def _install(apps, schema_editor):
+def install_triggers(apps, schema_editor, followed):
+    """The change triggers of the ``followed`` tables (later migrations add theirs)."""
     vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(POSTGRES_FUNCTION)
-    for label, record_type, id_column, patient_column in FOLLOWED:
+    for label, record_type, id_column, patient_column in followed:
         model = apps.get_model(label)
         table = model._meta.db_table
         if vendor == "postgresql":
@@ -85,9 +84,9 @@ def _install(apps, schema_editor):
             )
 
 
-def _remove(apps, schema_editor):
+def remove_triggers(apps, schema_editor, followed):
     vendor = schema_editor.connection.vendor
-    for label, *_ in FOLLOWED:
+    for label, *_ in followed:
         table = apps.get_model(label)._meta.db_table
         if vendor == "postgresql":
             schema_editor.execute(f"DROP TRIGGER IF EXISTS integrations_change ON {table}")
@@ -96,7 +95,17 @@ def _remove(apps, schema_editor):
                 schema_editor.execute(
                     f"DROP TRIGGER IF EXISTS integrations_change_{table}_{event}"
                 )
-    if vendor == "postgresql":
+
+
+def _install(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(POSTGRES_FUNCTION)
+    install_triggers(apps, schema_editor, FOLLOWED)
+
+
+def _remove(apps, schema_editor):
+    remove_triggers(apps, schema_editor, FOLLOWED)
+    if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("DROP FUNCTION IF EXISTS integrations_record_change()")
 
 

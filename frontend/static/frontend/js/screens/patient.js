@@ -227,6 +227,28 @@ function shown(value) {
   return String(value);
 }
 
+/** What the pharmacy, the lab and billing reported (each role sees its own department's). */
+function departmentEvents(events) {
+  const told = (message) => (message ? `Patient told by ${message.channel.label}: ${message.status.label.toLowerCase()}` : "");
+  return [
+    h("h2", { id: "department-events-heading" }, "Pharmacy, lab and billing"),
+    h(
+      "ol",
+      { class: "items", "aria-labelledby": "department-events-heading" },
+      events.length
+        ? events.map((event) =>
+            h(
+              "li",
+              { class: "item", "data-event": event.id },
+              h("div", { class: "item-title" }, event.kind.label, " ", badge(event.department.label)),
+              h("div", { class: "item-meta" }, [formatDateTime(event.occurred_at), event.title, event.location, event.reference, told(event.message)].filter(Boolean).join(" · ")),
+            ),
+          )
+        : h("li", { class: "muted" }, "Nothing reported."),
+    ),
+  ];
+}
+
 function historyEntry(entry) {
   const what = { created: "created", changed: "changed", deleted: "removed" }[entry.type] ?? entry.type;
   const label = `${entry.record_label[0].toUpperCase()}${entry.record_label.slice(1)} #${entry.record_id} ${what}`;
@@ -290,6 +312,9 @@ export async function renderPatient(main, { params: [id], signal, setTitle }) {
           const appointments = h("section", { class: "appointments" });
           renderAppointments(appointments, { patient, record });
           care.append(appointments);
+        }
+        if (record.department_events) {
+          care.append(h("section", { class: "department-events" }, ...departmentEvents(record.department_events)));
         }
         if (record.open_follow_ups) {
           const followUps = h("section", { class: "follow-ups" });
