@@ -103,9 +103,10 @@ class Appointment(VersionedRecord):
     booked_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     source = models.CharField(
-        max_length=40,
+        max_length=255,
         default="crm",
-        help_text="The system the appointment comes from: crm, referral, or an integration.",
+        help_text="The system the appointment comes from: crm, referral, or an integration "
+        "(a short name, or the URI of its identifiers' system in FHIR).",
     )
     external_id = models.CharField(
         max_length=100, blank=True, help_text="Its id in the source system."

@@ -22,7 +22,7 @@ from appointments.choices import (
 from appointments.models import Appointment, ServiceType
 from appointments.workflow import APPOINTMENT_WORKFLOW
 from crm.choices import Department
-from crm.errors import InvalidInput
+from crm.errors import InvalidInput, StaleUpdate
 from crm.roles import Actor
 from crm.services import full_clean, lock_for_update, save_attributed, update_record
 from referrals.choices import FollowUpKind, FollowUpPriority
@@ -85,18 +85,26 @@ def appointment_create(
 
 @transaction.atomic
 def appointment_upsert(
-    *, actor: Actor, source: str, external_id: str, **fields: Any
+    *,
+    actor: Actor,
+    source: str,
+    external_id: str,
+    expected_version: int | None = None,
+    **fields: Any,
 ) -> tuple[Appointment, bool]:
     """The scheduling system's push, by its ``source`` and ``external_id``: creates the
     appointment the first time, and afterwards applies what changed (a new time is a
     reschedule, a new status the step that leads to it, refused with 409 when the
-    appointment cannot take it). Pushing the same thing twice changes nothing.
+    appointment cannot take it). Pushing the same thing twice changes nothing. With
+    ``expected_version`` (If-Match), only that version of a known appointment changes.
     Returns the appointment and whether it was created."""
     if not external_id:
         raise InvalidInput(
             "An integration names its appointment.", errors={"external_id": ["Required."]}
         )
     existing = Appointment.objects.filter(source=source, external_id=external_id).first()
+    if existing is None and expected_version is not None:
+        raise StaleUpdate("There is no such appointment to change; it was never sent.")
     if existing is None:
         try:
             with transaction.atomic():  # a savepoint: a concurrent push may win the id
@@ -110,11 +118,13 @@ def appointment_upsert(
             return created, True
         except IntegrityError:
             existing = Appointment.objects.get(source=source, external_id=external_id)
-    return _apply_push(existing, actor=actor, fields=fields), False
+    return _apply_push(existing, actor=actor, fields=fields, version=expected_version), False
 
 
-def _apply_push(appointment: Appointment, *, actor: Actor, fields: dict) -> Appointment:
-    appointment = lock_for_update(appointment, None, related=APPOINTMENT_WORKFLOW.related)
+def _apply_push(
+    appointment: Appointment, *, actor: Actor, fields: dict, version: int | None
+) -> Appointment:
+    appointment = lock_for_update(appointment, version, related=APPOINTMENT_WORKFLOW.related)
     status = fields.pop("status", None)
     start, end = fields.pop("start", appointment.start), fields.pop("end", None)
     end = end or start + (appointment.end - appointment.start)

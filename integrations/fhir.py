@@ -167,18 +167,25 @@ def fhir_patient(patient: Patient) -> dict:
     return resource
 
 
-def operation_outcome(code: str, text: str, *, severity: str = "error") -> dict:
-    """FHIR's error body: every 4xx of ``/fhir/`` is one."""
-    return {
-        "resourceType": "OperationOutcome",
-        "issue": [{"severity": severity, "code": code, "diagnostics": text}],
-    }
+def operation_outcome(
+    code: str, text: str, *, severity: str = "error", errors: dict[str, list[str]] | None = None
+) -> dict:
+    """FHIR's error body: every 4xx of ``/fhir/`` is one; each field error an issue of
+    its own naming the element (``expression``)."""
+    issues = [{"severity": severity, "code": code, "diagnostics": text}]
+    for path, messages in (errors or {}).items():
+        issues += [
+            {"severity": severity, "code": code, "diagnostics": message, "expression": [path]}
+            for message in messages
+        ]
+    return {"resourceType": "OperationOutcome", "issue": issues}
 
 
 def capability_statement(base: str, resources: list[dict]) -> dict:
     """What this server supports, exactly: the resource types served, each as
-    ``{"type", "profile", "versioned", "searchParam": [(name, kind), ...]}``, read and
-    searched."""
+    ``{"type", "profile", "versioned", "writes", "searchParam": [(name, kind), ...]}``,
+    read and searched, and written as ``writes`` says ("create", or "update" by a
+    conditional update)."""
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -205,16 +212,25 @@ def capability_statement(base: str, resources: list[dict]) -> dict:
                         }
                     ],
                     "description": "OAuth2 client credentials at /oauth/token/ with a "
-                    "system/<type>.read scope; or a staff token.",
+                    "system/<type>.read scope (.write to create or update); or a staff "
+                    "token.",
                 },
                 "resource": [
                     {
                         "type": resource["type"],
                         **({"profile": resource["profile"]} if resource.get("profile") else {}),
-                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "interaction": [
+                            {"code": code}
+                            for code in ("read", "search-type", *resource.get("writes", ()))
+                        ],
                         "versioning": "versioned"
                         if resource.get("versioned", True)
                         else "no-version",
+                        **(
+                            {"conditionalUpdate": True, "updateCreate": False}
+                            if "update" in resource.get("writes", ())
+                            else {}
+                        ),
                         "searchParam": [
                             {"name": name, "type": kind}
                             for name, kind in [*resource["searchParam"], ("_count", "number")]

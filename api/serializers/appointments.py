@@ -165,7 +165,12 @@ class AppointmentPushSerializer(AppointmentSerializer):
     """What a scheduling system pushes: its appointment by ``source`` and
     ``external_id``, in any status (the steps to it are taken in order)."""
 
-    source = serializers.SlugField(max_length=40)
+    source = serializers.RegexField(
+        r"^[^\s|]+$",
+        max_length=255,
+        help_text="The scheduling system: a short name, or its identifiers' system URI.",
+        error_messages={"invalid": "A name or URI, without spaces or bars."},
+    )
     external_id = serializers.CharField(max_length=100)
 
     class Meta(AppointmentSerializer.Meta):

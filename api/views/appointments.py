@@ -38,6 +38,22 @@ from messaging.selectors import with_reminders_sent
 NOT_CONFIRMED = (AppointmentStatus.PROPOSED, AppointmentStatus.BOOKED)
 
 
+def push(user, data: dict, expected_version: int | None = None):
+    """A scheduling system's appointment (validated push input), by its source and id:
+    refused when the id is another patient's appointment. (The REST push and FHIR's
+    conditional update.)"""
+    known = selectors.appointment_list(user=user).filter(
+        source=data["source"], external_id=data["external_id"]
+    )
+    if any(a.patient_id != data["patient"].pk for a in known):
+        raise Conflict(
+            "This appointment belongs to another patient in this system.",
+            code="patient_mismatch",
+            errors={"patient_id": ["Differs from the appointment's patient."]},
+        )
+    return services.appointment_upsert(actor=user, expected_version=expected_version, **data)
+
+
 @WRITE_PARAMETERS
 @with_transitions(APPOINTMENT_WORKFLOW, services.TRANSITION_SERVICES, AppointmentSerializer)
 class AppointmentViewSet(RecordViewSet):
@@ -72,17 +88,7 @@ class AppointmentViewSet(RecordViewSet):
         nothing, so a retry is safe."""
         serializer = AppointmentPushSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        known = selectors.appointment_list(user=request.user).filter(
-            source=data["source"], external_id=data["external_id"]
-        )
-        if any(a.patient_id != data["patient"].pk for a in known):
-            raise Conflict(
-                "This appointment belongs to another patient in this system.",
-                code="patient_mismatch",
-                errors={"patient_id": ["Differs from the appointment's patient."]},
-            )
-        appointment, created = services.appointment_upsert(actor=request.user, **data)
+        appointment, created = push(request.user, serializer.validated_data)
         return Response(
             self.get_serializer(appointment).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

@@ -2,7 +2,8 @@
 resource types in ``TYPES`` (``integrations.fhir`` gives the resources): Patient,
 Appointment, Practitioner and Organization (the provider directory), ServiceRequest and
 Task (one each per referral), Communication (interactions) and Consent (contact
-consents). JSON as ``application/fhir+json``; every error an OperationOutcome; the
+consents); writes where a type's ``writes`` say so (``integrations.fhir_in`` reads the
+resources in). JSON as ``application/fhir+json``; every error an OperationOutcome; the
 access policy and the access log as everywhere."""
 
 import datetime
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from rest_framework import exceptions
@@ -20,10 +22,15 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from api.audit import AuditedMixin
+from api.mixins import IdempotentCreateMixin, expected_version
+from api.parsers import BoundedJSONParser
+from api.serializers.appointments import AppointmentPushSerializer
+from api.serializers.interactions import InteractionSerializer
+from api.views.appointments import push
 from appointments.choices import AppointmentStatus
 from appointments.models import Appointment
 from appointments.selectors import appointment_list
-from crm.access import Section, hidden_fields
+from crm.access import Section, hidden_fields, require_row
 from crm.audit import audit_note
 from crm.choices import Channel, Department
 from integrations.fhir import (
@@ -44,8 +51,15 @@ from integrations.fhir import (
     fhir_task,
     operation_outcome,
 )
+from integrations.fhir_in import (
+    APPOINTMENT_PATHS,
+    COMMUNICATION_PATHS,
+    appointment_as_push,
+    communication_as_interaction,
+)
 from interactions.models import Interaction
 from interactions.selectors import interaction_list
+from interactions.services import interaction_create
 from patients.models import CommunicationConsent, Patient, PatientIdentifier
 from patients.selectors import consent_list
 from referrals.choices import (
@@ -207,6 +221,8 @@ class FhirType:
     patient_of: Callable  # record -> its patient's id for the access log, or None
     profile: str = ""
     versioned: bool = True  # the record has a version (the ETag, meta.versionId)
+    # "create" (POST /fhir/<type>) or "update" (PUT /fhir/<type>?identifier=...)
+    writes: tuple[str, ...] = ()
 
 
 TYPES: dict[str, FhirType] = {
@@ -250,6 +266,7 @@ TYPES: dict[str, FhirType] = {
             "status": ("token", _appointment_status),
         },
         patient_of=lambda appointment: appointment.patient_id,
+        writes=("update",),
     ),
     "Practitioner": FhirType(
         model=Practitioner,
@@ -321,6 +338,7 @@ TYPES: dict[str, FhirType] = {
             "medium": ("token", _medium),
         },
         patient_of=lambda interaction: interaction.patient_id,
+        writes=("create",),
     ),
     "Consent": FhirType(
         model=CommunicationConsent,
@@ -342,20 +360,33 @@ class FhirJSONRenderer(JSONRenderer):
     format = "fhir"
 
 
+class FhirJSONParser(BoundedJSONParser):
+    media_type = "application/fhir+json"
+
+
 class FhirView(GenericAPIView):
     """FHIR's own contract (the CapabilityStatement), not the OpenAPI schema's."""
 
     schema = None
     renderer_classes = [FhirJSONRenderer, JSONRenderer]
+    parser_classes = [FhirJSONParser, BoundedJSONParser]
     pagination_class = None
     filter_backends = []
+    # A write's input fields by the resource's paths, for the issues of its errors.
+    error_paths: dict[str, str] = {}
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)
-        text = response.data.get("message") if isinstance(response.data, dict) else None
+        body = response.data if isinstance(response.data, dict) else {}
+        errors: dict[str, list[str]] = {}
+        for field, messages in (body.get("errors") or {}).items():
+            path = self.error_paths.get(field, field)
+            listed = messages if isinstance(messages, list) else [messages]
+            errors.setdefault(path, []).extend(str(message) for message in listed)
         response.data = operation_outcome(
             ISSUE_CODES.get(response.status_code, "processing"),
-            text or str(getattr(exc, "detail", exc)),
+            body.get("message") or str(getattr(exc, "detail", exc)),
+            errors=errors,
         )
         return response
 
@@ -372,6 +403,7 @@ class MetadataView(FhirView):
                 "type": name,
                 "profile": kind.profile,
                 "versioned": kind.versioned,
+                "writes": kind.writes,
                 "searchParam": [(param, search[0]) for param, search in kind.search.items()],
             }
             for name, kind in sorted(TYPES.items())
@@ -420,6 +452,8 @@ class ResourceView(AuditedMixin, FhirView):
 class ReadView(ResourceView):
     """``GET /fhir/<type>/<id>``, with its version as the ETag where it has one."""
 
+    action = "read"
+
     def get(self, request, resource_type: str, pk: str):
         kind = self.fhir_type
         record = self.get_queryset().filter(_id(pk)).first()
@@ -435,11 +469,41 @@ class ReadView(ResourceView):
         return response
 
 
-class SearchView(ResourceView):
-    """``GET /fhir/<type>?...``: a searchset Bundle in id order, ``_count`` a page (at
-    most 200), the ``next`` link to page on; an unknown parameter is a 400."""
+class FhirCreate:
+    """Creating a Communication (under ``IdempotentCreateMixin``, which replays a retry)."""
+
+    def create(self, request):
+        """A Communication read into the interaction input, written by its service."""
+        self.error_paths = COMMUNICATION_PATHS
+        serializer = InteractionSerializer(data=communication_as_interaction(request.data))
+        serializer.is_valid(raise_exception=True)
+        require_row(request.user, Section.INTERACTIONS, Interaction(**serializer.validated_data))
+        with transaction.atomic():
+            interaction = interaction_create(actor=request.user, **serializer.validated_data)
+        return self._written(interaction, created=True)
+
+
+class TypeView(IdempotentCreateMixin, FhirCreate, ResourceView):
+    """``/fhir/<type>``: its search (GET); for the types whose ``writes`` say so, create
+    (POST, a Communication: an inbound contact from a call center; a retry with the same
+    ``Idempotency-Key`` is answered as the first time) and conditional update (PUT
+    ``?identifier=system|value``, an Appointment: the scheduling system's push, with
+    ``If-Match`` to change only the version the client read)."""
+
+    # The access log's action: FHIR's name of the interaction.
+    INTERACTIONS = {"GET": "search-type", "POST": "create", "PUT": "update"}
+
+    def initial(self, request, *args, **kwargs):
+        self.action = self.INTERACTIONS.get(request.method)
+        super().initial(request, *args, **kwargs)
+
+    def get_serializer_class(self):
+        """The input a write's resource is read into (its errors name its fields)."""
+        return AppointmentPushSerializer if self.request.method == "PUT" else InteractionSerializer
 
     def get(self, request, resource_type: str):
+        """A searchset Bundle in id order, ``_count`` a page (at most 200), the ``next``
+        link to page on; an unknown parameter is a 400."""
         kind = self.fhir_type
         params = request.query_params
         unknown = set(params) - set(kind.search) - {"_count", "_after"}
@@ -483,6 +547,47 @@ class SearchView(ResourceView):
                 ],
             }
         )
+
+    def post(self, request, resource_type: str):
+        self._require_write("create", "POST")
+        return self.create(request)
+
+    def put(self, request, resource_type: str):
+        """The Appointment by the identifier the query names, read into the push input:
+        created when new (201), else what changed applied (200)."""
+        self._require_write("update", "PUT")
+        if set(request.query_params) != {"identifier"}:
+            raise exceptions.ValidationError(
+                "A conditional update names its appointment by identifier=system|value only."
+            )
+        source, _, external_id = request.query_params["identifier"].rpartition("|")
+        if not source or not external_id or "\x00" in source + external_id:
+            raise exceptions.ValidationError("identifier: system|value, both given.")
+        self.error_paths = APPOINTMENT_PATHS
+        body = appointment_as_push(request.data, source=source, external_id=external_id)
+        serializer = AppointmentPushSerializer(data=body)
+        serializer.is_valid(raise_exception=True)
+        version = expected_version(request) if "If-Match" in request.headers else None
+        with transaction.atomic():
+            appointment, created = push(request.user, serializer.validated_data, version)
+        return self._written(appointment_list(user=request.user).get(pk=appointment.pk), created)
+
+    def _require_write(self, interaction: str, method: str) -> None:
+        if interaction not in self.fhir_type.writes:
+            raise exceptions.MethodNotAllowed(method)
+
+    def _written(self, record, created: bool) -> Response:
+        """The resource as stored now, with its version and where to read it."""
+        kind = self.fhir_type
+        audit_note(self.request._request).patients.add(kind.patient_of(record))
+        response = Response(
+            kind.to_fhir(record, self.request.user), status=201 if created else 200
+        )
+        response["ETag"] = f'W/"{record.version}"'
+        response["Location"] = self.request.build_absolute_uri(
+            f"/fhir/{self.kwargs['resource_type']}/{record.pk}"
+        )
+        return response
 
     @staticmethod
     def _number(value: str, name: str, most: int) -> int:

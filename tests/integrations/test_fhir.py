@@ -80,8 +80,8 @@ def test_metadata_lists_exactly_what_is_supported(client):
     assert [
         (r.type, sorted(i.code for i in r.interaction), r.versioning) for r in rest.resource
     ] == [
-        ("Appointment", ["read", "search-type"], "versioned"),
-        ("Communication", ["read", "search-type"], "versioned"),
+        ("Appointment", ["read", "search-type", "update"], "versioned"),
+        ("Communication", ["create", "read", "search-type"], "versioned"),
         ("Consent", ["read", "search-type"], "no-version"),
         ("Organization", ["read", "search-type"], "no-version"),
         ("Patient", ["read", "search-type"], "versioned"),
