@@ -17,6 +17,7 @@ from api.views.care import (
     ReferralWorklistView,
 )
 from api.views.changes import ChangeFeedView
+from api.views.duplicates import DuplicateCandidateViewSet
 from api.views.events import DepartmentEventViewSet
 from api.views.experience import (
     ComplaintViewSet,
@@ -41,6 +42,7 @@ from api.views.webhooks import WebhookViewSet
 router = DefaultRouter()
 router.include_root_view = False
 router.register("patients", PatientViewSet, basename="patient")
+router.register("duplicates", DuplicateCandidateViewSet, basename="duplicate")
 router.register("organizations", OrganizationViewSet, basename="organization")
 router.register("practitioners", PractitionerViewSet, basename="practitioner")
 router.register("interactions", InteractionViewSet, basename="interaction")

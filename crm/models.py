@@ -17,8 +17,10 @@ class VersionedRecord(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # Not kept in history: the change time (the history row has its own) and derived
-    # search keys (a patient's ``name_search``).
-    history = HistoricalRecords(inherit=True, excluded_fields=["updated_at", "name_search"])
+    # search keys (a patient's ``name_search`` and ``family_key``).
+    history = HistoricalRecords(
+        inherit=True, excluded_fields=["updated_at", "name_search", "family_key"]
+    )
 
     class Meta:
         abstract = True

@@ -337,6 +337,10 @@ CELERY_BEAT_SCHEDULE["webhooks"] = {
     "schedule": env_int("WEBHOOKS_EVERY_SECONDS", 10, minimum=1),
 }
 CELERY_BEAT_SCHEDULE["exports"] = {"task": "integrations.expire_exports", "schedule": 3600}
+CELERY_BEAT_SCHEDULE["duplicates"] = {
+    "task": "patients.scan_duplicates",
+    "schedule": env_int("DUPLICATE_SCAN_EVERY_SECONDS", 86400, minimum=60),
+}
 # The identifier system FHIR gives the clinic's MRNs.
 FHIR_MRN_SYSTEM = env_str("FHIR_MRN_SYSTEM", "urn:oid:2.16.840.1.113883.3.0000.1")
 # Where bulk exports are written, and how long their files are kept.

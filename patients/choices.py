@@ -83,3 +83,11 @@ class LinkPurpose(models.TextChoices):
     APPOINTMENT = "appointment", "Answer about an appointment"
     PREFERENCES = "preferences", "Choose how to be contacted"
     FEEDBACK = "feedback", "Tell the clinic something (a complaint, a compliment)"
+
+
+class CandidateStatus(models.TextChoices):
+    """Where a possible duplicate pair stands."""
+
+    OPEN = "open", "To review"
+    MERGED = "merged", "Merged"
+    DISTINCT = "distinct", "Two people"

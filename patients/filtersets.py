@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from crm.errors import InvalidInput
-from crm.filters import BooleanFilter, DateFilter
-from patients.choices import InterpreterNeeded, PatientStatus
-from patients.models import EmergencyAccess, Patient, PatientIdentifier
+from crm.filters import BooleanFilter, DateFilter, IdFilter
+from patients.choices import CandidateStatus, InterpreterNeeded, PatientStatus
+from patients.models import DuplicateCandidate, EmergencyAccess, Patient, PatientIdentifier
 from patients.selectors import patients_speaking_q, patients_with_phone_q
 from patients.validators import normalize_phone, search_key
 
@@ -92,3 +92,15 @@ class EmergencyAccessFilterSet(django_filters.FilterSet):
 
     def filter_reviewed(self, queryset, name, value):
         return queryset.filter(reviewed_at__isnull=not value)
+
+
+class DuplicateCandidateFilterSet(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=CandidateStatus.choices)
+    patient = IdFilter(method="filter_patient", label="Either record.")
+
+    class Meta:
+        model = DuplicateCandidate
+        fields = []
+
+    def filter_patient(self, queryset, name, value):
+        return queryset.filter(Q(patient_id=value) | Q(other_id=value))

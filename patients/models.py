@@ -11,6 +11,7 @@ from crm.choices import Channel
 from crm.models import VersionedRecord
 from patients.choices import (
     AdministrativeSex,
+    CandidateStatus,
     ConsentPurpose,
     ConsentSource,
     ConsentStatus,
@@ -21,6 +22,7 @@ from patients.choices import (
     LinkPurpose,
     PatientStatus,
 )
+from patients.matching import phonetic_key
 from patients.validators import (
     normalize_language_tag,
     normalize_phone,
@@ -46,6 +48,9 @@ class Patient(VersionedRecord):
     # Case- and accent-folded copy of all names, kept by save() for searching. Searched
     # with LIKE '%word%': on PostgreSQL a trigram index serves it (migration 0003).
     name_search = models.CharField(max_length=410, editable=False)
+    # The family name's sound (``patients.matching.phonetic_key``), kept by save(): the
+    # patient index looks up look-alikes by it and the birth date.
+    family_key = models.CharField(max_length=16, editable=False, default="")
     birth_date = models.DateField()
     administrative_sex = models.CharField(
         max_length=16, choices=AdministrativeSex, default=AdministrativeSex.UNKNOWN
@@ -93,6 +98,7 @@ class Patient(VersionedRecord):
         indexes = [
             models.Index(fields=["family_name", "given_name", "id"], name="patient_name_idx"),
             models.Index(fields=["birth_date"], name="patient_birth_date_idx"),
+            models.Index(fields=["family_key", "birth_date"], name="patient_family_key_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -119,6 +125,7 @@ class Patient(VersionedRecord):
                 )
             )
         )
+        self.family_key = phonetic_key(self.family_name)
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
@@ -356,3 +363,99 @@ class PatientLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} link ({self.pk})"
+
+
+class DuplicateCandidate(models.Model):
+    """Two records that may be one person (``patients.matching``), for the registration
+    team: found by the population scan or at registration, with the score and its
+    reasons. Each pair is kept once (``patient`` the lower id), and once a person has
+    decided (merged, or two people) a later scan leaves it so."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    evidence = models.JSONField(default=list, help_text="[{field, outcome, weight}, ...]")
+    status = models.CharField(max_length=16, choices=CandidateStatus, default=CandidateStatus.OPEN)
+    found_by = models.CharField(max_length=16, help_text="scan or registration")
+    found_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-score", "id"]
+        indexes = [models.Index(fields=["status", "-score", "id"], name="duplicate_worklist_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "other"], name="%(app_label)s_%(class)s_one_per_pair"
+            ),
+            models.CheckConstraint(
+                condition=Q(patient__lt=models.F("other")),
+                name="%(app_label)s_%(class)s_ordered_pair",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} ~ {self.other_id} ({self.score})"
+
+
+class DuplicateScan(models.Model):
+    """A run of the population scan (``patients.services.duplicate_scan``): how far it
+    got, so a worker stopped midway goes on from the last birth year it finished, then
+    the shared phones and emails."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    years_done_through = models.PositiveSmallIntegerField(null=True, blank=True)
+    contacts_done = models.BooleanField(default=False)
+    compared = models.PositiveBigIntegerField(default=0)
+    found = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Duplicate scan {self.pk}"
+
+
+class PatientMerge(models.Model):
+    """Two records found to be one person, joined: every child row of ``merged`` that
+    the survivor could take moved to ``survivor`` (``patients.merge``), and what moved
+    and what changed is kept here, so an unmerge within ``UNDO_DAYS`` puts back exactly
+    that."""
+
+    UNDO_DAYS = 30
+
+    survivor = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    merged = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(max_length=2000)
+    merged_status = models.CharField(max_length=16, help_text="The record's status before.")
+    # {"app_label.Model:field": [ids]}: the rows moved, by the field that moved.
+    moved = models.JSONField(default=dict)
+    # [{"model", "id", "field", "before", "after"}]: values the merge changed on rows it
+    # kept (the more restrictive consent; one preferred language).
+    changed = models.JSONField(default=list)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    merged_at = models.DateTimeField(default=timezone.now)
+    unmerged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    unmerged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+        indexes = [models.Index(fields=["merged", "-merged_at"], name="patient_merge_merged_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.merged_id} into {self.survivor_id}"

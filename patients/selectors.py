@@ -1,6 +1,7 @@
 """Reads of the patient record. Each owns its joins and prefetches so serializers never
 query. The 360 view, which reads every app, is ``interactions.selectors.patient_360``."""
 
+import datetime
 from collections.abc import Collection
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
@@ -9,14 +10,22 @@ from django.utils import timezone
 from crm.access import RowRule, Section, rows_q
 from crm.models import AccessRecord
 from crm.roles import StaffUser
+from patients.choices import ContactSystem, PatientStatus
+from patients.matching import REVIEW, Match, Person, compare, phonetic_key
 from patients.models import (
+    PHONE_SYSTEMS,
     CommunicationConsent,
     ContactPoint,
+    DuplicateCandidate,
     EmergencyAccess,
     Patient,
     PatientIdentifier,
     PatientLanguage,
 )
+
+# At most this many look-alikes are read and scored for one record: a birth date is
+# shared by about 30 patients in a million.
+CANDIDATES_READ = 500
 
 
 def patient_list() -> QuerySet[Patient]:
@@ -102,4 +111,68 @@ def consent_list(*, user: StaffUser) -> QuerySet[CommunicationConsent]:
         CommunicationConsent.objects.filter(rows_q(user, Section.PREFERENCES))
         .select_related("patient")
         .order_by("patient_id", "channel", "purpose", "id")
+    )
+
+
+def person_of(
+    patient: Patient,
+    points: Collection[ContactPoint] | None = None,
+    identifiers: Collection[PatientIdentifier] | None = None,
+) -> Person:
+    """What the matcher reads of a record: with its own contact points and identifiers
+    (prefetched), or those given for a record not saved yet."""
+    points = patient.contact_points.all() if points is None else points
+    identifiers = patient.identifiers.all() if identifiers is None else identifiers
+    return Person(
+        id=patient.pk,
+        given_name=patient.given_name,
+        family_name=patient.family_name,
+        preferred_name=patient.preferred_name,
+        birth_date=patient.birth_date,
+        sex=patient.administrative_sex,
+        phones=frozenset(p.value for p in points if p.system in PHONE_SYSTEMS),
+        emails=frozenset(p.value for p in points if p.system == ContactSystem.EMAIL),
+        identifiers={i.system: i.value for i in identifiers},
+    )
+
+
+def duplicate_candidates(person: Person, *, least: float = REVIEW) -> list[Match]:
+    """The records that may be ``person``, best first, scoring at least ``least``:
+    those born on the day (or with day and month swapped), those of the family name's
+    sound born that year, and those sharing a phone, an email or an identifier's
+    system and value. Each lookup is an index's; merged records are left out."""
+    born = person.birth_date
+    days = {born, born.replace(month=born.day, day=born.month) if born.day <= 12 else born}
+    # Unordered: a union's parts cannot be.
+    lookups: list[QuerySet] = [
+        Patient.objects.filter(birth_date__in=days).order_by().values_list("pk")
+    ]
+    if key := phonetic_key(person.family_name):
+        year = (datetime.date(born.year, 1, 1), datetime.date(born.year, 12, 31))
+        same_sound = Patient.objects.filter(family_key=key, birth_date__range=year)
+        lookups.append(same_sound.order_by().values_list("pk"))
+    if contacts := person.phones | person.emails:
+        shared = ContactPoint.objects.filter(value__in=contacts)
+        lookups.append(shared.order_by().values_list("patient_id"))
+    if person.identifiers:
+        held = Q()
+        for system, value in person.identifiers.items():
+            held |= Q(system=system, value=value)
+        same_id = PatientIdentifier.objects.filter(held)
+        lookups.append(same_id.order_by().values_list("patient_id"))
+    found = lookups[0].union(*lookups[1:]).order_by()[:CANDIDATES_READ]
+    ids = [pk for (pk,) in found if pk != person.id]
+    records = (
+        Patient.objects.filter(pk__in=ids)
+        .exclude(status=PatientStatus.MERGED)
+        .prefetch_related("contact_points", "identifiers")
+    )
+    matches = [compare(person, person_of(record)) for record in records]
+    return sorted((m for m in matches if m.score >= least), key=lambda m: (-m.score, m.b.id))
+
+
+def duplicate_candidate_list() -> QuerySet[DuplicateCandidate]:
+    """The duplicate worklist, best score first, with both records."""
+    return DuplicateCandidate.objects.select_related("decided_by").prefetch_related(
+        Prefetch("patient", queryset=patient_list()), Prefetch("other", queryset=patient_list())
     )

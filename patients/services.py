@@ -1,5 +1,6 @@
 """Writes to the patient record. Every function is atomic and attributes the change."""
 
+import contextlib
 import datetime
 import secrets
 from collections.abc import Iterable
@@ -13,20 +14,32 @@ from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from crm.choices import Channel
-from crm.errors import InvalidInput, NotAllowed, validation_errors
+from crm.errors import Conflict, InvalidInput, NotAllowed, validation_errors
 from crm.roles import Actor, Role, has_role
 from crm.services import apply_changes, full_clean, lock_for_update, save_attributed
-from patients.choices import ConsentPurpose, ConsentSource, ConsentStatus
+from patients.choices import (
+    CandidateStatus,
+    ConsentPurpose,
+    ConsentSource,
+    ConsentStatus,
+)
 from patients.contact import patient_zone, preferred_language
+from patients.matching import REGISTRATION, Match, Person
 from patients.models import (
     CommunicationConsent,
     ContactPoint,
+    DuplicateCandidate,
     EmergencyAccess,
     Patient,
     PatientIdentifier,
     PatientLanguage,
 )
-from patients.selectors import PATIENT_RELATED, patient_children
+from patients.selectors import (
+    PATIENT_RELATED,
+    duplicate_candidates,
+    patient_children,
+    person_of,
+)
 
 # Child collections written with the patient: field name -> (model, natural key).
 CHILDREN: dict[str, tuple[type[models.Model], tuple[str, ...]]] = {
@@ -107,6 +120,35 @@ def _sync_children(
     return touched or bool(existing)
 
 
+# Candidates a refused registration lists.
+CANDIDATES_SHOWN = 5
+
+
+def _person(patient: Patient, contact_points: list[dict], identifiers: list[dict]) -> Person:
+    """A record not yet saved, as the matcher reads it (phones normalized as stored;
+    a value that is not valid is reported when the row is written)."""
+    points = [ContactPoint(**row) for row in contact_points]
+    for point in points:
+        with contextlib.suppress(ValidationError):
+            point.clean()
+    return person_of(patient, points, [PatientIdentifier(**row) for row in identifiers])
+
+
+def match_summary(match: Match) -> dict:
+    """A candidate as staff see it: the other record, the score and every reason."""
+    other = match.b
+    return {
+        "patient": {
+            "id": other.id,
+            "given_name": other.given_name,
+            "family_name": other.family_name,
+            "birth_date": other.birth_date.isoformat(),
+        },
+        "score": match.score,
+        "evidence": match.reasons(),
+    }
+
+
 def _validate_unique_identifiers(patient: Patient, identifiers: list[Any]) -> None:
     clashes = [
         index
@@ -163,14 +205,44 @@ def patient_create(
     contact_points: list[dict] | None = None,
     languages: list[dict] | None = None,
     consents: list[dict] | None = None,
+    confirm_new_person: bool = False,
     **fields: Any,
 ) -> Patient:
-    """Create a patient with their child rows; an MRN is generated when none is given."""
+    """Create a patient with their child rows; an MRN is generated when none is given.
+
+    A record that scores ``matching.REGISTRATION`` or more against one already there is
+    refused (409, with the candidates and why) unless ``confirm_new_person`` says the
+    person registering checked: then the pairs are kept as two people, decided by them."""
     patient = Patient(**fields)
     if not patient.mrn:
         patient.mrn = _new_mrn()
-    full_clean(patient, exclude=["name_search"])
+    full_clean(patient, exclude=["name_search", "family_key"])
+    candidates = duplicate_candidates(
+        _person(patient, contact_points or [], identifiers or []), least=REGISTRATION
+    )
+    if candidates and not confirm_new_person:
+        raise Conflict(
+            "This may be a patient already registered. Check the records found; send "
+            "confirm_new_person when this is someone else.",
+            code="possible_duplicate",
+            candidates=[match_summary(match) for match in candidates[:CANDIDATES_SHOWN]],
+        )
     save_attributed(patient, actor=actor, reason="created")
+    DuplicateCandidate.objects.bulk_create(
+        [
+            DuplicateCandidate(
+                patient_id=match.ids[1],  # the stored record (the new one has none yet)
+                other=patient,
+                score=match.score,
+                evidence=match.reasons(),
+                status=CandidateStatus.DISTINCT,
+                found_by="registration",
+                decided_by=actor,
+                decided_at=timezone.now(),
+            )
+            for match in candidates
+        ]
+    )
     _write_children(
         patient,
         {

@@ -20,6 +20,7 @@ from interactions.selectors import PAST_REFERRALS_SHOWN, TIMELINE_SIZE
 from patients.choices import (
     AccessibilityNeed,
     AdministrativeSex,
+    CandidateStatus,
     ConsentPurpose,
     ConsentSource,
     ConsentStatus,
@@ -33,10 +34,12 @@ from patients.contact import contact_summary, preferred_language
 from patients.models import (
     CommunicationConsent,
     ContactPoint,
+    DuplicateCandidate,
     EmergencyAccess,
     Patient,
     PatientIdentifier,
     PatientLanguage,
+    PatientMerge,
 )
 from patients.validators import language_name
 from referrals.models import Practitioner
@@ -205,7 +208,6 @@ IDENTITY_FIELDS = [
     "administrative_sex",
     "status",
     "merged_into",
-    "merged_into_id",
     "identifiers",
     "contact_points",
 ]
@@ -256,9 +258,10 @@ class PatientSerializer(SectionFieldsMixin, serializers.ModelSerializer):
     primary_care_practitioner_id = write_id(
         Practitioner.objects.all(), "primary_care_practitioner", required=False, allow_null=True
     )
-    merged_into = serializers.PrimaryKeyRelatedField(read_only=True)
-    merged_into_id = write_id(
-        Patient.objects.all(), "merged_into", required=False, allow_null=True
+    merged_into = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        help_text="The record this one was merged into: read and write that one "
+        "(POST /api/patients/{id}/merge/ merges; /unmerge/ undoes it).",
     )
     identifiers = IdentifierSerializer(many=True, required=False, max_length=20)
     contact_points = ContactPointSerializer(many=True, required=False, max_length=20)
@@ -266,6 +269,12 @@ class PatientSerializer(SectionFieldsMixin, serializers.ModelSerializer):
     consents = ConsentSerializer(many=True, required=False, max_length=60)
     age = serializers.SerializerMethodField()
     contact_status = serializers.SerializerMethodField()
+    confirm_new_person = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        help_text="On registration: the records that may be this person were checked, and "
+        "this is someone else (without it, a likely duplicate is a 409 listing them).",
+    )
 
     section_fields = {
         Section.IDENTITY: IDENTITY_FIELDS,
@@ -283,8 +292,23 @@ class PatientSerializer(SectionFieldsMixin, serializers.ModelSerializer):
             "version",
             "created_at",
             "updated_at",
+            "confirm_new_person",
         ]
         extra_kwargs = {"mrn": {"required": False}}
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:
+            del fields["confirm_new_person"]  # a question for registration only
+        return fields
+
+    def validate_status(self, value: str) -> str:
+        if value == PatientStatus.MERGED:
+            raise serializers.ValidationError(
+                "Merge records with POST /api/patients/{id}/merge/: it moves what the other "
+                "record holds."
+            )
+        return value
 
     @extend_schema_field(ContactStatusSerializer)
     def get_contact_status(self, patient) -> dict:
@@ -341,3 +365,99 @@ class Patient360Serializer(SectionFieldsMixin, serializers.Serializer):
         Section.APPOINTMENTS: ["upcoming_appointments", "recent_appointments"],
         Section.DEPARTMENT_EVENTS: ["department_events"],
     }
+
+
+class EvidenceSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    outcome = serializers.CharField()
+    weight = serializers.FloatField()
+
+
+class MatchPatientSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    given_name = serializers.CharField()
+    family_name = serializers.CharField()
+    birth_date = serializers.DateField()
+
+
+class DuplicateMatchSerializer(serializers.Serializer):
+    """A record that may be the same person: the score and every reason for it."""
+
+    patient = MatchPatientSerializer()
+    score = serializers.FloatField()
+    evidence = EvidenceSerializer(many=True)
+
+
+class PossibleDuplicateSerializer(serializers.Serializer):
+    """The 409 of a registration that looks like a patient already registered."""
+
+    message = serializers.CharField()
+    code = serializers.CharField()
+    candidates = DuplicateMatchSerializer(many=True)
+
+
+class DuplicateCandidateSerializer(serializers.ModelSerializer):
+    """Two records that may be one person, for the registration team."""
+
+    patient = PatientListSerializer(read_only=True)
+    other = PatientListSerializer(read_only=True)
+    evidence = EvidenceSerializer(many=True, read_only=True)
+    status = ChoiceField(choices=CandidateStatus.choices, read_only=True)
+    decided_by = UserSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = DuplicateCandidate
+        fields = [
+            "id",
+            "patient",
+            "other",
+            "score",
+            "evidence",
+            "status",
+            "found_by",
+            "found_at",
+            "decided_by",
+            "decided_at",
+        ]
+
+
+class MergeSerializer(serializers.Serializer):
+    """Join another record into this one (the survivor)."""
+
+    other_id = serializers.PrimaryKeyRelatedField(
+        queryset=Patient.objects.all(), source="other", help_text="The record that goes."
+    )
+    reason = serializers.CharField(max_length=2000)
+
+
+class UnmergeSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class PatientMergeSerializer(serializers.ModelSerializer):
+    """A merge: who joined which records, what moved (rows by table) and what changed."""
+
+    survivor = serializers.PrimaryKeyRelatedField(read_only=True)
+    merged = serializers.PrimaryKeyRelatedField(read_only=True)
+    merged_by = UserSummarySerializer(read_only=True, allow_null=True)
+    unmerged_by = UserSummarySerializer(read_only=True, allow_null=True)
+    moved = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PatientMerge
+        fields = [
+            "id",
+            "survivor",
+            "merged",
+            "reason",
+            "moved",
+            "changed",
+            "merged_by",
+            "merged_at",
+            "unmerged_by",
+            "unmerged_at",
+        ]
+
+    def get_moved(self, merge) -> dict[str, int]:
+        """How many rows of each table moved."""
+        return {key: len(ids) for key, ids in merge.moved.items()}

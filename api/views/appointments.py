@@ -23,7 +23,7 @@ from api.serializers.appointments import (
 )
 from api.serializers.care import MetricsQuerySerializer
 from api.serializers.common import InvalidTransitionSerializer
-from api.views.base import WRITE_PARAMETERS, RecordViewSet, with_transitions
+from api.views.base import WRITE_PARAMETERS, RecordViewSet, refuse_merged, with_transitions
 from api.views.care import query_params
 from appointments import selectors, services
 from appointments.choices import AppointmentStatus
@@ -40,8 +40,9 @@ NOT_CONFIRMED = (AppointmentStatus.PROPOSED, AppointmentStatus.BOOKED)
 
 def push(user, data: dict, expected_version: int | None = None):
     """A scheduling system's appointment (validated push input), by its source and id:
-    refused when the id is another patient's appointment. (The REST push and FHIR's
-    conditional update.)"""
+    refused when the id is another patient's appointment, or the patient's record was
+    merged. (The REST push and FHIR's conditional update.)"""
+    refuse_merged(data["patient"])
     known = selectors.appointment_list(user=user).filter(
         source=data["source"], external_id=data["external_id"]
     )

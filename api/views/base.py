@@ -14,6 +14,9 @@ from api.mixins import (
     expected_version,
 )
 from api.serializers.common import InvalidTransitionSerializer
+from crm.errors import Conflict
+from patients.choices import PatientStatus
+from patients.models import Patient
 
 # Documents the Idempotency-Key and If-Match headers on a versioned record's writes.
 WRITE_PARAMETERS = extend_schema_view(
@@ -25,6 +28,19 @@ WRITE_PARAMETERS = extend_schema_view(
 DIRECTORY_WRITE_PARAMETERS = extend_schema_view(
     create=extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER])
 )
+
+
+def refuse_merged(record) -> None:
+    """A merged record (or a row of one) takes no writes: they belong to the record it
+    was merged into, which the 409 names."""
+    patient = record if isinstance(record, Patient) else getattr(record, "patient", None)
+    if patient is not None and patient.status == PatientStatus.MERGED:
+        raise Conflict(
+            f"This patient's record was merged into record {patient.merged_into_id}; "
+            "write to that one.",
+            code="patient_merged",
+            merged_into=patient.merged_into_id,
+        )
 
 
 class RecordViewSet(
@@ -52,11 +68,13 @@ class RecordViewSet(
         itself is checked by the permission class."""
 
     def perform_create(self, serializer):
+        refuse_merged(serializer.validated_data.get("patient"))
         serializer.instance = type(self).create_service(
             actor=self.request.user, **serializer.validated_data
         )
 
     def perform_update(self, serializer):
+        refuse_merged(serializer.instance)
         kwargs = {self.instance_name: serializer.instance}
         if "version" in {f.name for f in serializer.instance._meta.fields}:
             kwargs["expected_version"] = expected_version(self.request)
@@ -76,6 +94,7 @@ def with_transitions(workflow, services: dict, response_serializer):
     def make(name: str):
         def handler(self, request, pk=None):
             record = self.get_object()
+            refuse_merged(record)
             self.check_write(record)
             data = inputs[name](data=request.data)
             data.is_valid(raise_exception=True)

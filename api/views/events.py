@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from api.audit import AuditedMixin
 from api.pagination import keyset
 from api.serializers.events import DepartmentEventSerializer
+from api.views.base import refuse_merged
 from crm.access import Section, require_row
 from integrations.choices import KIND_DEPARTMENT
 from integrations.filtersets import DepartmentEventFilterSet
@@ -40,6 +41,7 @@ class DepartmentEventViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
+        refuse_merged(data["patient"])
         kind = data["kind"]
         require_row(request.user, self.section, DepartmentEvent(department=KIND_DEPARTMENT[kind]))
         event, created = department_event_record(actor=request.user, **data)

@@ -27,6 +27,7 @@ from api.parsers import BoundedJSONParser
 from api.serializers.appointments import AppointmentPushSerializer
 from api.serializers.interactions import InteractionSerializer
 from api.views.appointments import push
+from api.views.base import refuse_merged
 from appointments.choices import AppointmentStatus
 from appointments.models import Appointment
 from appointments.selectors import appointment_list
@@ -477,6 +478,7 @@ class FhirCreate:
         self.error_paths = COMMUNICATION_PATHS
         serializer = InteractionSerializer(data=communication_as_interaction(request.data))
         serializer.is_valid(raise_exception=True)
+        refuse_merged(serializer.validated_data["patient"])
         require_row(request.user, Section.INTERACTIONS, Interaction(**serializer.validated_data))
         with transaction.atomic():
             interaction = interaction_create(actor=request.user, **serializer.validated_data)

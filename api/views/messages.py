@@ -18,6 +18,7 @@ from api.serializers.messages import (
     MessageReplySerializer,
     MessageSerializer,
 )
+from api.views.base import refuse_merged
 from crm.access import Section, departments, require_row
 from crm.choices import Department
 from messaging import selectors
@@ -38,6 +39,7 @@ class _Send:
         serializer = MessageDraftSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
+        refuse_merged(data["patient"])
         text = data.pop("text", "")
         message = message_queue(
             actor=request.user,

@@ -4,20 +4,25 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from api.mixins import IF_MATCH_PARAMETER, expected_version
+from api.mixins import IDEMPOTENCY_KEY_PARAMETER, IF_MATCH_PARAMETER, expected_version
 from api.pagination import keyset, next_link_after, paginated_list
 from api.permissions import HasRole, HasStaffRole, SectionPermission
 from api.serializers.care import MovedSerializer, ReassignCoordinatorSerializer
 from api.serializers.common import (
     HISTORY_PAGE_PARAMETERS,
+    ErrorSerializer,
     HistoryEntrySerializer,
     HistoryPageSerializer,
 )
 from api.serializers.patients import (
     EmergencyAccessSerializer,
+    MergeSerializer,
     Patient360Serializer,
     PatientListSerializer,
+    PatientMergeSerializer,
     PatientSerializer,
+    PossibleDuplicateSerializer,
+    UnmergeSerializer,
 )
 from api.views.base import WRITE_PARAMETERS, RecordViewSet
 from api.views.interactions import InteractionViewSet
@@ -37,6 +42,7 @@ from integrations.selectors import (
 from interactions.selectors import TIMELINE_SIZE, patient_360, patient_record_history
 from messaging.selectors import with_reminders_sent
 from patients.filtersets import PatientFilterSet
+from patients.merge import patient_merge, patient_unmerge
 from patients.models import Patient
 from patients.selectors import patient_detail, patient_list
 from patients.services import emergency_access_grant, patient_create, patient_update
@@ -60,6 +66,8 @@ class PatientViewSet(RecordViewSet):
         "history": [(Section.HISTORY, "read"), (Section.IDENTITY, "read")],
         "reassign_coordinator": (Section.CARE_TEAM, "write"),
         "break_glass": (Section.IDENTITY, "read"),
+        "merge": (Section.IDENTITY, "write"),
+        "unmerge": (Section.IDENTITY, "write"),
     }
     create_service = patient_create
     update_service = patient_update
@@ -75,6 +83,15 @@ class PatientViewSet(RecordViewSet):
 
     def get_serializer_class(self):
         return PatientListSerializer if self.action == "list" else PatientSerializer
+
+    @extend_schema(
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: PatientSerializer, 409: PossibleDuplicateSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        """Register a patient. One that looks like a patient already registered is a
+        409 listing the records and why, unless ``confirm_new_person`` is sent."""
+        return super().create(request, *args, **kwargs)
 
     @extend_schema(responses=Patient360Serializer)
     @action(detail=True, url_path="360", filter_backends=[], pagination_class=None)
@@ -150,6 +167,43 @@ class PatientViewSet(RecordViewSet):
             actor=request.user, patient=self.get_object(), reason=data.validated_data["reason"]
         )
         return Response(EmergencyAccessSerializer(grant).data, status=201)
+
+    @extend_schema(
+        request=MergeSerializer,
+        responses={201: PatientMergeSerializer, 409: ErrorSerializer},
+        parameters=[IF_MATCH_PARAMETER],
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def merge(self, request, pk=None):
+        """Join another record of this person into this one: every row of the other
+        moves here in one step, and the other becomes ``merged`` into this one.
+        ``If-Match`` is this record's version."""
+        data = MergeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        other = data.validated_data["other"]
+        audit_note(request._request).patients.add(other.pk)
+        merge = patient_merge(
+            survivor=self.get_object(),
+            merged=other,
+            actor=request.user,
+            reason=data.validated_data["reason"],
+            expected_version=expected_version(request),
+        )
+        return Response(PatientMergeSerializer(merge).data, status=201)
+
+    @extend_schema(
+        request=UnmergeSerializer, responses={200: PatientMergeSerializer, 409: ErrorSerializer}
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def unmerge(self, request, pk=None):
+        """Undo this record's merge (within 30 days): what moved goes back."""
+        data = UnmergeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        merge = patient_unmerge(
+            merged=self.get_object(), actor=request.user, **data.validated_data
+        )
+        audit_note(request._request).patients.add(merge.survivor_id)
+        return Response(PatientMergeSerializer(merge).data)
 
     @extend_schema(responses=HistoryPageSerializer, parameters=HISTORY_PAGE_PARAMETERS)
     @action(detail=True, filter_backends=[], pagination_class=None)

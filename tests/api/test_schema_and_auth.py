@@ -285,6 +285,4 @@ def test_every_writable_reference_is_named_with_id():
             if isinstance(field, RelatedField) and not field.read_only:
                 found.append(name)
                 assert name == f"{field.source}_id", f"{serializer_class.__name__}.{name}"
-    assert {"patient_id", "replaces_id", "referral_id", "merged_into_id", "parent_id"} <= set(
-        found
-    )
+    assert {"patient_id", "replaces_id", "referral_id", "parent_id"} <= set(found)

@@ -107,7 +107,13 @@ def test_an_outage_answers_json_503s_and_loses_no_acknowledged_write(proxied):
     def register(n: int):
         return client.post(
             "/api/patients/",
-            {"family_name": f"Outage{n}", "given_name": "Test", "birth_date": "1980-01-01"},
+            # Look-alikes (Outage1, Outage2...): registered as the different people they are.
+            {
+                "family_name": f"Outage{n}",
+                "given_name": "Test",
+                "birth_date": "1980-01-01",
+                "confirm_new_person": True,
+            },
             "json",
         )
 

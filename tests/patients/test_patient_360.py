@@ -3,6 +3,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from integrations.services import department_event_record
 from interactions.choices import Sensitivity
 from referrals import services
 from tests.conftest import client_for
@@ -44,6 +45,12 @@ def build_patient(coordinator, size: int):
             patient=patient,
             assigned_to=coordinator,
             due_at=now + datetime.timedelta(days=n, hours=-12),
+        )
+        department_event_record(
+            actor=None,
+            patient=patient,
+            kind="prescription_ready",
+            occurred_at=now - datetime.timedelta(hours=n),
         )
     return patient
 
@@ -118,13 +125,14 @@ def test_the_query_count_is_the_same_for_1_and_for_200_related_rows(
     small = build_patient(coordinator, 1)
     large = build_patient(coordinator, 200)
     # roles, patient+counts, 4 child prefetches, timeline, referrals, follow-ups, upcoming
-    # and recent appointments, targets, and the access record
+    # and recent appointments, department events, targets, and the access record
     for patient in (small, large):
         coordinator.__dict__.pop("_crm_roles", None)  # a real request loads a fresh user
-        with django_assert_num_queries(13):
+        with django_assert_num_queries(14):
             response = api.get(f"/api/patients/{patient.pk}/360/")
         assert response.status_code == 200
     assert len(response.json()["open_referrals"]) == 200
+    assert len(response.json()["department_events"]) == 10
 
 
 def test_restricted_interactions_are_hidden_from_billing(billing, coordinator):

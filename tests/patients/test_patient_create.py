@@ -85,7 +85,8 @@ def test_a_given_mrn_must_be_unique(api):
 def test_an_external_identifier_is_unique_per_system(api):
     first = {**FULL, "contact_points": [], "consents": []}
     assert api.post("/api/patients/", first, "json").status_code == 201
-    response = api.post("/api/patients/", first, "json")
+    # Told it is someone else, the identifier still may not be shared.
+    response = api.post("/api/patients/", {**first, "confirm_new_person": True}, "json")
 
     assert response.status_code == 400
     assert response.json()["errors"]["identifiers"][0] == {
@@ -100,6 +101,7 @@ def test_the_same_value_in_another_system_is_fine(api):
         **FULL,
         "contact_points": [],
         "identifiers": [{"system": "urn:payer:aetna", "value": "E-100"}],
+        "confirm_new_person": True,  # the same name and birth date: a look-alike
     }
     assert api.post("/api/patients/", other, "json").status_code == 201
 

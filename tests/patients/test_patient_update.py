@@ -86,16 +86,13 @@ def test_saving_an_unchanged_record_writes_no_history(api):
     assert Patient.objects.get(pk=patient.pk).version == 1
 
 
-def test_merged_needs_the_surviving_record(api):
+def test_a_record_is_not_marked_merged_by_an_update(api):
     patient, survivor = PatientFactory(), PatientFactory()
-    response = api.patch(f"/api/patients/{patient.pk}/", {"status": "merged"}, "json")
-    assert response.status_code == 400 and "merged_into_id" in response.json()["errors"]
-
     response = api.patch(
         f"/api/patients/{patient.pk}/", {"status": "merged", "merged_into_id": survivor.pk}, "json"
     )
-    assert response.status_code == 200
-    assert Patient.objects.get(pk=patient.pk).merged_into == survivor
+    assert response.status_code == 400 and "merge/" in response.json()["errors"]["status"][0]
+    assert Patient.objects.get(pk=patient.pk).status == "active"
 
 
 def test_every_staff_role_can_read_a_patient(billing, pharmacist, front_desk, admin_user):

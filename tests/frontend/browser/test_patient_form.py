@@ -55,15 +55,21 @@ def test_front_desk_registers_a_patient_after_checking_a_likely_duplicate(
     consent.get_by_label("Captured by").select_option("paper_form")
     screen.capture("patient-register")
 
-    # The first save finds the namesake with the same birth date and says so.
+    # The first save finds the namesake with the same birth date and says why.
     form.get_by_role("button", name="Register patient").click()
     duplicates = page.get_by_role("region", name="Possible duplicates")
     expect(duplicates.get_by_role("link", name=re.compile("Maria Okafor"))).to_have_attribute(
         "href", f"/patients/{namesake.pk}/"
     )
     expect(duplicates).to_contain_text("born Apr 2, 1990")
-    expect(duplicates).to_contain_text("same birth date and name")
-    # Saved again: the API refuses the phone, and says so beside the field.
+    expect(duplicates).to_contain_text("family name same, given name alike, birth date same")
+    screen.capture("patient-register-duplicate")
+    # Saved again without saying it is someone else: refused again.
+    form.get_by_role("button", name="Register patient").click()
+    expect(page.get_by_role("alert")).to_contain_text("already registered")
+    assert Patient.objects.count() == 1
+    # Someone else: the API refuses the phone, and says so beside the field.
+    duplicates.get_by_label(re.compile("None of these is this patient")).check()
     form.get_by_role("button", name="Register patient").click()
     value = contact.get_by_label("Number or address")
     expect(value).to_have_attribute("aria-invalid", "true")

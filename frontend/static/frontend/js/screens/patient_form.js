@@ -138,29 +138,18 @@ async function careTeamFields(p) {
   ];
 }
 
-/** Patients who may be this one, each with why: the same birth date and family name,
- * or the same phone. */
-async function likelyDuplicates(values) {
-  const searches = [
-    api(`patients/${query({ birth_date: values.birth_date, name: values.family_name, page_size: 10 })}`).then((page) => [page, "same birth date and name"]),
-  ];
-  for (const point of values.contact_points ?? []) {
-    if (point.system === "phone" || point.system === "sms") {
-      searches.push(
-        api(`patients/${query({ phone: point.value, page_size: 10 })}`)
-          .then((page) => [page, `same phone ${point.value}`])
-          .catch(() => [{ results: [] }, ""]), // an invalid number: the save says so
-      );
-    }
-  }
-  const found = new Map();
-  for (const [page, why] of await Promise.all(searches)) {
-    for (const p of page.results) found.set(p.id, { ...p, why: [...(found.get(p.id)?.why ?? []), why] });
-  }
-  return [...found.values()];
+const OUTCOMES = { same: "same", similar: "alike", close: "close", "given and family swapped": "swapped", shared: "shared" };
+
+/** Why a record may be this patient, as the API scored it: "birth date same, phone shared". */
+function reasons(candidate) {
+  return candidate.evidence
+    .filter((e) => e.weight > 0)
+    .map((e) => `${e.field.replaceAll("_", " ")} ${OUTCOMES[e.outcome] ?? e.outcome}`)
+    .join(", ");
 }
 
-function duplicateNotice(patients) {
+/** The records the API found that may be this person, and the box that says it is not. */
+function duplicateNotice(candidates) {
   return h(
     "section",
     { class: "notice", role: "region", "aria-label": "Possible duplicates" },
@@ -168,9 +157,10 @@ function duplicateNotice(patients) {
     h(
       "ul",
       {},
-      patients.map((p) => h("li", {}, link(`/patients/${p.id}/`, patientName(p)), ` · born ${formatDate(p.birth_date)} · MRN ${p.mrn} · ${p.why.join(", ")}`)),
+      candidates.map((c) => h("li", {}, link(`/patients/${c.patient.id}/`, patientName(c.patient)), ` · born ${formatDate(c.patient.birth_date)} · ${reasons(c)} (score ${c.score})`)),
     ),
-    h("p", {}, "Open their record if it is the same person. If not, save again to register a new patient."),
+    h("p", {}, "Open their record if it is the same person."),
+    h("label", { class: "checkbox" }, h("input", { type: "checkbox", name: "confirm_new_person" }), " None of these is this patient: register someone new"),
   );
 }
 
@@ -204,25 +194,28 @@ export async function renderPatientForm(main, { params: [id], signal, setTitle }
   ];
   const notices = h("div");
   const idempotencyKey = crypto.randomUUID();
-  let checked = Boolean(id);
   const form = buildForm({
     fields,
     submitLabel: id ? "Save changes" : "Register patient",
     cancelLabel: "Back without saving",
     onCancel: () => navigate(id ? `/patients/${id}/` : "/search/"),
     onSubmit: async (values) => {
-      if (!checked) {
-        const duplicates = await likelyDuplicates(values);
-        checked = true;
-        if (duplicates.length) {
-          fill(notices, duplicateNotice(duplicates));
+      if (id) {
+        await api(`patients/${id}/`, { method: "PATCH", body: toBody(values), version: patient.version });
+        navigate(`/patients/${id}/`);
+        return;
+      }
+      const confirmed = notices.querySelector("[name=confirm_new_person]")?.checked ?? false;
+      try {
+        const saved = await api("patients/", { method: "POST", body: { ...toBody(values), confirm_new_person: confirmed }, idempotencyKey });
+        navigate(`/patients/${saved.id}/`);
+      } catch (error) {
+        if (error instanceof ApiError && error.body.code === "possible_duplicate") {
+          fill(notices, duplicateNotice(error.body.candidates));
           throw new ApiError(409, { message: "This may be a patient already registered; see the list above the form." });
         }
+        throw error;
       }
-      const saved = id
-        ? await api(`patients/${id}/`, { method: "PATCH", body: toBody(values), version: patient.version })
-        : await api("patients/", { method: "POST", body: toBody(values), idempotencyKey });
-      navigate(`/patients/${saved.id}/`);
     },
   });
   fill(main, h("h1", {}, title), notices, form);
