@@ -8,7 +8,7 @@ urlpatterns = [
     path("logout/", LogoutView.as_view(), name="logout"),
     # The web app's screens; the page routes between them without reloading.
     re_path(
-        r"^(?:|search/|board/|complaints/|dashboard/|privacy/|inbox/|day/"
+        r"^(?:|search/|board/|complaints/|dashboard/|privacy/|inbox/|day/|duplicates/"
         r"|patients/(?:new/|\d+/(?:edit/)?)|referrals/\d+/|messages/\d+/)$",
         app,
         name="app",

@@ -57,7 +57,7 @@ def _open_records() -> QuerySet[Patient]:
     )
 
 
-def _keep(matches: list[Match]) -> int:
+def _keep(matches: list[Match]) -> None:
     """Write the pairs over the line (once each; a decided pair keeps its status)."""
     rows = []
     for match in matches:
@@ -79,17 +79,16 @@ def _keep(matches: list[Match]) -> int:
         unique_fields=["patient", "other"],
         update_fields=["score", "evidence"],
     )
-    return len(rows)
 
 
 def _scan_year(scan: DuplicateScan, year: int) -> None:
     start, end = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
     people = _people(_open_records().filter(birth_date__range=(start, end)))
     pairs = pairs_to_compare(people)
-    scan.found += _keep([compare(people[i], people[j]) for i, j in pairs])
+    _keep([compare(people[i], people[j]) for i, j in pairs])
     scan.compared += len(pairs)
     scan.years_done_through = year
-    scan.save(update_fields=["found", "compared", "years_done_through"])
+    scan.save(update_fields=["compared", "years_done_through"])
 
 
 def _scan_contacts(scan: DuplicateScan) -> None:
@@ -119,10 +118,10 @@ def _scan_contacts(scan: DuplicateScan) -> None:
             for b in group
             if a < b and a in people and b in people
         }
-        scan.found += _keep([compare(people[a], people[b]) for a, b in pairs])
+        _keep([compare(people[a], people[b]) for a, b in pairs])
         scan.compared += len(pairs)
     scan.contacts_done = True
-    scan.save(update_fields=["found", "compared", "contacts_done"])
+    scan.save(update_fields=["compared", "contacts_done"])
 
 
 def duplicate_scan() -> DuplicateScan:
@@ -145,7 +144,8 @@ def duplicate_scan() -> DuplicateScan:
         if not scan.contacts_done:
             _scan_contacts(scan)
     scan.finished_at = timezone.now()
-    scan.save(update_fields=["finished_at"])
+    scan.found = DuplicateCandidate.objects.filter(status=CandidateStatus.OPEN).count()
+    scan.save(update_fields=["finished_at", "found"])
     return scan
 
 

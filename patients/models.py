@@ -117,16 +117,15 @@ class Patient(VersionedRecord):
         return f"{self.mrn} {self.family_name}, {self.given_name}"
 
     def save(self, *args, **kwargs):
-        self.name_search = search_key(
-            " ".join(
-                filter(
-                    None,
-                    [self.given_name, self.middle_name, self.preferred_name, self.family_name],
-                )
-            )
-        )
-        self.family_key = phonetic_key(self.family_name)
+        self.set_search_keys()
         super().save(*args, **kwargs)
+
+    def set_search_keys(self) -> None:
+        """The derived keys search and the patient index read (a bulk insert, which
+        skips save(), calls this itself)."""
+        names = [self.given_name, self.middle_name, self.preferred_name, self.family_name]
+        self.name_search = search_key(" ".join(filter(None, names)))
+        self.family_key = phonetic_key(self.family_name)
 
     def clean(self) -> None:
         errors = {}
@@ -414,7 +413,9 @@ class DuplicateScan(models.Model):
     years_done_through = models.PositiveSmallIntegerField(null=True, blank=True)
     contacts_done = models.BooleanField(default=False)
     compared = models.PositiveBigIntegerField(default=0)
-    found = models.PositiveIntegerField(default=0)
+    found = models.PositiveIntegerField(
+        default=0, help_text="Open pairs on the worklist when it finished."
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -176,3 +176,13 @@ def duplicate_candidate_list() -> QuerySet[DuplicateCandidate]:
     return DuplicateCandidate.objects.select_related("decided_by").prefetch_related(
         Prefetch("patient", queryset=patient_list()), Prefetch("other", queryset=patient_list())
     )
+
+
+def patient_holding(identifiers: list[dict]) -> Patient | None:
+    """The record holding any of these identifiers (``{"system", "value"}``), if one
+    does: how an integration's push finds the patient it sent before."""
+    held = Q()
+    for identifier in identifiers:
+        held |= Q(system=identifier["system"], value=identifier["value"])
+    found = PatientIdentifier.objects.filter(held).values_list("patient_id", flat=True)[:1]
+    return Patient.objects.filter(pk__in=found).first()

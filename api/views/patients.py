@@ -1,6 +1,7 @@
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -24,7 +25,7 @@ from api.serializers.patients import (
     PossibleDuplicateSerializer,
     UnmergeSerializer,
 )
-from api.views.base import WRITE_PARAMETERS, RecordViewSet
+from api.views.base import WRITE_PARAMETERS, RecordViewSet, refuse_merged
 from api.views.interactions import InteractionViewSet
 from appointments.selectors import (
     appointment_history_sources,
@@ -33,6 +34,7 @@ from appointments.selectors import (
 )
 from crm.access import EMERGENCY_ACCESS_ROLES, Section, can
 from crm.audit import audit_note
+from crm.errors import InvalidInput
 from crm.models import AccessRecord
 from integrations.selectors import (
     EVENTS_SHOWN,
@@ -44,7 +46,7 @@ from messaging.selectors import with_reminders_sent
 from patients.filtersets import PatientFilterSet
 from patients.merge import patient_merge, patient_unmerge
 from patients.models import Patient
-from patients.selectors import patient_detail, patient_list
+from patients.selectors import patient_detail, patient_holding, patient_list
 from patients.services import emergency_access_grant, patient_create, patient_update
 from referrals.services import patient_reassign_coordinator
 
@@ -67,6 +69,7 @@ class PatientViewSet(RecordViewSet):
         "reassign_coordinator": (Section.CARE_TEAM, "write"),
         "break_glass": (Section.IDENTITY, "read"),
         "merge": (Section.IDENTITY, "write"),
+        "push": (Section.IDENTITY, "write"),
         "unmerge": (Section.IDENTITY, "write"),
     }
     create_service = patient_create
@@ -167,6 +170,40 @@ class PatientViewSet(RecordViewSet):
             actor=request.user, patient=self.get_object(), reason=data.validated_data["reason"]
         )
         return Response(EmergencyAccessSerializer(grant).data, status=201)
+
+    @extend_schema(
+        request=PatientSerializer,
+        responses={
+            200: PatientSerializer,
+            201: PatientSerializer,
+            409: PossibleDuplicateSerializer,
+        },
+    )
+    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
+    def push(self, request):
+        """An integration's patient, by one of its identifiers: the record holding it is
+        updated (200; the lists sent replace the stored ones, identifiers excepted);
+        otherwise a record is registered (201) under the duplicate rule of ``POST``
+        (409 with the candidates, unless ``confirm_new_person``). Sending the same body
+        again changes nothing."""
+        serializer = PatientSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        identifiers = data.get("identifiers") or []
+        if not identifiers:
+            raise InvalidInput(
+                "A pushed patient is named by an identifier of the sending system.",
+                errors={"identifiers": ["Give at least one."]},
+            )
+        known = patient_holding(identifiers)
+        if known is None:
+            patient = patient_create(actor=request.user, **data)
+            return Response(self.get_serializer(patient).data, status=status.HTTP_201_CREATED)
+        refuse_merged(known)
+        for name in ("identifiers", "confirm_new_person", "mrn"):
+            data.pop(name, None)
+        patient = patient_update(patient=known, actor=request.user, **data)
+        return Response(self.get_serializer(patient).data)
 
     @extend_schema(
         request=MergeSerializer,

@@ -77,7 +77,12 @@ class Migration(migrations.Migration):
                 ("years_done_through", models.PositiveSmallIntegerField(blank=True, null=True)),
                 ("contacts_done", models.BooleanField(default=False)),
                 ("compared", models.PositiveBigIntegerField(default=0)),
-                ("found", models.PositiveIntegerField(default=0)),
+                (
+                    "found",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Open pairs on the worklist when it finished."
+                    ),
+                ),
             ],
             options={
                 "ordering": ["-started_at", "-id"],

@@ -16,6 +16,7 @@ import { renderPrivacy } from "./screens/privacy.js";
 import { renderPatientForm } from "./screens/patient_form.js";
 import { renderConversation, renderInbox } from "./screens/messages.js";
 import { renderDay } from "./screens/appointments.js";
+import { renderDuplicates } from "./screens/duplicates.js";
 
 const main = document.getElementById("main");
 
@@ -42,6 +43,13 @@ const SCREENS = [
     render: renderInbox,
     nav: "/inbox/",
     allowed: () => can("interactions", "write"),
+  },
+  {
+    path: /^\/duplicates\/$/,
+    title: "Duplicates",
+    render: renderDuplicates,
+    nav: "/duplicates/",
+    allowed: () => can("identity", "write"),
   },
   {
     path: /^\/complaints\/$/,

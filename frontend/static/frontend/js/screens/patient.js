@@ -5,6 +5,7 @@
 import { api, explain } from "../api.js";
 import { announce, badge, count, fill, formatDate, formatDateTime, h, link, patientName, readablePhone } from "../dom.js";
 import { openDialog } from "../forms.js";
+import { navigate } from "../router.js";
 import { can, session } from "../session.js";
 import { renderAppointments } from "./appointments.js";
 import { renderFollowUps, renderReferrals } from "./care.js";
@@ -134,6 +135,33 @@ function emergencyBanner(until) {
   );
 }
 
+/** A record merged into another: where the person's record is now, and the undo. */
+function mergedBanner(patient) {
+  if (patient.status?.value !== "merged") return null;
+  const undo = async () => {
+    const done = await openDialog({
+      title: "Undo the merge",
+      description: "What moved to the other record comes back to this one. A merge can be undone for 30 days.",
+      fields: [{ name: "reason", label: "Why these are two people", type: "textarea", required: true, maxlength: 2000 }],
+      submitLabel: "Undo the merge",
+      onSubmit: (values) => api(`patients/${patient.id}/unmerge/`, { method: "POST", body: values }),
+    });
+    if (done) {
+      announce("The merge was undone.");
+      navigate(`/patients/${patient.id}/`);
+    }
+  };
+  return h(
+    "p",
+    { class: "emergency-banner", role: "status" },
+    h("strong", {}, "Merged record. "),
+    "This person's record is now ",
+    link(`/patients/${patient.merged_into}/`, `record #${patient.merged_into}`),
+    ". ",
+    can("identity", "write") ? h("button", { type: "button", onclick: undo }, "Undo the merge") : null,
+  );
+}
+
 function header(patient, record) {
   const needs = patient.accessibility_needs ?? [];
   const coordinator = patient.care_coordinator?.name ?? "None assigned";
@@ -150,7 +178,7 @@ function header(patient, record) {
     h(
       "div",
       { class: "actions" },
-      can("identity", "write") || can("preferences", "write") || can("care_team", "write") ? link(`/patients/${patient.id}/edit/`, "Edit the record") : null,
+      patient.status?.value !== "merged" && (can("identity", "write") || can("preferences", "write") || can("care_team", "write")) ? link(`/patients/${patient.id}/edit/`, "Edit the record") : null,
       mayBreakGlass(patient, record) ? h("button", { type: "button", class: "danger", onclick: () => breakGlass(patient) }, "Break the glass") : null,
     ),
     h(
@@ -335,5 +363,5 @@ export async function renderPatient(main, { params: [id], signal, setTitle }) {
   if (can("history")) {
     definitions.push({ key: "history", label: "History", render: (panel) => renderHistory(panel, patient, signal) });
   }
-  fill(main, record.emergency_access_until ? emergencyBanner(record.emergency_access_until) : null, header(patient, record), ...tabs(definitions));
+  fill(main, record.emergency_access_until ? emergencyBanner(record.emergency_access_until) : null, mergedBanner(patient), header(patient, record), ...tabs(definitions));
 }

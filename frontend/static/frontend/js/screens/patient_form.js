@@ -10,6 +10,7 @@ import { buildForm } from "../forms.js";
 import { navigate } from "../router.js";
 import { can, session } from "../session.js";
 import { staff } from "./common.js";
+import { reasons } from "./duplicates.js";
 
 const choices = (name) => session.choices[name];
 
@@ -138,16 +139,6 @@ async function careTeamFields(p) {
   ];
 }
 
-const OUTCOMES = { same: "same", similar: "alike", close: "close", "given and family swapped": "swapped", shared: "shared" };
-
-/** Why a record may be this patient, as the API scored it: "birth date same, phone shared". */
-function reasons(candidate) {
-  return candidate.evidence
-    .filter((e) => e.weight > 0)
-    .map((e) => `${e.field.replaceAll("_", " ")} ${OUTCOMES[e.outcome] ?? e.outcome}`)
-    .join(", ");
-}
-
 /** The records the API found that may be this person, and the box that says it is not. */
 function duplicateNotice(candidates) {
   return h(
@@ -157,7 +148,7 @@ function duplicateNotice(candidates) {
     h(
       "ul",
       {},
-      candidates.map((c) => h("li", {}, link(`/patients/${c.patient.id}/`, patientName(c.patient)), ` · born ${formatDate(c.patient.birth_date)} · ${reasons(c)} (score ${c.score})`)),
+      candidates.map((c) => h("li", {}, link(`/patients/${c.patient.id}/`, patientName(c.patient)), ` · born ${formatDate(c.patient.birth_date)} · ${reasons(c.evidence)} (score ${c.score})`)),
     ),
     h("p", {}, "Open their record if it is the same person."),
     h("label", { class: "checkbox" }, h("input", { type: "checkbox", name: "confirm_new_person" }), " None of these is this patient: register someone new"),
