@@ -10,7 +10,7 @@ from django.utils import timezone
 from crm.access import RowRule, Section, rows_q
 from crm.models import AccessRecord
 from crm.roles import StaffUser
-from patients.choices import ContactSystem, PatientStatus
+from patients.choices import CandidateStatus, ContactSystem, PatientStatus
 from patients.matching import REVIEW, Match, Person, compare, phonetic_key
 from patients.models import (
     PHONE_SYSTEMS,
@@ -172,9 +172,16 @@ def duplicate_candidates(person: Person, *, least: float = REVIEW) -> list[Match
 
 
 def duplicate_candidate_list() -> QuerySet[DuplicateCandidate]:
-    """The duplicate worklist, best score first, with both records."""
-    return DuplicateCandidate.objects.select_related("decided_by").prefetch_related(
-        Prefetch("patient", queryset=patient_list()), Prefetch("other", queryset=patient_list())
+    """The duplicate worklist, best score first, with both records; an open pair one of
+    whose records has since been merged into a third is left out."""
+    merged = Q(patient__status=PatientStatus.MERGED) | Q(other__status=PatientStatus.MERGED)
+    return (
+        DuplicateCandidate.objects.exclude(Q(status=CandidateStatus.OPEN) & merged)
+        .select_related("decided_by")
+        .prefetch_related(
+            Prefetch("patient", queryset=patient_list()),
+            Prefetch("other", queryset=patient_list()),
+        )
     )
 
 

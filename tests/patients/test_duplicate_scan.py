@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 
 from patients import duplicates
+from patients.merge import patient_merge
 from patients.models import DuplicateCandidate, DuplicateScan
 from tests.conftest import client_for
 from tests.factories import ContactPointFactory, PatientFactory
@@ -103,3 +104,12 @@ def test_the_worklist_lists_open_pairs_best_first_for_who_may_see_them(
     one = listed[0]["patient"]["id"]
     mine = client_for(front_desk).get("/api/duplicates/", {"patient": one}).json()["results"]
     assert [r["id"] for r in mine] == [listed[0]["id"]]
+
+
+def test_an_open_pair_leaves_the_worklist_when_a_record_is_merged_elsewhere(clinic, front_desk):
+    duplicates.duplicate_scan()
+    pair = DuplicateCandidate.objects.order_by("id").first()
+    third = PatientFactory()
+    patient_merge(survivor=third, merged=pair.other, actor=None, reason="the same person")
+    listed = client_for(front_desk).get("/api/duplicates/", {"status": "open"}).json()["results"]
+    assert pair.pk not in [row["id"] for row in listed] and len(listed) == 1

@@ -495,6 +495,8 @@ class Command(BaseCommand):
             care_coordinator=rng.choice(coordinators),
             primary_care_practitioner=rng.choice(practitioners["Family medicine"]),
             identifiers=[{"system": "urn:demo:ehr", "value": f"EHR-{number:06d}"}],
+            # Made-up people, each someone else: a chance look-alike is no duplicate.
+            confirm_new_person=True,
             contact_points=contact_points,
             languages=languages,
             consents=consents,
