@@ -1,7 +1,11 @@
 """The change feed: every change of a followed record, once, in an order to resume
 from; only what the reader may read; bad cursors and types are 400s."""
 
+from collections import Counter
+from importlib import import_module
+
 import pytest
+from django.apps import apps
 from django.db import connection
 
 from crm.integrations import integration_client_create
@@ -151,3 +155,25 @@ def test_a_page_costs_the_same_queries_whatever_its_size(api, django_assert_max_
     for size in (5, 50):
         with django_assert_max_num_queries(queries):
             assert api.get("/api/changes/", {"limit": size}).status_code == 200
+
+
+def test_every_followed_table_has_its_change_triggers(db):
+    """A migration that rebuilds a table (SQLite's way to alter one) drops its triggers;
+    at the latest migration every followed table has them all."""
+    followed = [
+        *import_module("integrations.migrations.0001_initial").FOLLOWED,
+        *import_module("integrations.migrations.0004_department_events").FOLLOWED,
+    ]
+    tables = {apps.get_model(label)._meta.db_table for label, *_ in followed}
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT tbl_name FROM sqlite_master WHERE type = 'trigger'")
+            per_table = 3  # insert, update, delete
+        else:
+            cursor.execute(
+                "SELECT tgrelid::regclass::text FROM pg_trigger "
+                "WHERE tgname = 'integrations_change'"
+            )
+            per_table = 1
+        found = Counter(table for (table,) in cursor.fetchall())
+    assert {table: found[table] for table in tables} == dict.fromkeys(tables, per_table)
