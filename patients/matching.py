@@ -21,6 +21,7 @@ against twins and parents with their children), which reports precision and reca
 """
 
 import datetime
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -133,11 +134,12 @@ class Person:
     emails: frozenset[str] = frozenset()
     identifiers: dict[str, str] = field(default_factory=dict)  # system -> value
 
-    @property
+    # Folded once per record: the scan compares each record with many others.
+    @functools.cached_property
     def given(self) -> str:
         return fold(self.given_name)
 
-    @property
+    @functools.cached_property
     def family(self) -> str:
         return fold(self.family_name)
 
