@@ -8,6 +8,8 @@ import datetime as dt
 import pytest
 import time_machine
 from django.apps import apps
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -246,3 +248,17 @@ def test_merge_and_unmerge_lose_double_and_misplace_nothing(
     patient_unmerge(merged=Patient.objects.get(pk=other.pk), actor=None, reason="two people")
     assert snapshot(survivor, other) == before
     assert FollowUp.objects.filter(patient=other).count() == follow_ups[1]
+
+
+def test_a_merge_and_its_undo_take_as_many_queries_for_1_row_as_for_20():
+    counts = []
+    for rows in (1, 20):
+        survivor, other = PatientFactory(), PatientFactory()
+        InteractionFactory.create_batch(rows, patient=other)
+        FollowUpFactory.create_batch(rows, patient=other)
+        with CaptureQueriesContext(connection) as merging:
+            patient_merge(survivor=survivor, merged=other, actor=None, reason="same person")
+        with CaptureQueriesContext(connection) as undoing:
+            patient_unmerge(merged=Patient.objects.get(pk=other.pk), actor=None, reason="two")
+        counts.append((len(merging), len(undoing)))
+    assert counts[0] == counts[1]
