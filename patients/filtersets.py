@@ -1,7 +1,4 @@
-from contextlib import suppress
-
 import django_filters
-from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -10,16 +7,13 @@ from crm.errors import InvalidInput
 from crm.filters import BooleanFilter, DateFilter, IdFilter
 from patients.choices import CandidateStatus, InterpreterNeeded, PatientStatus
 from patients.models import DuplicateCandidate, EmergencyAccess, Patient, PatientIdentifier
-from patients.selectors import patients_speaking_q, patients_with_phone_q
-from patients.validators import normalize_phone, search_key
-
-
-def _name_q(text: str) -> Q:
-    """Every word must appear in one of the names, ignoring case and accents."""
-    condition = Q()
-    for word in search_key(text).split():
-        condition &= Q(name_search__contains=word)
-    return condition
+from patients.selectors import (
+    patient_name_search,
+    patient_search,
+    patients_speaking_q,
+    patients_with_phone_q,
+)
+from patients.validators import normalize_phone
 
 
 class PatientFilterSet(django_filters.FilterSet):
@@ -47,7 +41,7 @@ class PatientFilterSet(django_filters.FilterSet):
         fields = []
 
     def filter_name(self, queryset, name, value):
-        return queryset.filter(_name_q(value))
+        return patient_name_search(queryset, value)
 
     def filter_phone(self, queryset, name, value):
         try:
@@ -69,14 +63,7 @@ class PatientFilterSet(django_filters.FilterSet):
         return queryset.filter(pk__in=matches.values("patient_id"))
 
     def filter_q(self, queryset, name, value):
-        value = value.strip()
-        condition = _name_q(value) | Q(mrn__iexact=value)
-        with suppress(ValidationError):
-            condition |= Q(birth_date=forms.DateField().clean(value))
-        if sum(ch.isdigit() for ch in value) >= 7:
-            with suppress(ValidationError):
-                condition |= patients_with_phone_q(normalize_phone(value))
-        return queryset.filter(condition)
+        return patient_search(queryset, value)
 
 
 class EmergencyAccessFilterSet(django_filters.FilterSet):

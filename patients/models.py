@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -24,9 +25,9 @@ from patients.choices import (
 )
 from patients.matching import phonetic_key
 from patients.validators import (
+    name_search_key,
     normalize_language_tag,
     normalize_phone,
-    search_key,
     validate_time_zone,
 )
 
@@ -45,8 +46,10 @@ class Patient(VersionedRecord):
     given_name = models.CharField(max_length=100)
     middle_name = models.CharField(max_length=100, blank=True)
     preferred_name = models.CharField(max_length=100, blank=True)
-    # Case- and accent-folded copy of all names, kept by save() for searching. Searched
-    # with LIKE '%word%': on PostgreSQL a trigram index serves it (migration 0003).
+    # Case- and accent-folded copy of all names, with Latin letters for other scripts
+    # (``patients.validators.name_search_key``), kept by save() for searching: words with
+    # LIKE '%word%' and, on PostgreSQL, trigram similarity, both served by a trigram
+    # index (migration 0003). Cut at its length for the longest names.
     name_search = models.CharField(max_length=410, editable=False)
     # The family name's sound (``patients.matching.phonetic_key``), kept by save(): the
     # patient index looks up look-alikes by it and the birth date.
@@ -99,6 +102,8 @@ class Patient(VersionedRecord):
             models.Index(fields=["family_name", "given_name", "id"], name="patient_name_idx"),
             models.Index(fields=["birth_date"], name="patient_birth_date_idx"),
             models.Index(fields=["family_key", "birth_date"], name="patient_family_key_idx"),
+            # mrn__iexact, as the search box and the mrn filter look an MRN up.
+            models.Index(Upper("mrn"), name="patient_mrn_upper_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -123,8 +128,9 @@ class Patient(VersionedRecord):
     def set_search_keys(self) -> None:
         """The derived keys search and the patient index read (a bulk insert, which
         skips save(), calls this itself)."""
-        names = [self.given_name, self.middle_name, self.preferred_name, self.family_name]
-        self.name_search = search_key(" ".join(filter(None, names)))
+        self.name_search = name_search_key(
+            self.given_name, self.middle_name, self.preferred_name, self.family_name
+        )[: Patient._meta.get_field("name_search").max_length]
         self.family_key = phonetic_key(self.family_name)
 
     def clean(self) -> None:

@@ -3,8 +3,26 @@ query. The 360 view, which reads every app, is ``interactions.selectors.patient_
 
 import datetime
 from collections.abc import Collection
+from contextlib import suppress
+from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from crm.access import RowRule, Section, rows_q
@@ -22,10 +40,94 @@ from patients.models import (
     PatientIdentifier,
     PatientLanguage,
 )
+from patients.validators import normalize_phone, search_key, search_words
 
 # At most this many look-alikes are read and scored for one record: a birth date is
 # shared by about 30 patients in a million.
 CANDIDATES_READ = 500
+
+
+class _NamesAlike(Func):
+    """``name_search % text`` on PostgreSQL: the names' trigram similarity to the text
+    reaches ``pg_trgm.similarity_threshold`` (set per connection in the settings); the
+    trigram index serves it."""
+
+    arg_joiner = " %% "
+    template = "(%(expressions)s)"
+    output_field = BooleanField()
+
+
+class _Similarity(Func):
+    function = "SIMILARITY"
+    output_field = FloatField()
+
+
+def patient_search(patients: QuerySet[Patient], text: str) -> QuerySet[Patient]:
+    """The ``patients`` the search box finds for ``text``, best first, each lookup
+    served by an index (no scan of the table):
+
+    - an MRN (any case), a phone number in any format or a birth date (YYYY-MM-DD),
+      when the text reads as one; these rank first;
+    - names, as ``patient_name_search``.
+    """
+    text = text.strip()
+    exact = Q(mrn__iexact=text)
+    if sum(ch.isdigit() for ch in text) >= 7:
+        with suppress(ValidationError):
+            phone = normalize_phone(text)
+            # Read first, so that the whole search stays one OR of index lookups.
+            exact |= Q(pk__in=list(patient_ids_with_phone(phone)[:CANDIDATES_READ]))
+    born = Q(pk__in=[])
+    with suppress(ValidationError):
+        born = Q(birth_date=forms.DateField().clean(text))
+    names, similarity = _names(text)
+    rank = Case(When(exact, then=Value(2.0)), When(born, then=Value(1.0)), default=Value(0.0))
+    return _ranked(patients.filter(exact | born | names), rank + similarity)
+
+
+def patient_name_search(patients: QuerySet[Patient], text: str) -> QuerySet[Patient]:
+    """The ``patients`` whose names match ``text``, best first: every word in one of the
+    names; on PostgreSQL also names alike by trigrams (a typo in a name of four letters
+    or more); a word that sounds like the family name (Metaphone) with the other words
+    in the names. Ranked by trigram similarity on PostgreSQL, by name on SQLite."""
+    names, similarity = _names(text)
+    return _ranked(patients.filter(names), similarity)
+
+
+def _names(text: str) -> tuple[Q, Any]:
+    words = search_words(text)
+    if not words:
+        return Q(pk__in=[]), Value(0.0)
+    # A word under three letters has no trigram for the index to look up: it narrows
+    # what longer words found, and alone it is found by sound and similarity.
+    names = _words_q(words) if any(len(word) >= 3 for word in words) else Q(pk__in=[])
+    for at, word in enumerate(words):
+        sound = phonetic_key(word)
+        if sound:
+            names |= Q(family_key=sound) & _words_q(words[:at] + words[at + 1 :])
+    if connection.vendor != "postgresql":
+        return names, Value(0.0)
+    alike = Value(" ".join(words))
+    # Ranked against the words as typed too: 杨涛 above 阳涛, both "yangtao".
+    typed = Value(" ".join(dict.fromkeys(search_key(text).split() + words)))
+    return names | Q(_NamesAlike(F("name_search"), alike)), _Similarity(F("name_search"), typed)
+
+
+def _ranked(patients: QuerySet[Patient], relevance: Any) -> QuerySet[Patient]:
+    return patients.annotate(relevance=relevance).order_by(
+        "-relevance", "family_name", "given_name", "id"
+    )
+
+
+def _words_q(words: list[str]) -> Q:
+    condition = Q()
+    for word in words:
+        condition &= Q(name_search__contains=word)
+    return condition
+
+
+def patient_ids_with_phone(e164: str) -> QuerySet:
+    return ContactPoint.objects.filter(value=e164).values_list("patient_id", flat=True)
 
 
 def patient_list() -> QuerySet[Patient]:

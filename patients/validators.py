@@ -1,11 +1,13 @@
 """Normalisers for values that arrive in many spellings: phone numbers, language tags."""
 
+import re
 import unicodedata
 import zoneinfo
 from functools import cache
 
 import langcodes
 import phonenumbers
+from anyascii import anyascii
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
@@ -67,3 +69,32 @@ def search_key(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return unicodedata.normalize("NFC", stripped).casefold()
+
+
+def search_words(text: str) -> list[str]:
+    """The words a name search looks for: each folded, and a word in another script than
+    Latin in Latin letters (杨涛 -> yangtao, Иван -> ivan), so that it is found through
+    the trigram index whatever its length and whoever types it."""
+    words = []
+    for word in search_key(text).split():
+        latin = anyascii(word).lower()
+        words.append(latin if latin != word and latin.isascii() and latin.isalnum() else word)
+    return words
+
+
+def name_search_key(given: str, middle: str, preferred: str, family: str) -> str:
+    """What ``Patient.name_search`` holds: every name folded, then those in another
+    script in Latin letters, and for names written family name first (Chinese, Japanese,
+    Korean) the family and given names in that order without a space (杨涛: tao yang
+    yangtao), as people who write them type them."""
+    names = [name for name in (given, middle, preferred, family) if name]
+    folded = search_key(" ".join(names))
+    latin = " ".join(search_words(folded))
+    key = folded if latin == folded else f"{folded} {latin}"
+    if any(_FAMILY_FIRST.match(ch) for ch in family + given):
+        key += " " + "".join(search_words(family + given))
+    return key
+
+
+# Scripts whose names are written family name first, without a space.
+_FAMILY_FIRST = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")

@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from api.mixins import IDEMPOTENCY_KEY_PARAMETER, IF_MATCH_PARAMETER, expected_version
-from api.pagination import keyset, next_link_after, paginated_list
+from api.pagination import StandardPagination, keyset, next_link_after, paginated_list
 from api.permissions import HasRole, HasStaffRole, SectionPermission
 from api.serializers.care import MovedSerializer, ReassignCoordinatorSerializer
 from api.serializers.common import (
@@ -75,6 +75,18 @@ class PatientViewSet(RecordViewSet):
     create_service = patient_create
     update_service = patient_update
     instance_name = "patient"
+
+    @property
+    def paginator(self):
+        """A search (``q``, ``name``) comes ranked by relevance in numbered pages with the
+        total; the plain list in keyset pages by name."""
+        if not hasattr(self, "_paginator"):
+            params = self.request.query_params
+            searching = self.action == "list" and any(
+                params.get(name, "").strip() for name in ("q", "name")
+            )
+            self._paginator = StandardPagination() if searching else self.pagination_class()
+        return self._paginator
 
     def get_queryset(self):
         if self.action == "list":

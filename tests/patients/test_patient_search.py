@@ -1,5 +1,9 @@
 import pytest
+from django.db import connection
+from django.test import RequestFactory
 
+from patients.filtersets import PatientFilterSet
+from patients.selectors import patient_list
 from tests.factories import ContactPointFactory, LanguageFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +92,83 @@ def test_the_list_uses_keyset_pages_with_a_constant_query_count(api, django_asse
     second = api.get(first["next"]).json()
     names = [r["family_name"] for r in first["results"] + second["results"]]
     assert names == sorted(names) and len(names) == 7
+
+
+def ranked(response):
+    assert response.status_code == 200, response.content
+    return [row["id"] for row in response.json()["results"]]
+
+
+@pytest.mark.parametrize("typed", ["Maria Preito", "preito maria", "Maria Prieto"])
+def test_a_family_name_misspelled_still_finds_the_patient_first(api, typed):
+    maria = PatientFactory(given_name="María", family_name="Prieto")
+    PatientFactory(given_name="Maria", family_name="Lopez")
+    PatientFactory(given_name="Pedro", family_name="Prieto")
+    for parameter in ("q", "name"):
+        assert ranked(api.get("/api/patients/", {parameter: typed}))[0] == maria.pk
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram similarity")
+def test_a_given_name_misspelled_still_finds_the_patient_on_postgresql(api):
+    jonathan = PatientFactory(given_name="Jonathan", family_name="Whitaker")
+    PatientFactory(given_name="Jonas", family_name="Whitman")
+    assert ranked(api.get("/api/patients/", {"q": "Jonahtan Whitaker"}))[0] == jonathan.pk
+
+
+@pytest.mark.parametrize("typed", ["杨涛", "杨 涛", "Yang Tao", "yangtao"])
+def test_chinese_names_are_found_in_their_natural_order(api, typed):
+    tao = PatientFactory(family_name="杨", given_name="涛")
+    PatientFactory(family_name="王", given_name="伟")
+    found = ranked(api.get("/api/patients/", {"q": typed}))
+    assert found[0] == tao.pk and len(found) == 1
+
+
+def test_the_characters_typed_rank_above_others_read_alike(api):
+    tao = PatientFactory(family_name="杨", given_name="涛")
+    other = PatientFactory(family_name="阳", given_name="涛")  # also "yang tao"
+    found = ranked(api.get("/api/patients/", {"q": "杨涛"}))
+    if connection.vendor == "postgresql":
+        assert found == [tao.pk, other.pk]
+    else:  # no similarity ranking: both, by name
+        assert set(found) == {tao.pk, other.pk}
+
+
+def test_a_search_ranks_an_exact_mrn_first_and_gives_the_total(api):
+    by_mrn = PatientFactory(mrn="OKAFOR", family_name="Zed")
+    by_name = PatientFactory(family_name="Okafor")
+    for n in range(3):
+        PatientFactory(family_name=f"Smith{n}")
+    body = api.get("/api/patients/", {"q": "okafor", "page_size": 1}).json()
+    assert body["count"] == 2
+    assert [row["id"] for row in body["results"]] == [by_mrn.pk]
+    assert ranked(api.get(body["next"])) == [by_name.pk]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {"q": "Maria Preito"},
+        {"q": "M000000042"},
+        {"q": "1961-07-04"},
+        {"q": "(617) 555-0142"},
+        {"q": "杨涛"},
+        {"q": "li"},
+        {"name": "wei li"},
+        {"mrn": "m000000042"},
+        {"birth_date": "1961-07-04"},
+        {"phone": "6175550142"},
+    ],
+)
+def test_every_search_is_served_by_indexes(parameters, coordinator):
+    """With sequential scans made as costly as possible, a plan that still reads the
+    patient table whole has no index to use."""
+    ContactPointFactory(value="+16175550142")
+    request = RequestFactory().get("/api/patients/", parameters)
+    filterset = PatientFilterSet(request.GET, queryset=patient_list(), request=request)
+    assert filterset.is_valid(), filterset.errors
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = filterset.qs.explain()
+    assert "Seq Scan on patients_patient" not in plan, plan
+    assert "Seq Scan on patients_contactpoint" not in plan, plan

@@ -1,0 +1,53 @@
+"""The scale data set: rows that hold together as the application's own would."""
+
+import itertools
+from collections import Counter
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Count, Max
+
+from api.management.commands.seed_scale import HEAVY_INTERACTIONS, REFERRAL_STATES
+from interactions.models import Complaint, Interaction
+from patients.models import ContactPoint, Patient
+from referrals.models import FollowUp, Referral, ReferralEvent
+from tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_scale_data_set_holds_together(api):
+    earlier = PatientFactory()
+    call_command("seed_scale", patients=400, verbosity=0)
+
+    seeded = Patient.objects.filter(mrn__startswith="S")
+    assert seeded.count() == 400
+    assert seeded.filter(care_coordinator__isnull=False).count() > 300
+    # Every patient has a mobile phone; the first one is the heavy record.
+    assert ContactPoint.objects.filter(patient__in=seeded, system="sms").count() == 400
+    heaviest = Interaction.objects.values("patient").annotate(n=Count("id")).aggregate(Max("n"))
+    assert heaviest["n__max"] == HEAVY_INTERACTIONS
+    # Every state is there, and each referral's events lead to its status.
+    statuses = Counter(Referral.objects.values_list("status", flat=True))
+    assert set(statuses) == {state for state, _, _ in REFERRAL_STATES}
+    for referral in Referral.objects.all()[:200]:
+        events = list(ReferralEvent.objects.filter(referral=referral).order_by("id"))
+        assert events[0].action == "create" and events[-1].to_status == referral.status
+        assert all(a.to_status == b.from_status for a, b in itertools.pairwise(events))
+    for follow_up in FollowUp.objects.select_related("referral")[:200]:
+        assert follow_up.patient_id == follow_up.referral.patient_id
+    for complaint in Complaint.objects.prefetch_related("events"):
+        assert max(complaint.events.all(), key=lambda e: e.pk).to_status == complaint.status
+
+    # The application goes on writing after it: ids move past the seeded rows.
+    response = api.post(
+        "/api/patients/",
+        {"given_name": "Ada", "family_name": "Quint", "birth_date": "1990-01-02"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["id"] > earlier.pk + 400
+    assert api.get(f"/api/patients/{seeded.first().pk}/360/").status_code == 200
+
+    call_command("seed_scale", patients=400, verbosity=0)  # loaded already: nothing added
+    assert Patient.objects.filter(mrn__startswith="S").count() == 400
