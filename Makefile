@@ -13,7 +13,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format seed benchmark clean check-python worker beat catalogs
+.PHONY: run serve test lint format seed benchmark clean check-python worker beat catalogs
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -56,6 +56,18 @@ run: $(VENV)/.installed $(NODE_MODULES) $(CATALOGS)
 	  --schedule=var/celery/beat-schedule & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The production server: DEBUG off, static files collected (hashed, compressed, served
+# by WhiteNoise), gunicorn with crm/gunicorn.conf.py. SECRET_KEY and ALLOWED_HOSTS come
+# from the environment (README, "Production server").
+serve: $(VENV)/.installed $(NODE_MODULES) $(CATALOGS)
+	@if [ -z "$$ALLOWED_HOSTS" ]; then \
+	  echo "Set ALLOWED_HOSTS (and SECRET_KEY): with DEBUG off no host is allowed." >&2; \
+	  exit 1; fi
+	export DEBUG=false; \
+	$(BIN)/python manage.py migrate --noinput && \
+	$(BIN)/python manage.py collectstatic --noinput && \
+	HOST=$(HOST) PORT=$(PORT) exec $(BIN)/gunicorn --config crm/gunicorn.conf.py
 
 # Background workers and the scheduler, on Redis. The web process uses them when it is
 # started with the same CELERY_BROKER_URL; without it, tasks run inside the web process.

@@ -4,9 +4,14 @@ them (docs/architecture.md)."""
 from django.contrib import admin
 from django.urls import include, path
 
+from crm import health, metrics
 from crm.integrations import ClientTokenView
 
 urlpatterns = [
+    # For the load balancer, monitoring and Prometheus (README, "Production server").
+    path("health/", health.health, name="health"),
+    path("health/worker/", health.worker_health, name="health-worker"),
+    path("metrics", metrics.export, name="metrics"),
     path("admin/", admin.site.urls),
     # Integration clients' tokens (client credentials; crm.integrations).
     path("oauth/token/", ClientTokenView.as_view(), name="oauth-token"),
