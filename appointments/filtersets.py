@@ -2,13 +2,13 @@ import django_filters
 
 from appointments.choices import AppointmentStatus
 from appointments.models import Appointment
-from crm.filters import BooleanFilter, IdFilter, IsoDateTimeFilter
+from crm.filters import BooleanFilter, ChoicesFilter, IdFilter, IsoDateTimeFilter
 from patients.models import Patient
 
 
 class AppointmentFilterSet(django_filters.FilterSet):
     patient = django_filters.ModelChoiceFilter(queryset=Patient.objects.all())
-    status = django_filters.MultipleChoiceFilter(choices=AppointmentStatus.choices)
+    status = ChoicesFilter(choices=AppointmentStatus.choices)
     service_type = django_filters.CharFilter(
         field_name="service_type__code", max_length=40, label="A service type's code."
     )

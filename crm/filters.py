@@ -29,10 +29,27 @@ class _IdsField(forms.ModelMultipleChoiceField):
         return super()._check_values(value)
 
 
+class ChoicesFilter(django_filters.MultipleChoiceFilter):
+    """One or more values of a column of the listed table (repeat the parameter).
+
+    Without DISTINCT, django-filter's default for multiple values, which only a join to
+    many rows needs: DISTINCT makes the database sort the whole result before it cuts a
+    page (overdue referrals at 2,000,000: 2.6 s, against 15 ms without)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("distinct", False)
+        super().__init__(*args, **kwargs)
+
+
 class ModelMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
-    """One or more records by id (repeat the parameter)."""
+    """One or more records by id (repeat the parameter); a foreign key of the listed
+    table, so without DISTINCT (see ``ChoicesFilter``)."""
 
     field_class = _IdsField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("distinct", False)
+        super().__init__(*args, **kwargs)
 
 
 def _absent(value) -> bool:

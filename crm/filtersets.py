@@ -1,6 +1,6 @@
 import django_filters
 
-from crm.filters import IsoDateTimeFilter
+from crm.filters import ChoicesFilter, IsoDateTimeFilter
 from crm.models import AccessRecord
 
 
@@ -11,8 +11,8 @@ class AccessRecordFilterSet(django_filters.FilterSet):
     user = django_filters.NumberFilter(field_name="user_id", min_value=1)
     after = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     before = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
-    outcome = django_filters.MultipleChoiceFilter(choices=AccessRecord.Outcome.choices)
-    purpose = django_filters.MultipleChoiceFilter(choices=AccessRecord.Purpose.choices)
+    outcome = ChoicesFilter(choices=AccessRecord.Outcome.choices)
+    purpose = ChoicesFilter(choices=AccessRecord.Purpose.choices)
 
     class Meta:
         model = AccessRecord

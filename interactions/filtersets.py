@@ -4,7 +4,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from crm.choices import Channel, Department
-from crm.filters import BooleanFilter, IdFilter, IsoDateTimeFilter, ModelMultipleChoiceFilter
+from crm.filters import (
+    BooleanFilter,
+    ChoicesFilter,
+    IdFilter,
+    IsoDateTimeFilter,
+    ModelMultipleChoiceFilter,
+)
 from interactions import service_levels
 from interactions.choices import (
     ComplaintCategory,
@@ -21,11 +27,11 @@ from patients.models import Patient
 
 class InteractionFilterSet(django_filters.FilterSet):
     patient = django_filters.ModelChoiceFilter(queryset=Patient.objects.all())
-    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
+    channel = ChoicesFilter(choices=Channel.choices)
     direction = django_filters.ChoiceFilter(choices=Direction.choices)
-    department = django_filters.MultipleChoiceFilter(choices=Department.choices)
-    topic = django_filters.MultipleChoiceFilter(choices=Topic.choices)
-    outcome = django_filters.MultipleChoiceFilter(choices=Outcome.choices)
+    department = ChoicesFilter(choices=Department.choices)
+    topic = ChoicesFilter(choices=Topic.choices)
+    outcome = ChoicesFilter(choices=Outcome.choices)
     sensitivity = django_filters.ChoiceFilter(choices=Sensitivity.choices)
     occurred_after = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     occurred_before = IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
@@ -40,13 +46,13 @@ class InteractionFilterSet(django_filters.FilterSet):
 
 class ComplaintFilterSet(django_filters.FilterSet):
     patient = django_filters.ModelChoiceFilter(queryset=Patient.objects.all())
-    status = django_filters.MultipleChoiceFilter(choices=ComplaintStatus.choices)
-    category = django_filters.MultipleChoiceFilter(choices=ComplaintCategory.choices)
-    department = django_filters.MultipleChoiceFilter(choices=Department.choices)
-    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
-    priority = django_filters.MultipleChoiceFilter(choices=ComplaintPriority.choices)
+    status = ChoicesFilter(choices=ComplaintStatus.choices)
+    category = ChoicesFilter(choices=ComplaintCategory.choices)
+    department = ChoicesFilter(choices=Department.choices)
+    channel = ChoicesFilter(choices=Channel.choices)
+    priority = ChoicesFilter(choices=ComplaintPriority.choices)
     owner = ModelMultipleChoiceFilter(queryset=get_user_model().objects.all())
-    queue = django_filters.MultipleChoiceFilter(choices=Department.choices)
+    queue = ChoicesFilter(choices=Department.choices)
     received_after = IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
     received_before = IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
     overdue = BooleanFilter(
@@ -64,8 +70,8 @@ class ComplaintFilterSet(django_filters.FilterSet):
 
 class SurveyResponseFilterSet(django_filters.FilterSet):
     patient = django_filters.ModelChoiceFilter(queryset=Patient.objects.all())
-    department = django_filters.MultipleChoiceFilter(choices=Department.choices)
-    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
+    department = ChoicesFilter(choices=Department.choices)
+    channel = ChoicesFilter(choices=Channel.choices)
     received_after = IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
     received_before = IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
     detractor = BooleanFilter(method="filter_detractor")
@@ -81,8 +87,8 @@ class SurveyResponseFilterSet(django_filters.FilterSet):
 
 class SurveyInvitationFilterSet(django_filters.FilterSet):
     patient = django_filters.ModelChoiceFilter(queryset=Patient.objects.all())
-    department = django_filters.MultipleChoiceFilter(choices=Department.choices)
-    channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
+    department = ChoicesFilter(choices=Department.choices)
+    channel = ChoicesFilter(choices=Channel.choices)
     answered = BooleanFilter(field_name="used_at", lookup_expr="isnull", exclude=True)
 
     class Meta:

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from crm.errors import InvalidInput
-from crm.filters import BooleanFilter, DateFilter, IdFilter
+from crm.filters import BooleanFilter, ChoicesFilter, DateFilter, IdFilter
 from patients.choices import CandidateStatus, InterpreterNeeded, PatientStatus
 from patients.models import DuplicateCandidate, EmergencyAccess, Patient, PatientIdentifier
 from patients.selectors import (
@@ -32,7 +32,7 @@ class PatientFilterSet(django_filters.FilterSet):
     identifier = django_filters.CharFilter(
         method="filter_identifier", max_length=301, label="system|value"
     )
-    status = django_filters.MultipleChoiceFilter(choices=PatientStatus.choices)
+    status = ChoicesFilter(choices=PatientStatus.choices)
     interpreter_needed = django_filters.ChoiceFilter(choices=InterpreterNeeded.choices)
     care_coordinator = django_filters.ModelChoiceFilter(queryset=get_user_model().objects.all())
 
@@ -82,7 +82,7 @@ class EmergencyAccessFilterSet(django_filters.FilterSet):
 
 
 class DuplicateCandidateFilterSet(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=CandidateStatus.choices)
+    status = ChoicesFilter(choices=CandidateStatus.choices)
     patient = IdFilter(method="filter_patient", label="Either record.")
 
     class Meta:

@@ -4,7 +4,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from crm.choices import Department
-from crm.filters import BooleanFilter, IdFilter, IsoDateTimeFilter, ModelMultipleChoiceFilter
+from crm.filters import (
+    BooleanFilter,
+    ChoicesFilter,
+    IdFilter,
+    IsoDateTimeFilter,
+    ModelMultipleChoiceFilter,
+)
 from patients.models import Patient
 from patients.selectors import patients_speaking_q
 from referrals import service_levels
@@ -64,8 +70,8 @@ class PractitionerFilterSet(django_filters.FilterSet):
 
 class ReferralFilterSet(django_filters.FilterSet):
     patient = django_filters.ModelChoiceFilter(queryset=Patient.objects.all())
-    status = django_filters.MultipleChoiceFilter(choices=ReferralStatus.choices)
-    priority = django_filters.MultipleChoiceFilter(choices=ReferralPriority.choices)
+    status = ChoicesFilter(choices=ReferralStatus.choices)
+    priority = ChoicesFilter(choices=ReferralPriority.choices)
     receiving_organization = django_filters.ModelChoiceFilter(queryset=Organization.objects.all())
     receiving_practitioner = django_filters.ModelChoiceFilter(queryset=Practitioner.objects.all())
     coordinator = ModelMultipleChoiceFilter(
@@ -94,10 +100,10 @@ class ReferralFilterSet(django_filters.FilterSet):
 class FollowUpFilterSet(django_filters.FilterSet):
     patient = django_filters.ModelChoiceFilter(queryset=Patient.objects.all())
     assigned_to = ModelMultipleChoiceFilter(queryset=User.objects.all())
-    queue = django_filters.MultipleChoiceFilter(choices=Department.choices)
-    status = django_filters.MultipleChoiceFilter(choices=FollowUpStatus.choices)
-    kind = django_filters.MultipleChoiceFilter(choices=FollowUpKind.choices)
-    priority = django_filters.MultipleChoiceFilter(choices=FollowUpPriority.choices)
+    queue = ChoicesFilter(choices=Department.choices)
+    status = ChoicesFilter(choices=FollowUpStatus.choices)
+    kind = ChoicesFilter(choices=FollowUpKind.choices)
+    priority = ChoicesFilter(choices=FollowUpPriority.choices)
     referral = IdFilter(field_name="referral_id")
     due_after = IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
     due_before = IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
