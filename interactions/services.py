@@ -35,7 +35,7 @@ from interactions.workflow import COMPLAINT_WORKFLOW
 from patients.choices import ConsentPurpose
 from patients.contact import ContactDecision, contact_policy, preferred_language
 from patients.models import PHONE_SYSTEMS, Patient
-from patients.validators import search_key
+from patients.validators import FAMILY_FIRST_SCRIPT, search_key
 from referrals.models import Referral
 
 # Which consent purpose an outbound contact on a topic falls under.
@@ -71,6 +71,15 @@ def require_contact(decision: ContactDecision, *, field: str = "channel") -> Non
         )
 
 
+def _names_in(name: str, folded: str) -> bool:
+    """The name as a word of the folded text ("Mai" is not in "maintenance"); in scripts
+    written without spaces, anywhere in it."""
+    key = search_key(name)
+    if FAMILY_FIRST_SCRIPT.search(key):
+        return key in folded
+    return re.search(rf"(?<!\w){re.escape(key)}(?!\w)", folded) is not None
+
+
 def check_public_reply(*, patient: Patient, text: str) -> None:
     """A reply posted publicly (social media, a review site) must not reveal who the
     patient is or anything about their care: no name, MRN, phone number or birth date."""
@@ -82,9 +91,9 @@ def check_public_reply(*, patient: Patient, text: str) -> None:
             (
                 "a name",
                 any(
-                    len(name) > 1 and search_key(name) in folded
+                    _names_in(name, folded)
                     for name in (patient.given_name, patient.family_name, patient.preferred_name)
-                    if name
+                    if len(name) > 1
                 ),
             ),
             ("the MRN", patient.mrn.casefold() in text.casefold()),

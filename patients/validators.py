@@ -91,10 +91,10 @@ def name_search_key(given: str, middle: str, preferred: str, family: str) -> str
     folded = search_key(" ".join(names))
     latin = " ".join(search_words(folded))
     key = folded if latin == folded else f"{folded} {latin}"
-    if any(_FAMILY_FIRST.match(ch) for ch in family + given):
+    if FAMILY_FIRST_SCRIPT.search(family + given):
         key += " " + "".join(search_words(family + given))
     return key
 
 
 # Scripts whose names are written family name first, without a space.
-_FAMILY_FIRST = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+FAMILY_FIRST_SCRIPT = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")

@@ -207,6 +207,33 @@ def test_a_public_reply_must_not_identify_the_patient(api, coordinator):
     assert Interaction.objects.get(pk=ok.json()["id"]).complaint == review
 
 
+@pytest.mark.parametrize(
+    ("given", "family", "text", "refused"),
+    [
+        ("Mai", "Tran", "Your maintenance prescription is ready.", False),
+        ("Mai", "Tran", "Thank you, Mai.", True),
+        ("晓明", "王", "王晓明您好，很抱歉。", True),
+    ],
+)
+def test_a_name_in_a_public_reply_is_a_word_of_it(api, coordinator, given, family, text, refused):
+    patient = PatientFactory(given_name=given, family_name=family)
+    review = complaint_in("new", coordinator, patient=patient, channel="social")
+    response = api.post(
+        "/api/interactions/",
+        {
+            "patient_id": patient.pk,
+            "channel": "social",
+            "direction": "outbound",
+            "department": "contact_center",
+            "topic": "complaint",
+            "complaint_id": review.pk,
+            "summary": text,
+        },
+        "json",
+    )
+    assert response.status_code == (400 if refused else 201), response.content
+
+
 def test_a_complaint_in_the_future_is_refused(api):
     later = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).isoformat()
     response = api.post(
