@@ -212,7 +212,7 @@ def test_a_public_reply_must_not_identify_the_patient(api, coordinator):
     [
         ("Mai", "Tran", "Your maintenance prescription is ready.", False),
         ("Mai", "Tran", "Thank you, Mai.", True),
-        ("晓明", "王", "王晓明您好，很抱歉。", True),
+        ("晓明", "王", "王晓明您好。很抱歉。", True),
     ],
 )
 def test_a_name_in_a_public_reply_is_a_word_of_it(api, coordinator, given, family, text, refused):
