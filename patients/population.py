@@ -41,7 +41,7 @@ class Population:
     variants: dict[tuple[int, int], str]  # how each duplicate differs
 
 
-def _typo(word: str, rng: random.Random) -> str:
+def typo(word: str, rng: random.Random) -> str:
     if len(word) < 4:
         return word + word[-1]
     i = rng.randrange(1, len(word) - 1)
@@ -66,9 +66,9 @@ def _birth(rng: random.Random, start=1930, end=2024) -> datetime.date:
 def _variant(person: Person, kind: str, rng: random.Random, fake: Faker) -> Person | None:
     born = person.birth_date
     if kind == "typo in family name":
-        return replace(person, family_name=_typo(person.family_name, rng))
+        return replace(person, family_name=typo(person.family_name, rng))
     if kind == "typo in given name":
-        return replace(person, given_name=_typo(person.given_name, rng))
+        return replace(person, given_name=typo(person.given_name, rng))
     if kind == "names swapped":
         return replace(person, given_name=person.family_name, family_name=person.given_name)
     if kind == "married name":

@@ -3,11 +3,13 @@ stack (middleware, authentication, serializers), and the message send pipeline. 
 is checked here, not in tests."""
 
 import datetime
+import random
 import socket
 import statistics
 import subprocess
 import sys
 import time
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -17,6 +19,7 @@ from django.db import connection, reset_queries, transaction
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
+from api.management.commands.seed_scale import MRN_PREFIX
 from crm.choices import Department
 from messaging import channels
 from messaging.choices import MessageChannel, MessageStatus, Sender, Template
@@ -27,7 +30,7 @@ from patients.choices import ConsentPurpose, ContactSystem, ContactUse
 from patients.duplicates import duplicate_scan
 from patients.matching import REVIEW, compare, pairs_to_compare, shared_contact_pairs
 from patients.models import ContactPoint, DuplicateCandidate, Patient, PatientLanguage
-from patients.population import VARIANTS, Population, by_year, generate
+from patients.population import VARIANTS, Population, by_year, generate, typo
 
 # name -> (URL builder, p90 target in milliseconds)
 SCENARIOS = {
@@ -81,7 +84,10 @@ class Command(BaseCommand):
             "population scan there. Use a scratch database: the records stay.",
         )
         parser.add_argument(
-            "--only", choices=["reads", "sends", "matching"], help="Run one part only."
+            "--only",
+            choices=["reads", "sends", "matching", "scale"],
+            help="Run one part only. scale: the reads and writes at the size of the scale "
+            "data set (manage.py seed_scale), against its targets; never run by default.",
         )
 
     def handle(
@@ -95,6 +101,11 @@ class Command(BaseCommand):
         only: str | None,
         **options,
     ):
+        if only == "scale":
+            missed = scale(self.stdout, repeat)
+            if check and missed:
+                raise CommandError(f"Targets missed: {', '.join(missed)}")
+            return
         missed = [] if only in ("sends", "matching") else self._reads(repeat)
         if only in (None, "sends") and sends and not send_pipeline(self.stdout, sends):
             missed.append("send pipeline")
@@ -235,6 +246,141 @@ def _report(out, population: Population, flagged: set[tuple[int, int]]) -> bool:
         if pairs:
             out.write(f"  recall, {variant}: {len(pairs & flagged) / len(pairs):.3f}")
     return precision >= PRECISION and recall >= RECALL
+
+
+# name -> (URL builder for a patient, p95 target in ms). The 360's target is relative:
+# at most FLOOR_RATIO times the raw SQL of the same rows (the statements the request
+# ran, replayed on the connection).
+SCALE_READS = {
+    "search q=, MRN": (lambda p: f"/api/patients/?q={p.mrn}", 25),
+    "search q=, phone": (lambda p: f"/api/patients/?q={_first_phone(p)}", 25),
+    "search q=, birth date": (lambda p: f"/api/patients/?q={p.birth_date}", 25),
+    "search mrn=": (lambda p: f"/api/patients/?mrn={p.mrn.lower()}", 25),
+    "search phone=": (lambda p: f"/api/patients/?phone={_first_phone(p)}", 25),
+    "search birth_date=": (lambda p: f"/api/patients/?birth_date={p.birth_date}", 25),
+    "search q=, name with a typo": (lambda p: f"/api/patients/?q={_misspelled(p)}", 60),
+    "360, typical patient": (lambda p: f"/api/patients/{p.pk}/360/", None),
+    "referral worklist, mine": (lambda p: "/api/worklists/referrals/", 50),
+    "follow-up worklist, mine": (lambda p: "/api/worklists/follow-ups/", 50),
+    "referral worklist, team": (lambda p: "/api/worklists/referrals/?team=true", 200),
+    "follow-up worklist, team": (lambda p: "/api/worklists/follow-ups/?team=true", 200),
+    "referral metrics, a year": (
+        lambda p: "/api/metrics/referrals/?start=2026-01-01&end=2026-12-31",
+        500,
+    ),
+    "experience metrics, a year": (
+        lambda p: "/api/metrics/experience/?start=2026-01-01&end=2026-12-31",
+        500,
+    ),
+}
+FLOOR_RATIO = 3
+TYPO_SAMPLE, TYPO_FOUND_SHARE = 200, 0.98
+
+
+def scale(out, repeat: int) -> list[str]:
+    """The reads at a million patients, each p50 and p95 through the full request stack
+    as the patient's coordinator, with the raw-SQL floor of the 360; how often a name
+    with one typo finds its patient in the first ten."""
+    seeded = Patient.objects.filter(mrn__startswith=MRN_PREFIX, care_coordinator__isnull=False)
+    first = seeded.order_by("pk").first()
+    if first is None:
+        raise CommandError("Load the scale data set first: manage.py seed_scale.")
+    last = seeded.order_by("-pk").values_list("pk", flat=True)[0]
+    rng = random.Random(5)
+    sample = list(
+        seeded.filter(pk__in=rng.sample(range(first.pk, last + 1), 4 * repeat))
+        .select_related("care_coordinator")
+        .prefetch_related("contact_points")[:repeat]
+    )
+    clients: dict[int, Client] = {}
+
+    def client_of(patient: Patient) -> Client:
+        if patient.care_coordinator_id not in clients:
+            clients[patient.care_coordinator_id] = Client(HTTP_HOST="localhost")
+            clients[patient.care_coordinator_id].force_login(patient.care_coordinator)
+        return clients[patient.care_coordinator_id]
+
+    out.write(
+        f"{Patient.objects.count():,} patients; {'read':<30}{'p50 ms':>8}{'p95 ms':>8}"
+        f"{'floor':>8}{'ratio':>7}{'queries':>9}  target"
+    )
+    missed = []
+    rows = [(name, url, target, sample) for name, (url, target) in SCALE_READS.items()]
+    rows.insert(8, ("360, heavy patient", SCALE_READS["360, typical patient"][0], None, [first]))
+    for name, url_for, target, patients in rows:
+        timings, floors, queries = [], [], set()
+        for index in range(repeat):
+            patient = patients[index % len(patients)]
+            client = client_of(patient)
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                response = client.get(url_for(patient))
+                timings.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                raise CommandError(f"{name}: answered {response.status_code}")
+            queries.add(len(captured))
+            if target is None:
+                floors.append(_replayed(captured.captured_queries))
+        p50, p95 = statistics.median(timings), _p95(timings)
+        floor = _p95(floors) if floors else None
+        limit = FLOOR_RATIO * floor if floor else target
+        ok = p95 <= limit
+        if not ok:
+            missed.append(name)
+        spread = "-".join(str(n) for n in sorted({min(queries), max(queries)}))
+        out.write(
+            f"  {name:<36}{p50:>8.1f}{p95:>8.1f}"
+            f"{f'{floor:.1f}' if floor else '-':>8}"
+            f"{f'{p95 / floor:.1f}x' if floor else '-':>7}{spread:>9}  "
+            + (f"<= {FLOOR_RATIO}x floor" if floor else f"<= {target} ms")
+            + (" ok" if ok else " MISSED")
+        )
+    found = _typos_found(client_of(sample[0]), seeded, rng)
+    out.write(
+        f"  a name with one typo: the patient in the first ten for {found:.1%} of "
+        f"{TYPO_SAMPLE} (>= {TYPO_FOUND_SHARE:.0%})"
+    )
+    if found < TYPO_FOUND_SHARE:
+        missed.append("typo-tolerant search")
+    return missed
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
+
+
+def _replayed(captured: list[dict]) -> float:
+    """Milliseconds the request's reads take as raw SQL on the same connection."""
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        for query in captured:
+            if query["sql"].lstrip().upper().startswith("SELECT"):
+                cursor.execute(query["sql"])
+                cursor.fetchall()
+    return (time.perf_counter() - started) * 1000
+
+
+def _first_phone(patient: Patient) -> str:
+    return quote(next(p.value for p in patient.contact_points.all() if p.system == "sms"))
+
+
+def _misspelled(patient: Patient, rng: random.Random | None = None) -> str:
+    rng = rng or random.Random(patient.pk)
+    given, family = patient.given_name, patient.family_name
+    if rng.random() < 0.5:
+        family = typo(family, rng)
+    else:
+        given = typo(given, rng)
+    return quote(f"{given} {family}")
+
+
+def _typos_found(client: Client, seeded, rng: random.Random) -> float:
+    ids = list(seeded.order_by("?").values_list("pk", flat=True)[:TYPO_SAMPLE])
+    found = 0
+    for patient in Patient.objects.filter(pk__in=ids):
+        response = client.get(f"/api/patients/?q={_misspelled(patient, rng)}&page_size=10")
+        found += patient.pk in {row["id"] for row in response.json()["results"]}
+    return found / len(ids)
 
 
 # Messages per second one worker process renders, policy-checks and hands to the SMS

@@ -234,7 +234,9 @@ class Seeder:
             given = rng.choice(names.female if sex == "female" else names.male)
             family = rng.choice(names.family)
             given_key, family_key = self.folded[given][0], self.folded[family]
-            coordinator = rng.choice(self.coordinators) if rng.random() < 0.9 else None
+            # Most patients have a coordinator; the heavy record (the first) has one.
+            coordinated = pk == self.first_patient or rng.random() < 0.9
+            coordinator = rng.choice(self.coordinators) if coordinated else None
             language = tags[locale]
             interpreter = InterpreterNeeded.NO if language == "en" else InterpreterNeeded.YES
             self.patients.append((coordinator, language))

@@ -139,13 +139,26 @@ def test_search_says_when_more_match_and_shows_them(screen_for, coordinator):
     page = screen.open("/search/")
     page.get_by_role("combobox").press_sequentially("Okonkwo", delay=20)
     expect(page.get_by_role("option")).to_have_count(20)
-    expect(page.locator("#search-status")).to_contain_text(
-        "Showing the first 20 patients; more match"
-    )
+    expect(page.locator("#search-status")).to_contain_text("Showing the best 20 patients of 25")
     page.get_by_role("button", name="Show more patients").click()
     expect(page.get_by_role("option")).to_have_count(25)
     expect(page.locator("#search-status")).to_have_text("25 patients found.")
     expect(page.get_by_role("button", name="Show more patients")).to_be_hidden()
+
+
+def test_search_finds_a_chinese_name_as_it_is_written(screen_for, coordinator):
+    PatientFactory(family_name="杨", given_name="涛")
+    PatientFactory(family_name="王", given_name="伟")
+    screen = screen_for(coordinator)
+    page = screen.open("/search/")
+    search = page.get_by_role("combobox")
+    search.press_sequentially("杨", delay=20)  # one character: a family name
+    expect(page.get_by_role("option")).to_have_count(1)
+    expect(page.get_by_role("option")).to_contain_text("涛")
+    search.fill("")
+    search.press_sequentially("杨涛", delay=20)
+    expect(page.get_by_role("option")).to_have_count(1)
+    screen.capture("search-chinese-name")
 
 
 def test_search_as_you_type_with_the_keyboard_opens_the_360(screen_for, coordinator, clinic):

@@ -8,6 +8,8 @@ import { can } from "../session.js";
 
 const DELAY_MS = 200;
 const PAGE_SIZE = 20;
+// Chinese, Japanese and Korean characters: one may be a whole family name.
+const ONE_CHARACTER_NAME = /[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]/;
 
 export async function renderSearch(main) {
   const input = h("input", {
@@ -25,6 +27,7 @@ export async function renderSearch(main) {
   const status = h("p", { class: "muted", role: "status", id: "search-status" });
   const more = h("button", { type: "button", hidden: true }, "Show more patients");
   let nextUrl = null;
+  let total = 0;
   main.replaceChildren(
     h("div", { class: "section-head" }, h("h1", {}, "Find a patient"), can("identity", "write") ? link("/patients/new/", "Register a new patient") : null),
     h(
@@ -80,12 +83,11 @@ export async function renderSearch(main) {
     );
     input.setAttribute("aria-expanded", String(results.length > 0));
     setActive(results.length ? first : -1);
-    // The list is paged without a total: say "more" rather than a count that is wrong.
     const found = count(results.length, "patient");
     status.textContent = !results.length
       ? "No patient matches."
       : nextUrl
-        ? `Showing the first ${found}; more match. Type more of the name, or the MRN or birth date, or show more.`
+        ? `Showing the best ${found} of ${total}. Type more of the name, or the MRN or birth date, or show more.`
         : `${found} found.`;
     more.hidden = !nextUrl;
   }
@@ -97,6 +99,7 @@ export async function renderSearch(main) {
     try {
       const page = await api(url, { signal: controller.signal });
       nextUrl = page.next;
+      total = page.count;
       show(page.results, { append });
       if (append) input.focus();
     } catch (error) {
@@ -110,7 +113,8 @@ export async function renderSearch(main) {
   input.addEventListener("input", () => {
     clearTimeout(timer);
     const text = input.value.trim();
-    if (text.length < 2) {
+    // One character is too little to search by, unless it is a whole name (杨, 김).
+    if (text.length < 2 && !ONE_CHARACTER_NAME.test(text)) {
       controller?.abort();
       list.replaceChildren();
       more.hidden = true;
