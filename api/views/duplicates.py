@@ -12,6 +12,7 @@ from api.serializers.patients import DuplicateCandidateSerializer
 from crm.access import Section
 from patients.duplicates import duplicate_decide
 from patients.filtersets import DuplicateCandidateFilterSet
+from patients.models import DuplicateCandidate
 from patients.selectors import duplicate_candidate_list
 from patients.tasks import scan_duplicates
 
@@ -34,6 +35,8 @@ class DuplicateCandidateViewSet(
     }
 
     def get_queryset(self):
+        if self.action == "distinct":  # the service locks and reads the pair itself
+            return DuplicateCandidate.objects.all()
         return duplicate_candidate_list()
 
     @extend_schema(request=None, responses=DuplicateCandidateSerializer)

@@ -13,7 +13,7 @@ from appointments.models import ServiceType
 from appointments.services import appointment_create, appointment_upsert
 from interactions import services as experience
 from messaging.services import inbound_receive, message_queue
-from patients.models import Patient
+from patients.models import DuplicateCandidate, Patient, PatientIdentifier
 from referrals.models import Referral
 from tests.factories import (
     ContactPointFactory,
@@ -70,6 +70,26 @@ PATIENT_BODY = {
     ],
     "identifiers": [{"system": "urn:ehr", "value": "E-1"}],
 }
+
+
+def a_pushed_patient(coordinator):
+    """The body of a second push of a record, with a new phone number."""
+    patient = a_patient(coordinator)
+    PatientIdentifier.objects.create(patient=patient, system="urn:ehr", value="E-9")
+    return {
+        "family_name": patient.family_name,
+        "given_name": patient.given_name,
+        "birth_date": patient.birth_date.isoformat(),
+        "identifiers": [{"system": "urn:ehr", "value": "E-9"}],
+        "contact_points": [{"system": "sms", "value": "+13125550199"}],
+    }
+
+
+def a_duplicate_pair():
+    one, other = PatientFactory(), PatientFactory()
+    return DuplicateCandidate.objects.create(
+        patient=one, other=other, score=10, found_by="scan", evidence=[]
+    )
 
 
 def a_text_from(coordinator):
@@ -155,6 +175,18 @@ CASES = {
     "patient create with every section": (
         lambda c: ("post", "/api/patients/", PATIENT_BODY),
         34,  # with the duplicate check's one lookup
+    ),
+    "patient push, new": (
+        lambda c: ("post", "/api/patients/push/", PATIENT_BODY),
+        35,  # the create, after the identifier's lookup
+    ),
+    "patient push, known and changed": (
+        lambda c: ("post", "/api/patients/push/", a_pushed_patient(c)),
+        17,
+    ),
+    "duplicate pair marked two people": (
+        lambda c: ("post", f"/api/duplicates/{a_duplicate_pair().pk}/distinct/", {}),
+        12,  # the pair locked and decided, then read with both records to answer
     ),
     "patient update": (
         lambda c: ("patch", f"/api/patients/{a_patient(c).pk}/", {"preferred_name": "Hoa"}),
