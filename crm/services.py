@@ -67,15 +67,23 @@ def full_clean(
     if only is not None:
         kept = {_attname_to_name(instance, name) for name in only}
         excluded |= {f.name for f in instance._meta.concrete_fields if f.name not in kept}
-    for f in instance._meta.concrete_fields:
-        if isinstance(f, models.ForeignKey) and f.is_cached(instance):
-            related = f.get_cached_value(instance)
-            if related is not None and not related._state.adding:
-                excluded.add(f.name)
+    excluded |= loaded_relations(instance)
     try:
         instance.full_clean(exclude=sorted(excluded), validate_constraints=False)
     except ValidationError as exc:
         raise InvalidInput("Some fields are not valid.", errors=validation_errors(exc)) from None
+
+
+def loaded_relations(instance: models.Model) -> set[str]:
+    """The foreign keys of ``instance`` given as rows loaded from the database: they
+    exist, and checking so would cost a query each."""
+    loaded = set()
+    for f in instance._meta.concrete_fields:
+        if isinstance(f, models.ForeignKey) and f.is_cached(instance):
+            related = f.get_cached_value(instance)
+            if related is not None and not related._state.adding:
+                loaded.add(f.name)
+    return loaded
 
 
 def _attname_to_name(instance: models.Model, name: str) -> str:

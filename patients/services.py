@@ -12,11 +12,18 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from crm.choices import Channel
 from crm.errors import Conflict, InvalidInput, NotAllowed, validation_errors
 from crm.roles import Actor, Role, has_role
-from crm.services import apply_changes, full_clean, lock_for_update, save_attributed
+from crm.services import (
+    apply_changes,
+    full_clean,
+    loaded_relations,
+    lock_for_update,
+    save_attributed,
+)
 from patients.choices import (
     CandidateStatus,
     ConsentPurpose,
@@ -71,7 +78,7 @@ def _build_children(
         child = model(patient=patient, **item)
         item_errors = {}
         try:
-            child.clean_fields(exclude=["patient"])
+            child.clean_fields(exclude=["patient", *loaded_relations(child)])
             child.clean()
         except ValidationError as exc:
             item_errors = validation_errors(exc)
@@ -180,6 +187,27 @@ def _write_children(
     return touched
 
 
+def _create_children(patient: Patient, collections: dict[str, list[dict]], actor: Actor) -> None:
+    """A new patient's child rows: each list written in one statement and its history in
+    another, then kept on the patient as its prefetched rows, in their order, for the
+    answer (nothing is read back)."""
+    patient._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+    for name, items in collections.items():
+        children = _build_children(patient, name, items, actor)
+        model, _ = CHILDREN[name]
+        if name == "identifiers":
+            _validate_unique_identifiers(patient, children)
+        if children:
+            bulk_create_with_history(children, model, default_user=actor)
+        ordering = model._meta.ordering
+        rows = getattr(patient, name).all()
+        rows._result_cache = sorted(  # type: ignore[attr-defined]
+            children, key=lambda row: tuple(getattr(row, field) for field in ordering)
+        )
+        rows._prefetch_done = True  # type: ignore[attr-defined]
+        patient._prefetched_objects_cache[name] = rows  # type: ignore[attr-defined]
+
+
 def check_coordinator_change(*, patient: Patient, actor: Actor) -> None:
     """A patient's care coordinator sees their restricted items, so who coordinates a
     patient is changed only by the current coordinator or an administrator (a patient
@@ -214,9 +242,10 @@ def patient_create(
     refused (409, with the candidates and why) unless ``confirm_new_person`` says the
     person registering checked: then the pairs are kept as two people, decided by them."""
     patient = Patient(**fields)
-    if not patient.mrn:
-        patient.mrn = _new_mrn()
-    full_clean(patient, exclude=["name_search", "family_key"])
+    generated = not patient.mrn
+    if generated:
+        patient.mrn = _new_mrn()  # checked free already
+    full_clean(patient, exclude=["name_search", "family_key", *(["mrn"] if generated else [])])
     candidates = duplicate_candidates(
         _person(patient, contact_points or [], identifiers or []), least=REGISTRATION
     )
@@ -243,7 +272,7 @@ def patient_create(
             for match in candidates
         ]
     )
-    _write_children(
+    _create_children(
         patient,
         {
             "identifiers": identifiers or [],
@@ -253,7 +282,6 @@ def patient_create(
         },
         actor,
     )
-    prefetch_related_objects([patient], *patient_children())
     return patient
 
 
