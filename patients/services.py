@@ -5,6 +5,7 @@ import datetime
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from django.conf import settings
@@ -199,12 +200,10 @@ def _create_children(patient: Patient, collections: dict[str, list[dict]], actor
             _validate_unique_identifiers(patient, children)
         if children:
             bulk_create_with_history(children, model, default_user=actor)
-        ordering = model._meta.ordering
+        ordering = [str(field) for field in model._meta.ordering or ()]
         rows = getattr(patient, name).all()
-        rows._result_cache = sorted(  # type: ignore[attr-defined]
-            children, key=lambda row: tuple(getattr(row, field) for field in ordering)
-        )
-        rows._prefetch_done = True  # type: ignore[attr-defined]
+        rows._result_cache = sorted(children, key=attrgetter(*ordering))
+        rows._prefetch_done = True
         patient._prefetched_objects_cache[name] = rows  # type: ignore[attr-defined]
 
 
