@@ -68,7 +68,7 @@ def patient_search(patients: QuerySet[Patient], text: str) -> QuerySet[Patient]:
 
     - an MRN (any case), a phone number in any format or a birth date (YYYY-MM-DD),
       when the text reads as one; these rank first;
-    - names, as ``patient_name_search``.
+    - names, as ``patient_name_search``, when the text has no digit.
     """
     text = text.strip()
     exact = Q(mrn__iexact=text)
@@ -96,21 +96,29 @@ def patient_name_search(patients: QuerySet[Patient], text: str) -> QuerySet[Pati
 
 def _names(text: str) -> tuple[Q, Any]:
     words = search_words(text)
-    if not words:
+    if not words or any(ch.isdigit() for ch in text):  # an MRN, a date, a phone
         return Q(pk__in=[]), Value(0.0)
     # A word under three letters has no trigram for the index to look up: it narrows
     # what longer words found, and alone it is found by sound and similarity.
     names = _words_q(words) if any(len(word) >= 3 for word in words) else Q(pk__in=[])
-    for at, word in enumerate(words):
-        sound = phonetic_key(word)
+    sounds = [phonetic_key(word) for word in words]
+    for at, sound in enumerate(sounds):
         if sound:
             names |= Q(family_key=sound) & _words_q(words[:at] + words[at + 1 :])
+    # A family name that sounds like a word typed ranks above one that only looks alike
+    # (Brock for "Borck", above Brown).
+    sounds_alike = Case(
+        When(family_key__in=[sound for sound in sounds if sound], then=Value(0.25)),
+        default=Value(0.0),
+    )
     if connection.vendor != "postgresql":
-        return names, Value(0.0)
-    alike = Value(" ".join(words))
-    # Ranked against the words as typed too: 杨涛 above 阳涛, both "yangtao".
+        return names, sounds_alike
+    # Compared with the words as typed and in Latin letters, as the names are kept
+    # (Иван: "иван ivan"), so that the characters typed rank above others read alike
+    # (杨涛 above 阳涛, both "yangtao").
     typed = Value(" ".join(dict.fromkeys(search_key(text).split() + words)))
-    return names | Q(_NamesAlike(F("name_search"), alike)), _Similarity(F("name_search"), typed)
+    similarity = _Similarity(F("name_search"), typed) + sounds_alike
+    return names | Q(_NamesAlike(F("name_search"), typed)), similarity
 
 
 def _ranked(patients: QuerySet[Patient], relevance: Any) -> QuerySet[Patient]:

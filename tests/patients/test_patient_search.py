@@ -108,6 +108,19 @@ def test_a_family_name_misspelled_still_finds_the_patient_first(api, typed):
         assert ranked(api.get("/api/patients/", {parameter: typed}))[0] == maria.pk
 
 
+def test_a_family_name_that_sounds_like_the_typo_ranks_first(api):
+    brock = PatientFactory(given_name="Bernard", family_name="Brock")
+    PatientFactory(given_name="Bernard", family_name="Brown")
+    assert ranked(api.get("/api/patients/", {"q": "Bernard Borck"}))[0] == brock.pk
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram similarity")
+def test_a_misspelled_name_in_another_script_is_found_on_postgresql(api):
+    bragin = PatientFactory(given_name="Ксения", family_name="Брагин")
+    PatientFactory(given_name="Ксения", family_name="Петрова")
+    assert ranked(api.get("/api/patients/", {"q": "Ксения Багин"}))[0] == bragin.pk
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram similarity")
 def test_a_given_name_misspelled_still_finds_the_patient_on_postgresql(api):
     jonathan = PatientFactory(given_name="Jonathan", family_name="Whitaker")

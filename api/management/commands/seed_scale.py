@@ -25,7 +25,13 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from faker import Faker
 
-from api.management.commands.seed_demo import LANGUAGES, SPECIALTIES, SUMMARIES, TOPIC_DEPARTMENT
+from api.management.commands.seed_demo import (
+    AREA_CODES,
+    LANGUAGES,
+    SPECIALTIES,
+    SUMMARIES,
+    TOPIC_DEPARTMENT,
+)
 from crm.choices import Channel, Department
 from crm.roles import Role
 from interactions.choices import ComplaintCategory, Direction, Outcome, Topic
@@ -39,7 +45,7 @@ from patients.models import (
     PatientIdentifier,
     PatientLanguage,
 )
-from patients.validators import search_key
+from patients.validators import name_search_key
 from referrals.choices import FollowUpKind, ReferralStatus
 from referrals.models import FollowUp, Referral, ReferralEvent
 
@@ -182,10 +188,8 @@ class Seeder:
                 male=list({fake.first_name_male() for _ in range(NAMES_PER_LOCALE)}),
                 family=list({fake.last_name() for _ in range(NAMES_PER_LOCALE)}),
             )
-        self.folded = {
-            name: (search_key(name), phonetic_key(name))
-            for names in self.names.values()
-            for name in names.female + names.male + names.family
+        self.sound = {
+            name: phonetic_key(name) for names in self.names.values() for name in names.family
         }
         # What the later tables need of each patient: (coordinator, language).
         self.patients: list[tuple[int | None, str]] = []
@@ -233,7 +237,6 @@ class Seeder:
             sex = rng.choice(("female", "male"))
             given = rng.choice(names.female if sex == "female" else names.male)
             family = rng.choice(names.family)
-            given_key, family_key = self.folded[given][0], self.folded[family]
             # Most patients have a coordinator; the heavy record (the first) has one.
             coordinated = pk == self.first_patient or rng.random() < 0.9
             coordinator = rng.choice(self.coordinators) if coordinated else None
@@ -248,8 +251,8 @@ class Seeder:
                 given,
                 "",
                 "",
-                f"{given_key} {family_key[0]}",
-                family_key[1],
+                name_search_key(given, "", "", family),
+                self.sound[family],
                 datetime.date(rng.randint(1930, 2024), rng.randint(1, 12), rng.randint(1, 28)),
                 sex,
                 "active",
@@ -516,8 +519,10 @@ def restricted(topic: str, rng: random.Random) -> str:
 
 
 def _phone(patient: int) -> str:
-    """A phone number per patient, unique, in E.164 (555 exchanges are fictional)."""
-    return f"+1{201 + patient % 700}555{patient % 10_000:04d}"
+    """A mobile number per patient, unique, valid, in E.164."""
+    return (
+        f"+1{AREA_CODES[patient % 8]}{200 + (patient // 10_000) % 800:03d}{patient % 10_000:04d}"
+    )
 
 
 def _columns(names: str) -> list[str]:
