@@ -182,18 +182,23 @@ def test_the_complaints_worklist_query_count_is_constant(
             assert api.get("/api/worklists/complaints/").status_code == 200
 
 
-def test_a_public_reply_must_not_identify_the_patient(api, coordinator):
-    patient = PatientFactory(given_name="Maribel", family_name="Ochoa", mrn="M777")
-    ContactPointFactory(patient=patient, value="+16175550199")
-    review = complaint_in("new", coordinator, patient=patient, channel="social")
-    reply = {
-        "patient_id": patient.pk,
+def public_reply(review):
+    """A reply posted publicly to a review of ``review``'s patient."""
+    return {
+        "patient_id": review.patient_id,
         "channel": "social",
         "direction": "outbound",
         "department": "contact_center",
         "topic": "complaint",
         "complaint_id": review.pk,
     }
+
+
+def test_a_public_reply_must_not_identify_the_patient(api, coordinator):
+    patient = PatientFactory(given_name="Maribel", family_name="Ochoa", mrn="M777")
+    ContactPointFactory(patient=patient, value="+16175550199")
+    review = complaint_in("new", coordinator, patient=patient, channel="social")
+    reply = public_reply(review)
     for text in ("Dear Maribel, we are sorry.", "About MRN m777:", "We called 617-555-0199."):
         response = api.post("/api/interactions/", {**reply, "summary": text}, "json")
         assert response.status_code == 400, text
@@ -218,19 +223,7 @@ def test_a_public_reply_must_not_identify_the_patient(api, coordinator):
 def test_a_name_in_a_public_reply_is_a_word_of_it(api, coordinator, given, family, text, refused):
     patient = PatientFactory(given_name=given, family_name=family)
     review = complaint_in("new", coordinator, patient=patient, channel="social")
-    response = api.post(
-        "/api/interactions/",
-        {
-            "patient_id": patient.pk,
-            "channel": "social",
-            "direction": "outbound",
-            "department": "contact_center",
-            "topic": "complaint",
-            "complaint_id": review.pk,
-            "summary": text,
-        },
-        "json",
-    )
+    response = api.post("/api/interactions/", {**public_reply(review), "summary": text}, "json")
     assert response.status_code == (400 if refused else 201), response.content
 
 
