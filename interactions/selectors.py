@@ -15,8 +15,9 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, RowNumber
 
 from crm.access import Section, can, hidden_fields, rows_q
 from crm.history import merged_change_log
@@ -172,11 +173,19 @@ def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
     # Through the related managers, each row's ``patient`` is already this patient.
     referrals = []
     if can(user, Section.REFERRALS):
-        # One query for all of them: a patient has a handful of referrals in a lifetime.
+        # One query: every open referral and the latest past ones (a patient seen for
+        # years by many services may have hundreds).
+        is_open = Q(status__in=OPEN_STATUSES)
+        latest = Window(
+            RowNumber(),
+            partition_by=[Case(When(is_open, then=Value(True)), default=Value(False))],
+            order_by=[F("created_at").desc(), F("id").desc()],
+        )
         referrals = list(
-            with_replacement(patient.referrals.select_related(*REFERRAL_RELATED)).order_by(
-                "-created_at", "-id"
-            )
+            with_replacement(patient.referrals.select_related(*REFERRAL_RELATED))
+            .annotate(latest=latest)
+            .filter(is_open | Q(latest__lte=PAST_REFERRALS_SHOWN))
+            .order_by("-created_at", "-id")
         )
     past = [r for r in referrals if r.status not in OPEN_STATUSES]
     referrals = [r for r in referrals if r.status in OPEN_STATUSES]
@@ -194,7 +203,7 @@ def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
         if len(timeline) > TIMELINE_SIZE
         else None,
         "open_referrals": referrals,
-        "past_referrals": past[:PAST_REFERRALS_SHOWN],
+        "past_referrals": past,
         "open_follow_ups": follow_ups,
         "emergency_access_until": patient.emergency_access_until,
         "service_levels": service_levels.targets(),
@@ -202,7 +211,9 @@ def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
             "interactions": patient.interactions_total,
             "referrals": patient.referrals_total if can(user, Section.REFERRALS) else 0,
             "open_referrals": len(referrals),
-            "past_referrals": len(past),
+            "past_referrals": patient.referrals_total - len(referrals)
+            if can(user, Section.REFERRALS)
+            else 0,
             "open_follow_ups": len(follow_ups),
             "overdue_follow_ups": sum(1 for f in follow_ups if f.due_at < now),
         },
