@@ -90,7 +90,7 @@ def _patient_ids(data, *, is_patient_resource: bool) -> set[int]:
     return found
 
 
-def _ids_text(patients: set[int]) -> str:
+def ids_text(patients: set[int]) -> str:
     """The patients as the record keeps them: ``,12,40,`` (searchable everywhere)."""
     return "," + ",".join(str(pk) for pk in sorted(patients)) + "," if patients else ""
 
@@ -110,7 +110,7 @@ def record_patient_page(request, response, *, patient_id: int, link: str, action
     AccessRecord.objects.create(
         auth_method="patient_link",
         client=link[:120],
-        patient_ids=_ids_text({patient_id}),
+        patient_ids=ids_text({patient_id}),
         action=action,
         method=request.method,
         endpoint=f"/{request.resolver_match.route}"[:300],
@@ -132,7 +132,7 @@ def record_sent(
         username=user.get_username(),
         auth_method="webhook",
         client=client[:120],
-        patient_ids=_ids_text(patient_ids),
+        patient_ids=ids_text(patient_ids),
         action=action,
         method="POST",
         endpoint=endpoint.split("?")[0][:300],
@@ -184,7 +184,7 @@ class AccessLogMiddleware:
             username=user.get_username() if authenticated else "",
             auth_method=note.auth_method,
             client=note.client[:120],
-            patient_ids=_ids_text(patients),
+            patient_ids=ids_text(patients),
             action=note.action or request.method.lower(),
             method=request.method,
             # A path may carry bytes no text column takes (a NUL); the log keeps them
