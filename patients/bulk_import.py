@@ -53,6 +53,7 @@ from django.utils.dateparse import parse_date, parse_datetime, parse_time
 
 from crm.audit import ids_text
 from crm.choices import Channel
+from crm.db import insert_rows
 from crm.models import AccessRecord
 from patients.choices import (
     AccessibilityNeed,
@@ -857,12 +858,18 @@ class BatchWriter:
         types = self._column_types()
         with connection.cursor() as cursor:
             for table, table_rows in written:
-                _insert(cursor, table.name, table.columns, table_rows, types.get(table.name))
+                insert_rows(
+                    cursor, table.name, table.columns, table_rows, types=types.get(table.name)
+                )
             for table, table_rows in written:
                 history = self._histories[table.name]
                 history_rows = history.rows(table_rows, last)
-                _insert(
-                    cursor, history.name, history.columns, history_rows, types.get(history.name)
+                insert_rows(
+                    cursor,
+                    history.name,
+                    history.columns,
+                    history_rows,
+                    types=types.get(history.name),
                 )
         outcome.patient_ids = [row[0] for row in written[0][1]]
         AccessRecord.objects.create(
@@ -1032,49 +1039,6 @@ def _mrns_taken(mrns: set[str]) -> set[str]:
             )
             return {mrn for (mrn,) in cursor.fetchall()}
     return set(Patient.objects.filter(mrn__in=mrns).values_list("mrn", flat=True))
-
-
-def _insert(
-    cursor: Any,
-    table: str,
-    columns: Sequence[str],
-    rows: Sequence[tuple],
-    types: dict[str, int] | None = None,
-) -> None:
-    """All of ``rows`` in one statement: on PostgreSQL a binary COPY (``types``: the
-    columns' type oids; the table's triggers fire, so the change feed records the
-    rows), on SQLite one executemany INSERT."""
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(column) for column in columns)
-    if connection.vendor == "postgresql":
-        assert types is not None
-        # COPY goes around Django's cursor wrapper: its errors are made Django's here
-        # (a unique violation an IntegrityError), as those of execute() are.
-        with (
-            connection.wrap_database_errors,
-            cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN (FORMAT BINARY)") as copy,
-        ):
-            copy.set_types([types[column] for column in columns])
-            for row in rows:
-                copy.write_row(row)
-        return
-    marks = ", ".join(["%s"] * len(columns))
-    cursor.executemany(
-        f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})",
-        [tuple(_sqlite_value(value) for value in row) for row in rows],
-    )
-
-
-def _sqlite_value(value: object) -> object:
-    if isinstance(value, list | dict):
-        return json.dumps(value)
-    if isinstance(value, datetime.datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from api.management.commands.seed_demo import (
     TOPIC_DEPARTMENT,
 )
 from crm.choices import Channel, Department
+from crm.db import insert_rows
 from crm.roles import Role
 from interactions.choices import ComplaintCategory, Direction, Outcome, Topic
 from interactions.models import Complaint, ComplaintEvent, Interaction, SurveyResponse
@@ -573,39 +574,17 @@ SURVEY_COLUMNS = _columns(
 
 
 def write(model: type[models.Model], columns: Sequence[str], rows: Iterable[tuple]) -> int:
-    """Write ``rows`` (tuples in ``columns`` order) into the model's table: COPY on
-    PostgreSQL, with the table's own triggers (the change feed's) off for the load."""
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(column) for column in columns)
-    written = 0
+    """Write ``rows`` (tuples in ``columns`` order) into the model's table, with the
+    table's own triggers (the change feed's) off for the load on PostgreSQL."""
+    table = model._meta.db_table
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
-            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-                    written += 1
-            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
-            return written
-        marks = ", ".join(["%s"] * len(columns))
-        sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
-        batch = []
-        for row in rows:
-            batch.append(tuple(_sqlite_value(value) for value in row))
-            if len(batch) == 5000:
-                cursor.executemany(sql, batch)
-                written += len(batch)
-                batch = []
-        cursor.executemany(sql, batch)
-        return written + len(batch)
-
-
-def _sqlite_value(value):
-    if isinstance(value, datetime.datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return value
+        if connection.vendor != "postgresql":
+            return insert_rows(cursor, table, columns, rows)
+        quoted = connection.ops.quote_name(table)
+        cursor.execute(f"ALTER TABLE {quoted} DISABLE TRIGGER USER")
+        written = insert_rows(cursor, table, columns, rows)
+        cursor.execute(f"ALTER TABLE {quoted} ENABLE TRIGGER USER")
+        return written
 
 
 def move_sequences(written: list[type[models.Model]]) -> None:
