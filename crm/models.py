@@ -17,9 +17,11 @@ class VersionedRecord(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # Not kept in history: the change time (the history row has its own) and derived
-    # search keys (a patient's ``name_search`` and ``family_key``).
+    # keys (a patient's ``name_search`` and ``family_key``, a referral's
+    # ``priority_rank``).
     history = HistoricalRecords(
-        inherit=True, excluded_fields=["updated_at", "name_search", "family_key"]
+        inherit=True,
+        excluded_fields=["updated_at", "name_search", "family_key", "priority_rank"],
     )
 
     class Meta:

@@ -22,11 +22,10 @@ from django.db.models import Count, F, Min, Q, QuerySet, Sum
 
 from crm.db import EpochSeconds, Percentile
 from crm.periods import period_bounds
-from crm.worklists import bucket_counts
 from referrals.choices import FollowUpStatus, ReferralAction
 from referrals.choices import ReferralStatus as S
 from referrals.models import FollowUp, Referral, ReferralEvent
-from referrals.worklists import ReferralBucket, with_buckets
+from referrals.worklists import bucket_counts, team_bucket_counts
 
 DAY = 86400.0
 
@@ -52,6 +51,7 @@ def referral_metrics(
     end: date,
     targets,
     now: datetime,
+    everyone: bool = False,
 ) -> dict:
     begin, finish = period_bounds(start, end)
     cohort = referrals.filter(sent_at__gte=begin, sent_at__lt=finish)
@@ -96,7 +96,10 @@ def referral_metrics(
         on_time=Count("pk", filter=Q(status=FollowUpStatus.DONE, completed_at__lte=F("due_at"))),
     )
 
-    overdue_now = bucket_counts(with_buckets(referrals, targets, now), ReferralBucket.values)
+    if everyone:  # every referral: counted from the tallies
+        overdue_now = team_bucket_counts(targets, now)
+    else:
+        overdue_now = bucket_counts(referrals, targets, now)
 
     def days(value):
         return None if value is None else round(value, 2)

@@ -1,4 +1,6 @@
+import operator
 from datetime import timedelta
+from functools import reduce
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,6 +13,7 @@ from crm.access import Section
 from crm.choices import Channel, Department
 from crm.models import TransitionEvent, VersionedRecord
 from referrals.choices import (
+    PRIORITY_RANK,
     FollowUpKind,
     FollowUpPriority,
     FollowUpStatus,
@@ -147,6 +150,11 @@ class Referral(VersionedRecord):
     priority = models.CharField(
         max_length=8, choices=ReferralPriority, default=ReferralPriority.ROUTINE
     )
+    # ``priority`` as its place in the worklists' order (stat first), kept by save() and
+    # held to it by a constraint: indexes can then read a bucket most urgent first.
+    priority_rank = models.PositiveSmallIntegerField(
+        editable=False, default=PRIORITY_RANK[ReferralPriority.ROUTINE]
+    )
     status = models.CharField(max_length=16, choices=ReferralStatus, default=ReferralStatus.DRAFT)
     reason = models.TextField("clinical reason", max_length=4000)
     coordinator = models.ForeignKey(
@@ -185,14 +193,39 @@ class Referral(VersionedRecord):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            # A worklist bucket in its order (priority, then how long in the state),
+            # everyone's or one coordinator's; and overdue filters.
             models.Index(
-                fields=["status", "priority", "status_changed_at"], name="referral_sla_idx"
+                fields=["status", "priority_rank", "status_changed_at", "id"],
+                name="referral_sla_idx",
             ),
-            models.Index(fields=["coordinator", "status"], name="referral_coordinator_idx"),
+            models.Index(
+                fields=["coordinator", "status", "priority_rank", "status_changed_at", "id"],
+                name="referral_coordinator_idx",
+            ),
+            # The few that redirect a declined one (the team's declined bucket).
+            models.Index(
+                fields=["replaces"],
+                condition=Q(replaces__isnull=False),
+                name="referral_redirects_idx",
+            ),
+            # Scheduled ones by appointment time: the visits that passed.
+            models.Index(
+                fields=["status", "priority_rank", "appointment_at", "id"],
+                condition=Q(status=ReferralStatus.SCHEDULED),
+                name="referral_appointment_idx",
+            ),
             models.Index(fields=["patient", "status"], name="referral_patient_idx"),
             models.Index(fields=["-created_at", "-id"], name="referral_created_idx"),
         ]
         constraints = [
+            models.CheckConstraint(
+                condition=reduce(
+                    operator.or_,
+                    (Q(priority=p, priority_rank=rank) for p, rank in PRIORITY_RANK.items()),
+                ),
+                name="%(app_label)s_%(class)s_priority_rank",
+            ),
             models.CheckConstraint(
                 condition=~Q(status=ReferralStatus.SCHEDULED) | Q(appointment_at__isnull=False),
                 name="%(app_label)s_%(class)s_scheduled_has_time",
@@ -211,6 +244,13 @@ class Referral(VersionedRecord):
 
     def __str__(self) -> str:
         return f"Referral {self.pk} ({self.specialty}, {self.status})"
+
+    def save(self, *args, **kwargs):
+        self.priority_rank = PRIORITY_RANK[self.priority]
+        fields = kwargs.get("update_fields")
+        if fields is not None and "priority" in fields:
+            kwargs["update_fields"] = {*fields, "priority_rank"}
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         if (
@@ -339,3 +379,41 @@ class FollowUp(VersionedRecord):
             linked = getattr(self, link)
             if linked is not None and linked.patient_id != self.patient_id:
                 raise ValidationError({link: f"The {link} belongs to another patient."})
+
+
+class ReferralTally(models.Model):
+    """How many open referrals entered their status on a day (UTC; a scheduled one: its
+    visit day), by priority. Kept by database triggers (``referrals.tallies``)."""
+
+    status = models.CharField(max_length=16, choices=ReferralStatus)
+    priority_rank = models.PositiveSmallIntegerField()
+    day = models.DateField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status", "priority_rank", "day"], name="referraltally_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status}/{self.priority_rank} {self.day}: {self.n}"
+
+
+class FollowUpTally(models.Model):
+    """How many open follow-ups are due on a day (UTC), by assignee (a user id, 0 for
+    none) and queue. Kept by database triggers (``referrals.tallies``)."""
+
+    assignee = models.IntegerField()
+    queue = models.CharField(max_length=32, choices=Department, blank=True)
+    day = models.DateField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["assignee", "queue", "day"], name="followuptally_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.assignee or self.queue} {self.day}: {self.n}"

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Case, DateTimeField, ExpressionWrapper, F, Q, Value, When
 
+from referrals.choices import PRIORITY_RANK
 from referrals.choices import ReferralStatus as S
 from referrals.models import Referral, ServiceLevelTarget
 
@@ -48,21 +49,28 @@ def next_step(referral: Referral, by_priority: dict[str, ServiceLevelTarget], no
     return NextStep(step=step, due_at=due_at, overdue=due_at is not None and due_at < now)
 
 
-def _due_cases(by_priority: dict[str, ServiceLevelTarget]) -> list[tuple[Q, timedelta]]:
+def _due_cases(
+    by_priority: dict[str, ServiceLevelTarget], statuses=NEXT_STEP
+) -> list[tuple[Q, timedelta]]:
     cases = []
-    for status, (_, target_field) in NEXT_STEP.items():
+    for status in statuses:
+        target_field = NEXT_STEP[status][1]
         if target_field is None:
             continue
         for priority, target in by_priority.items():
-            cases.append((Q(status=status, priority=priority), getattr(target, target_field)))
+            case = Q(status=status, priority_rank=PRIORITY_RANK[priority])
+            cases.append((case, getattr(target, target_field)))
     return cases
 
 
-def overdue_q(by_priority: dict[str, ServiceLevelTarget], now: datetime) -> Q:
-    """Referrals whose current step is past its target. Compares the indexed
-    ``status_changed_at`` with constants, so it can use ``referral_sla_idx``."""
-    condition = Q(status=S.SCHEDULED, appointment_at__lt=now)
-    for case, within in _due_cases(by_priority):
+def overdue_q(by_priority: dict[str, ServiceLevelTarget], now: datetime, statuses=NEXT_STEP) -> Q:
+    """Referrals whose current step is past its target (of those in ``statuses``).
+    Compares the indexed ``status_changed_at`` with constants, so it can use
+    ``referral_sla_idx``."""
+    condition = Q(pk__in=[])
+    if S.SCHEDULED in statuses:
+        condition = Q(status=S.SCHEDULED, appointment_at__lt=now)
+    for case, within in _due_cases(by_priority, statuses):
         condition |= case & Q(status_changed_at__lt=now - within)
     return condition
 

@@ -2,18 +2,20 @@
 (follow-ups). Each answers with bucket counts and the most urgent items per bucket in a
 fixed number of queries, whatever the size of the list."""
 
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import models
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Value, When, Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
-from crm.worklists import ranked_buckets
-from referrals import service_levels
+from referrals import service_levels, tallies
 from referrals.choices import FOLLOW_UP_PRIORITY_RANK, PRIORITY_RANK, FollowUpStatus
 from referrals.choices import ReferralStatus as S
-from referrals.models import Referral, ServiceLevelTarget
+from referrals.models import FollowUp, FollowUpTally, Referral, ReferralTally, ServiceLevelTarget
+
+User = get_user_model()
 
 
 class ReferralBucket(models.TextChoices):
@@ -31,89 +33,228 @@ class FollowUpBucket(models.TextChoices):
     UPCOMING = "upcoming", "Upcoming"
 
 
-def referral_bucket(targets: dict[str, ServiceLevelTarget], now: datetime) -> Case:
-    """Which worklist bucket an open referral is in; None when it needs nothing now."""
+BUCKET_STATUSES = tallies.COUNTED_STATUSES
+
+
+def bucket_conditions(targets: dict[str, ServiceLevelTarget], now: datetime) -> dict[str, Q]:
+    """Which open referrals are in each bucket; none is in two, and one that needs
+    nothing now (sent, not yet past its target) is in none."""
     replaced = Exists(Referral.objects.filter(replaces=OuterRef("pk")))
-    return Case(
-        When(
-            Q(status=S.SENT) & service_levels.overdue_q(targets, now),
-            then=Value(ReferralBucket.AWAITING_RESPONSE),
-        ),
-        When(status=S.ACCEPTED, then=Value(ReferralBucket.ACCEPTED_NOT_SCHEDULED)),
-        When(
-            status=S.SCHEDULED,
-            appointment_at__lt=now,
-            then=Value(ReferralBucket.APPOINTMENT_PASSED),
-        ),
-        When(status=S.SEEN, then=Value(ReferralBucket.LOOP_OPEN)),
-        When(Q(status=S.DECLINED) & ~replaced, then=Value(ReferralBucket.DECLINED_NEEDS_PROVIDER)),
-        When(status=S.NO_SHOW, then=Value(ReferralBucket.NO_SHOW_REBOOK)),
-        default=None,
-        output_field=models.CharField(),
+    return {
+        ReferralBucket.AWAITING_RESPONSE: service_levels.overdue_q(targets, now, [S.SENT]),
+        ReferralBucket.ACCEPTED_NOT_SCHEDULED: Q(status=S.ACCEPTED),
+        ReferralBucket.APPOINTMENT_PASSED: Q(status=S.SCHEDULED, appointment_at__lt=now),
+        ReferralBucket.LOOP_OPEN: Q(status=S.SEEN),
+        ReferralBucket.DECLINED_NEEDS_PROVIDER: Q(status=S.DECLINED) & ~replaced,
+        ReferralBucket.NO_SHOW_REBOOK: Q(status=S.NO_SHOW),
+    }
+
+
+def bucket_counts(referrals: QuerySet, targets, now: datetime) -> dict[str, dict[str, int]]:
+    """How many referrals each bucket holds, and how many of them are past their next
+    step's due time: one pass over the open referrals (an index-only scan)."""
+    overdue = service_levels.overdue_q(targets, now)
+    aggregates = {}
+    for key, condition in bucket_conditions(targets, now).items():
+        aggregates[key] = Count("pk", filter=condition)
+        aggregates[f"{key}_overdue"] = Count("pk", filter=condition & overdue)
+    figures = (
+        referrals.filter(status__in=BUCKET_STATUSES)
+        .order_by()
+        .values("pk")
+        .aggregate(**aggregates)
+    )
+    return {
+        key: {"count": figures[key], "overdue": figures[f"{key}_overdue"]}
+        for key in ReferralBucket.values
+    }
+
+
+def _cuts(targets: dict[str, ServiceLevelTarget], now: datetime) -> dict[tuple, datetime]:
+    """(status, priority rank) -> the moment before which such a referral is overdue
+    (for a sent one: in its bucket at all)."""
+    cuts = {(S.SCHEDULED, rank): now for rank in PRIORITY_RANK.values()}
+    for status, (_, target_field) in service_levels.NEXT_STEP.items():
+        if target_field is None:
+            continue
+        for priority, target in targets.items():
+            cuts[status, PRIORITY_RANK[priority]] = now - getattr(target, target_field)
+    return cuts
+
+
+def team_bucket_counts(targets, now: datetime) -> dict[str, dict[str, int]]:
+    """:func:`bucket_counts` of every referral, from the tallies: the whole days before
+    each cut from the tally, the cut's own day read live from the worklist indexes, and
+    the declined ones already redirected. Three small reads instead of a pass over half
+    a million referrals."""
+    cuts = _cuts(targets, now)
+    tallied = {str(status): Sum("n", filter=Q(status=status)) for status in BUCKET_STATUSES}
+    live, days = {}, Q(pk__in=[])
+    for (status, rank), cut in cuts.items():
+        day, start = tallies.split(cut)
+        field = "appointment_at" if status == S.SCHEDULED else "status_changed_at"
+        tallied[f"{status}_{rank}"] = Sum(
+            "n", filter=Q(status=status, priority_rank=rank, day__lt=day)
+        )
+        today = Q(status=status, priority_rank=rank, **{f"{field}__gte": start})
+        live[f"{status}_{rank}"] = Count("pk", filter=today & Q(**{f"{field}__lt": cut}))
+        days |= today & Q(**{f"{field}__lt": start + tallies.DAY})
+    counted = ReferralTally.objects.aggregate(**tallied)
+    for key, n in Referral.objects.filter(days).aggregate(**live).items():
+        counted[key] = (counted[key] or 0) + n
+    redirected = (
+        Referral.objects.filter(replaces__isnull=False, replaces__status=S.DECLINED)
+        .values("replaces")
+        .distinct()
+        .count()
+    )
+
+    def total(status):
+        return counted[status] or 0
+
+    def overdue(status):
+        return sum(counted[f"{s}_{rank}"] for s, rank in cuts if s == status)
+
+    return {
+        ReferralBucket.AWAITING_RESPONSE: {"count": overdue(S.SENT), "overdue": overdue(S.SENT)},
+        ReferralBucket.ACCEPTED_NOT_SCHEDULED: {
+            "count": total(S.ACCEPTED),
+            "overdue": overdue(S.ACCEPTED),
+        },
+        ReferralBucket.APPOINTMENT_PASSED: {
+            "count": overdue(S.SCHEDULED),
+            "overdue": overdue(S.SCHEDULED),
+        },
+        ReferralBucket.LOOP_OPEN: {"count": total(S.SEEN), "overdue": overdue(S.SEEN)},
+        ReferralBucket.DECLINED_NEEDS_PROVIDER: {
+            "count": total(S.DECLINED) - redirected,
+            "overdue": 0,
+        },
+        ReferralBucket.NO_SHOW_REBOOK: {"count": total(S.NO_SHOW), "overdue": overdue(S.NO_SHOW)},
+    }
+
+
+def referral_worklist(
+    referrals: QuerySet,
+    *,
+    targets,
+    now: datetime,
+    limit: int,
+    offset: int = 0,
+    everyone: bool = False,
+) -> list[dict]:
+    """Bucket counts and the ``limit`` most urgent referrals of each bucket (after the
+    first ``offset``), most urgent first: priority, then how long past due. A bucket's
+    due times follow from when its referrals entered their state (or from the visit
+    time), so that is the order; each bucket is one read of an index in that order.
+    ``everyone``: ``referrals`` are all of them, and the counts come from the tallies.
+    Seven queries (nine for everyone)."""
+    if everyone:
+        counts = team_bucket_counts(targets, now)
+    else:
+        counts = bucket_counts(referrals, targets, now)
+    buckets = []
+    for (key, label), condition in zip(
+        ReferralBucket.choices, bucket_conditions(targets, now).values(), strict=True
+    ):
+        passed = key == ReferralBucket.APPOINTMENT_PASSED
+        since = "appointment_at" if passed else "status_changed_at"
+        items = referrals.filter(condition).order_by("priority_rank", since, "pk")
+        buckets.append(
+            {"key": key, "label": label, **counts[key], "items": items[offset : offset + limit]}
+        )
+    return buckets
+
+
+def _end_of_today(now: datetime) -> datetime:
+    return timezone.make_aware(
+        datetime.combine(timezone.localdate(now) + timedelta(days=1), time.min)
     )
 
 
-def _priority_rank(ranks: dict = PRIORITY_RANK) -> Case:
+def follow_up_buckets(now: datetime, horizon: timedelta) -> dict[str, Q]:
+    """Which open follow-ups each bucket holds: past due, due by the end of today, due
+    after today within ``horizon``."""
+    end_of_today = _end_of_today(now)
+    return {
+        FollowUpBucket.OVERDUE: Q(due_at__lt=now),
+        FollowUpBucket.DUE_TODAY: Q(due_at__gte=now, due_at__lt=end_of_today),
+        FollowUpBucket.UPCOMING: Q(due_at__gte=end_of_today, due_at__lt=now + horizon),
+    }
+
+
+Owner = tuple[int | None, str]  # (assignee id, queue)
+
+
+def _owner_counts(follow_ups: QuerySet, buckets: dict[str, Q]) -> dict[Owner, dict]:
+    rows = (
+        follow_ups.order_by()
+        .values("assigned_to", "queue")
+        .annotate(**{key: Count("pk", filter=condition) for key, condition in buckets.items()})
+    )
+    return {(row.pop("assigned_to"), row.pop("queue")): row for row in rows}
+
+
+@dataclass(frozen=True)
+class Counted:
+    """Which follow-ups a worklist counts from the tallies: those of the owners ``rows``
+    selects (``tally``, the same owners over the tally's assignee and queue), but the
+    ``hidden`` ones (restricted ones the user may not see)."""
+
+    hidden: Q
+    rows: Q = field(default_factory=Q)
+    tally: Q = field(default_factory=Q)
+
+
+def _tallied_owner_counts(now: datetime, horizon: timedelta, counted: Counted) -> dict:
+    """:func:`_owner_counts` from the tallies: whole days from the tally, the days of
+    now, of the end of today and of the horizon read live, less the hidden ones."""
+    buckets = follow_up_buckets(now, horizon)
+    cuts = [tallies.day_of(moment) for moment in (now, _end_of_today(now), now + horizon)]
+    whole_days = {
+        FollowUpBucket.OVERDUE: Q(day__lt=cuts[0]),
+        FollowUpBucket.DUE_TODAY: Q(day__gt=cuts[0], day__lt=cuts[1]),
+        FollowUpBucket.UPCOMING: Q(day__gt=cuts[1], day__lt=cuts[2]),
+    }
+    rows = (
+        FollowUpTally.objects.filter(counted.tally, day__lt=cuts[2])
+        .values("assignee", "queue")
+        .annotate(**{key: Sum("n", filter=days) for key, days in whole_days.items()})
+    )
+    counts: dict[Owner, dict] = {
+        (row.pop("assignee") or None, row.pop("queue")): {k: n or 0 for k, n in row.items()}
+        for row in rows
+    }
+    live_days = Q(pk__in=[])
+    for start in {tallies.start_of(day) for day in cuts}:
+        live_days |= Q(due_at__gte=start, due_at__lt=start + tallies.DAY)
+    open_ = FollowUp.objects.filter(counted.rows, status=FollowUpStatus.OPEN)
+    for rows, sign in (
+        (open_.filter(live_days), 1),
+        (open_.filter(counted.hidden, due_at__lt=now + horizon), -1),
+    ):
+        for owner, row in _owner_counts(rows, buckets).items():
+            owner_counts = counts.setdefault(owner, dict.fromkeys(buckets, 0))
+            for key, n in row.items():
+                owner_counts[key] += sign * n
+    return counts
+
+
+def _priority_rank() -> Case:
     return Case(
-        *[When(priority=priority, then=Value(rank)) for priority, rank in ranks.items()],
+        *[When(priority=p, then=Value(rank)) for p, rank in FOLLOW_UP_PRIORITY_RANK.items()],
         output_field=models.IntegerField(),
     )
 
 
-def with_buckets(referrals: QuerySet, targets, now: datetime) -> QuerySet:
-    """Referrals that are in a bucket, with ``bucket``, ``due_at`` (their next step's due
-    time; none where no target applies, as for a declined one), ``is_overdue``, and
-    ``urgent_since`` (the due time, else when they entered their state) for ordering."""
-    return (
-        referrals.filter(
-            status__in=[S.SENT, S.ACCEPTED, S.SCHEDULED, S.SEEN, S.DECLINED, S.NO_SHOW]
-        )
-        .annotate(bucket=referral_bucket(targets, now))
-        .filter(bucket__isnull=False)
-        .annotate(
-            due_at=service_levels.due_at_expression(targets),
-            urgent_since=Coalesce("due_at", "status_changed_at"),
-            is_overdue=Case(
-                When(due_at__lt=now, then=True),
-                default=False,
-                output_field=models.BooleanField(),
-            ),
-        )
-    )
-
-
-def referral_worklist(
-    referrals: QuerySet, *, targets, now: datetime, limit: int, offset: int = 0
-) -> list[dict]:
-    """Bucket counts and the ``limit`` most urgent referrals of each bucket (after the
-    first ``offset``), most urgent first: priority, then how long past due. Two
-    queries."""
-    return ranked_buckets(
-        with_buckets(referrals, targets, now),
-        ReferralBucket.choices,
-        order_by=[_priority_rank().asc(), F("urgent_since").asc(), F("pk").asc()],
-        limit=limit,
-        offset=offset,
-    )
-
-
-def follow_up_bucket(now: datetime) -> Case:
-    end_of_today = timezone.make_aware(
-        datetime.combine(timezone.localdate(now) + timedelta(days=1), time.min)
-    )
-    return Case(
-        When(due_at__lt=now, then=Value(FollowUpBucket.OVERDUE)),
-        When(due_at__lt=end_of_today, then=Value(FollowUpBucket.DUE_TODAY)),
-        default=Value(FollowUpBucket.UPCOMING),
-        output_field=models.CharField(),
-    )
-
-
-def _person(row: dict) -> dict | None:
-    if row["assigned_to"] is None:
-        return None
-    name = f"{row['assigned_to__first_name']} {row['assigned_to__last_name']}".strip()
-    return {"id": row["assigned_to"], "name": name or row["assigned_to__username"]}
+def _people(ids) -> dict[int, dict]:
+    people = {}
+    for user in User.objects.filter(pk__in=ids).values(
+        "pk", "first_name", "last_name", "username"
+    ):
+        name = f"{user['first_name']} {user['last_name']}".strip()
+        people[user["pk"]] = {"id": user["pk"], "name": name or user["username"]}
+    return people
 
 
 def follow_up_worklist(
@@ -124,56 +265,38 @@ def follow_up_worklist(
     limit: int,
     offset: int = 0,
     by_priority: bool = False,
+    counted: Counted | None = None,
 ) -> dict:
     """Open follow-ups due before ``now + horizon`` by bucket, with counts per owner (a
-    person or a department queue). Items earliest due first, or with ``by_priority``
-    highest priority first and then earliest due. Two queries."""
-    bucketed = follow_ups.filter(status=FollowUpStatus.OPEN, due_at__lt=now + horizon).annotate(
-        bucket=follow_up_bucket(now)
-    )
-    owners: dict[tuple, dict] = {}
-    counts = {key: 0 for key in FollowUpBucket.values}
-    rows = (
-        bucketed.order_by()
-        .values(
-            "assigned_to",
-            "assigned_to__first_name",
-            "assigned_to__last_name",
-            "assigned_to__username",
-            "queue",
-            "bucket",
-        )
-        .annotate(n=Count("pk"))
-    )
-    for row in rows:
-        counts[row["bucket"]] += row["n"]
-        owner = owners.setdefault(
-            (row["assigned_to"], row["queue"]),
-            {
-                "assigned_to": _person(row),
-                "queue": row["queue"] or None,
-                **{key: 0 for key in FollowUpBucket.values},
-            },
-        )
-        owner[row["bucket"]] += row["n"]
-    priority_order = [_priority_rank(FOLLOW_UP_PRIORITY_RANK).asc()] if by_priority else []
-    ranked = bucketed.annotate(
-        rank=Window(
-            RowNumber(),
-            partition_by=[F("bucket")],
-            order_by=[*priority_order, F("due_at").asc(), F("pk").asc()],
-        )
-    ).filter(rank__gt=offset, rank__lte=offset + limit)
-    items: dict[str, list] = {key: [] for key in FollowUpBucket.values}
-    for follow_up in ranked.order_by("bucket", "rank"):
-        items[follow_up.bucket].append(follow_up)
+    person or a department queue). Items earliest due first (each bucket one read of
+    the due-time index), or with ``by_priority`` highest priority first and then
+    earliest due. With ``counted`` (which says what ``follow_ups`` are) the counts come
+    from the tallies. Seven queries (up to nine from the tallies)."""
+    buckets = follow_up_buckets(now, horizon)
+    open_ = follow_ups.filter(status=FollowUpStatus.OPEN, due_at__lt=now + horizon)
+    if counted is None:
+        counts = _owner_counts(open_, buckets)
+    else:
+        counts = _tallied_owner_counts(now, horizon, counted)
+    people = _people({person for person, _ in counts if person is not None})
+    owners = [
+        {"assigned_to": people.get(person), "queue": queue or None, **row}
+        for (person, queue), row in counts.items()
+        if any(row.values())
+    ]
+    owners.sort(key=lambda o: (o["assigned_to"] is None, o["queue"] or "", str(o["assigned_to"])))
+    order = [_priority_rank().asc()] if by_priority else []
     return {
         "buckets": [
-            {"key": key, "label": label, "count": counts[key], "items": items[key]}
+            {
+                "key": key,
+                "label": label,
+                "count": sum(owner[key] for owner in owners),
+                "items": open_.filter(buckets[key]).order_by(*order, "due_at", "pk")[
+                    offset : offset + limit
+                ],
+            }
             for key, label in FollowUpBucket.choices
         ],
-        "owners": sorted(
-            owners.values(),
-            key=lambda o: (o["assigned_to"] is None, o["queue"] or "", str(o["assigned_to"])),
-        ),
+        "owners": owners,
     }

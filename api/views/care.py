@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.generics import GenericAPIView
@@ -17,19 +18,27 @@ from api.serializers.care import (
     ReferralWorklistSerializer,
     WorklistQuerySerializer,
 )
-from crm.access import Scope, Section
+from crm.access import Scope, Section, rows_q
+from crm.roles import user_queues
 from crm.worklists import mine_q
 from referrals import selectors, service_levels
 from referrals.filtersets import FollowUpFilterSet, ReferralFilterSet
 from referrals.metrics import referral_metrics
 from referrals.services import staff_handoff
-from referrals.worklists import follow_up_worklist, referral_worklist
+from referrals.worklists import Counted, follow_up_worklist, referral_worklist
 
 
 def query_params(serializer_class, request):
     query = serializer_class(data=request.query_params)
     query.is_valid(raise_exception=True)
     return query.validated_data
+
+
+def unfiltered(view, everything_visible: bool) -> bool:
+    """Whether the view reads every row of its model: no filter given, and a user who
+    sees them all. The team worklists then count from the tallies."""
+    filters = set(view.filterset_class.base_filters)
+    return everything_visible and not filters & set(view.request.query_params)
 
 
 class ReferralWorklistView(AuditedMixin, GenericAPIView):
@@ -57,8 +66,16 @@ class ReferralWorklistView(AuditedMixin, GenericAPIView):
             coordinators = [request.user.pk]
         now = timezone.now()
         targets = service_levels.targets()
+        everyone = coordinators is None and unfiltered(
+            self, rows_q(request.user, Section.REFERRALS) == Q()
+        )
         buckets = referral_worklist(
-            referrals, targets=targets, now=now, limit=options["limit"], offset=options["offset"]
+            referrals,
+            targets=targets,
+            now=now,
+            limit=options["limit"],
+            offset=options["offset"],
+            everyone=everyone,
         )
         context = {**self.get_serializer_context(), "now": now, "service_levels": targets}
         data = {"coordinators": coordinators, "buckets": buckets}
@@ -83,10 +100,19 @@ class FollowUpWorklistView(AuditedMixin, GenericAPIView):
         options = query_params(WorklistQuerySerializer, request)
         follow_ups = self.filter_queryset(self.get_queryset())
         scoped = {"assigned_to", "queue"} & set(request.query_params)
+        owners, tallied_owners = Q(), Q()  # everyone's
         if not options["team"] and not scoped:
-            follow_ups = follow_ups.filter(
-                mine_q(request.user, person="assigned_to", queue="queue")
-            )
+            owners = mine_q(request.user, person="assigned_to", queue="queue")
+            tallied_owners = Q(assignee=request.user.pk) | Q(queue__in=user_queues(request.user))
+            follow_ups = follow_ups.filter(owners)
+        counted = None
+        if (options["team"] or not scoped) and unfiltered(
+            self, rows_q(request.user, Section.FOLLOW_UPS) == Q()
+        ):
+            # Restricted ones the user may not see are in the tallies: they are taken off.
+            visible = selectors.visible_follow_ups_q(request.user)
+            hidden = Q(interaction__isnull=False) & ~visible if visible != Q() else Q(pk__in=[])
+            counted = Counted(hidden, rows=owners, tally=tallied_owners)
         now = timezone.now()
         worklist = follow_up_worklist(
             follow_ups,
@@ -95,6 +121,7 @@ class FollowUpWorklistView(AuditedMixin, GenericAPIView):
             limit=options["limit"],
             offset=options["offset"],
             by_priority=options["order"] == "priority",
+            counted=counted,
         )
         context = {**self.get_serializer_context(), "now": now}
         return Response(FollowUpWorklistSerializer(worklist, context=context).data)
@@ -131,6 +158,7 @@ class ReferralMetricsView(GenericAPIView):
             end=period["end"],
             targets=service_levels.targets(),
             now=timezone.now(),
+            everyone=unfiltered(self, everything_visible=True),
         )
         return Response(ReferralMetricsSerializer(figures).data)
 

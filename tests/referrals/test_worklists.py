@@ -4,10 +4,15 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.db import connection
+from django.db.models import Q
 
-from referrals import services
+from referrals import service_levels, services, tallies, worklists
+from referrals.models import FollowUp, FollowUpTally, Referral, ReferralTally
+from referrals.selectors import follow_up_list, referral_list
+from referrals.worklists import follow_up_worklist, referral_worklist
 from tests.conftest import client_for
-from tests.factories import FollowUpFactory, PatientFactory, UserFactory
+from tests.factories import FollowUpFactory, InteractionFactory, PatientFactory, UserFactory
 from tests.referrals.deck import at
 from tests.referrals.helpers import walk
 
@@ -145,6 +150,39 @@ def test_the_list_filters_apply(api, deck):
     assert all(b["count"] == 0 for k, b in buckets.items() if k != "awaiting_response")
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")
+@pytest.mark.parametrize("mine", [True, False], ids=["mine", "team"])
+def test_each_referral_bucket_is_read_in_order_from_an_index(deck, coordinator, mine):
+    """With sequential scans and sorts made as costly as possible, a plan that still
+    sorts a bucket, or reads the table whole, has no index to read it in order: at a
+    million patients that is the whole team's half-million open referrals per request."""
+    referrals = referral_list(user=coordinator)
+    if mine:
+        referrals = referrals.filter(coordinator=coordinator)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+    buckets = referral_worklist(
+        referrals, targets=service_levels.targets(), now=NOW, limit=25, offset=25
+    )
+    for bucket in buckets:
+        plan = bucket["items"].explain()
+        assert "Sort" not in plan and "Seq Scan on referrals_referral " not in plan, plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")
+def test_each_follow_up_bucket_is_read_in_order_from_an_index(coordinator):
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+    worklist = follow_up_worklist(
+        follow_up_list(user=coordinator), now=NOW, horizon=dt.timedelta(days=7), limit=25
+    )
+    for bucket in worklist["buckets"]:
+        plan = bucket["items"].explain()
+        assert "Sort" not in plan and "Seq Scan on referrals_followup " not in plan, plan
+
+
 def test_billing_has_no_referral_worklist(billing):
     response = client_for(billing).get("/api/worklists/referrals/")
     assert response.status_code == 403
@@ -162,15 +200,19 @@ def test_the_referral_worklist_query_count_is_constant(
     for size in (1, 10):
         add(size)
         coordinator.__dict__.pop("_crm_roles", None)
-        # roles, service levels, bucket counts, ranked items, access record
-        with django_assert_num_queries(5):
+        # roles, service levels, bucket counts, each bucket's items (6), access record;
+        # the whole team's: the tallies, the cut days and the redirected for the counts
+        with django_assert_num_queries(10):
             worklist(api)
+        coordinator.__dict__.pop("_crm_roles", None)
+        with django_assert_num_queries(12):
+            worklist(api, team="true")
 
 
 # Follow-ups ------------------------------------------------------------------------
 
 
-def follow_up_worklist(client, **params):
+def follow_ups(client, **params):
     with time_machine.travel(NOW, tick=False):
         response = client.get("/api/worklists/follow-ups/", params)
     assert response.status_code == 200, response.content
@@ -191,7 +233,7 @@ def test_my_follow_ups_and_my_queue_by_due_time(billing, coordinator):
         make(at(12, 30), assigned_to=billing, queue="")  # beyond the 7-day horizon
         make(at(11, 14), queue="pharmacy")  # another department's queue
         make(at(11, 14), assigned_to=coordinator, queue="")  # someone else's
-    buckets, body = follow_up_worklist(client_for(billing))
+    buckets, body = follow_ups(client_for(billing))
     assert buckets == {"overdue": [overdue], "due_today": [today], "upcoming": [upcoming]}
     owners = {(o["assigned_to"] or {}).get("id"): o for o in body["owners"]}
     assert (owners[billing.pk]["overdue"], owners[billing.pk]["upcoming"]) == (1, 1)
@@ -208,7 +250,7 @@ def test_follow_ups_page_through_a_bucket_in_due_order(billing):
             for day in range(5)
         ]
     pages = [
-        follow_up_worklist(client_for(billing), limit=2, offset=offset)[0]["overdue"]
+        follow_ups(client_for(billing), limit=2, offset=offset)[0]["overdue"]
         for offset in (0, 2, 4)
     ]
     assert pages == [overdue[:2], overdue[2:4], overdue[4:]]
@@ -218,9 +260,9 @@ def test_the_team_view_and_a_queue_filter(api, coordinator):
     with time_machine.travel(NOW, tick=False):
         pharmacy = FollowUpFactory(due_at=at(11, 14), queue="pharmacy").pk
         FollowUpFactory(due_at=at(11, 14), assigned_to=UserFactory(), queue="")
-    buckets, _ = follow_up_worklist(api, queue="pharmacy")
+    buckets, _ = follow_ups(api, queue="pharmacy")
     assert buckets["overdue"] == [pharmacy]
-    buckets, _ = follow_up_worklist(api, team="true")
+    buckets, _ = follow_ups(api, team="true")
     assert len(buckets["overdue"]) == 2
 
 
@@ -232,8 +274,13 @@ def test_the_follow_up_worklist_query_count_is_constant(
             for n in range(size):
                 FollowUpFactory(assigned_to=coordinator, queue="", due_at=at(11, 10 + n % 10))
         coordinator.__dict__.pop("_crm_roles", None)
-        with django_assert_num_queries(4):  # roles, counts by owner/bucket, items, record
-            follow_up_worklist(api)
+        # roles, the tallies, the live days and the restricted ones the coordinator may
+        # not see for the counts, the owners' names, each bucket's items (3), access record
+        with django_assert_num_queries(9):
+            follow_ups(api)
+        coordinator.__dict__.pop("_crm_roles", None)
+        with django_assert_num_queries(9):
+            follow_ups(api, team="true")
 
 
 def test_follow_ups_by_priority_then_due_and_filtered_by_priority(billing):
@@ -256,13 +303,110 @@ def test_follow_ups_by_priority_then_due_and_filtered_by_priority(billing):
             make(4, "high"),
         )
     client = client_for(billing)
-    assert follow_up_worklist(client)[0]["overdue"] == [low, high, medium, high_later]
-    by_priority = follow_up_worklist(client, order="priority")[0]["overdue"]
+    assert follow_ups(client)[0]["overdue"] == [low, high, medium, high_later]
+    by_priority = follow_ups(client, order="priority")[0]["overdue"]
     assert by_priority == [high, high_later, medium, low]
-    assert follow_up_worklist(client, priority="high")[0]["overdue"] == [high, high_later]
+    assert follow_ups(client, priority="high")[0]["overdue"] == [high, high_later]
 
 
 @pytest.mark.parametrize("order", ["", "alphabetical"])
 def test_an_order_not_offered_is_refused(api, order):
     response = api.get("/api/worklists/follow-ups/", {"order": order})
     assert response.status_code == 400 and "order" in response.json()["errors"]
+
+
+# Tallies ----------------------------------------------------------------------------
+
+
+EVERYONE = Q()
+
+
+def live_owner_counts(now, horizon, owners=EVERYONE):
+    follow_ups = FollowUp.objects.filter(owners, status="open", due_at__lt=now + horizon)
+    counts = worklists._owner_counts(follow_ups, worklists.follow_up_buckets(now, horizon))
+    return {owner: row for owner, row in counts.items() if any(row.values())}
+
+
+def tallied_owner_counts(now, horizon, owners=EVERYONE, tallied_owners=EVERYONE):
+    counted = worklists.Counted(Q(pk__in=[]), rows=owners, tally=tallied_owners)
+    counts = worklists._tallied_owner_counts(now, horizon, counted)
+    return {owner: row for owner, row in counts.items() if any(row.values())}
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata"])
+def test_team_counts_from_the_tallies_are_the_live_counts(
+    deck, coordinator, billing, settings, zone
+):
+    """The tallies follow every write (create, transition, reassignment, completion,
+    deletion), and the counts they give at any moment, across day boundaries (the
+    tallies' UTC days and the clinic's own), are the ones counted from the rows."""
+    settings.TIME_ZONE = zone
+    with time_machine.travel(NOW, tick=False):
+        patient = PatientFactory()
+        due = [at(11, 14, 23), at(11, 15, 0, 30), at(11, 15, 13), at(11, 16, 1), at(11, 21)]
+        made = [
+            FollowUpFactory(patient=patient, due_at=when, assigned_to=owner, queue=queue)
+            for when in due
+            for owner, queue in ((billing, ""), (None, "billing"), (coordinator, ""))
+        ]
+        FollowUp.objects.filter(pk=made[0].pk).update(assigned_to=coordinator)
+        FollowUp.objects.filter(pk=made[1].pk).update(due_at=at(11, 25))
+        services.follow_up_complete(actor=coordinator, follow_up=made[2], outcome="Called")
+        made[3].delete()
+        walk(coordinator, sent(at(11, 14, 23, 59)), priority="urgent")
+        deck["w5"].delete()  # a referral leaves its tally when it goes
+
+    targets = service_levels.targets()
+    horizon = dt.timedelta(days=7)
+    for hours in (-30, -13, -1, 0, 1, 11, 12, 13, 36, 24 * 9):
+        now = NOW + dt.timedelta(hours=hours)
+        assert worklists.team_bucket_counts(targets, now) == worklists.bucket_counts(
+            Referral.objects.all(), targets, now
+        ), hours
+        assert tallied_owner_counts(now, horizon) == live_owner_counts(now, horizon), hours
+        mine = Q(assigned_to=billing) | Q(queue="billing")
+        assert tallied_owner_counts(
+            now, horizon, mine, Q(assignee=billing.pk) | Q(queue="billing")
+        ) == live_owner_counts(now, horizon, mine), hours
+
+    def tallies_now():
+        return sorted(
+            (*row, n)
+            for *row, n in ReferralTally.objects.filter(n__gt=0).values_list(
+                "status", "priority_rank", "day", "n"
+            )
+        ), sorted(
+            FollowUpTally.objects.filter(n__gt=0).values_list("assignee", "queue", "day", "n")
+        )
+
+    kept = tallies_now()
+    tallies.rebuild()
+    assert tallies_now() == kept and kept[0] and kept[1]
+
+
+def test_the_team_views_count_from_the_tallies(api, deck):
+    """The whole team's lists without filters read the tallies (their counts are the
+    ones the rows give, checked above); a filtered list counts its rows."""
+    ReferralTally.objects.update(n=1000)
+    team, _ = worklist(api, team="true")
+    assert team["accepted_not_scheduled"]["count"] > 1000
+    filtered, _ = worklist(api, team="true", priority="routine")
+    assert filtered["accepted_not_scheduled"]["count"] < 1000
+
+
+def test_the_team_counts_leave_out_what_the_user_may_not_see(api, coordinator, clinician):
+    """A follow-up from a restricted interaction is in the tallies; the team's counts
+    of a coordinator who may not see it (not the patient's) leave it out."""
+    with time_machine.travel(NOW, tick=False):
+        patient = PatientFactory()
+        secret = InteractionFactory(patient=patient, sensitivity="restricted")
+        FollowUpFactory(patient=patient, interaction=secret, due_at=at(11, 14), queue="billing")
+        FollowUpFactory(patient=patient, due_at=at(11, 14), queue="billing")
+    counts = {
+        user: {b["key"]: b["count"] for b in body["buckets"]}["overdue"]
+        for user, body in (
+            ("coordinator", follow_ups(api, team="true")[1]),
+            ("clinician", follow_ups(client_for(clinician), team="true")[1]),
+        )
+    }
+    assert counts == {"coordinator": 1, "clinician": 2}

@@ -47,7 +47,7 @@ from patients.models import (
     PatientLanguage,
 )
 from patients.validators import name_search_key
-from referrals.choices import FollowUpKind, ReferralStatus
+from referrals.choices import PRIORITY_RANK, FollowUpKind, ReferralStatus
 from referrals.models import FollowUp, Referral, ReferralEvent
 
 MRN_PREFIX = "S"
@@ -377,10 +377,12 @@ class Seeder:
                     if status == "scheduled":
                         appointment = self.now + datetime.timedelta(days=rng.uniform(1, 45))
                 self.referrals.append((pk, self.first_patient + offset, status, created))
+                priority = rng.choices(("routine", "urgent", "stat"), (0.8, 0.17, 0.03))[0]
                 yield (
                     pk,
                     rng.choice(SPECIALTIES),
-                    rng.choices(("routine", "urgent", "stat"), (0.8, 0.17, 0.03))[0],
+                    priority,
+                    PRIORITY_RANK[priority],
                     status,
                     "Specialist assessment requested by the primary care physician.",
                     appointment,
@@ -548,9 +550,9 @@ INTERACTION_COLUMNS = _columns(
     "updated_at patient_id staff_id"
 )
 REFERRAL_COLUMNS = _columns(
-    "id specialty priority status reason appointment_at report_received_on report_from "
-    "report_summary report_recommendations sent_at status_changed_at version created_at "
-    "updated_at coordinator_id created_by_id patient_id"
+    "id specialty priority priority_rank status reason appointment_at report_received_on "
+    "report_from report_summary report_recommendations sent_at status_changed_at version "
+    "created_at updated_at coordinator_id created_by_id patient_id"
 )
 REFERRAL_EVENT_COLUMNS = _columns(
     "id action from_status to_status occurred_at reason details referral_id"
