@@ -5,12 +5,13 @@ from collections import Counter
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Sum
 
 from api.management.commands.seed_scale import HEAVY_INTERACTIONS, REFERRAL_STATES
 from interactions.models import Complaint, Interaction
 from patients.models import ContactPoint, Patient
-from referrals.models import FollowUp, Referral, ReferralEvent
+from referrals.models import FollowUp, FollowUpTally, Referral, ReferralEvent, ReferralTally
+from referrals.tallies import COUNTED_STATUSES
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +39,13 @@ def test_the_scale_data_set_holds_together(api):
         assert follow_up.patient_id == follow_up.referral.patient_id
     for complaint in Complaint.objects.prefetch_related("events"):
         assert max(complaint.events.all(), key=lambda e: e.pk).to_status == complaint.status
+    # The worklists' tallies count the loaded rows (their triggers were off for it).
+    tallied = ReferralTally.objects.values("status").annotate(n=Sum("n"))
+    assert {row["status"]: row["n"] for row in tallied if row["n"]} == {
+        status: n for status, n in statuses.items() if status in COUNTED_STATUSES
+    }
+    open_follow_ups = FollowUp.objects.filter(status="open").count()
+    assert FollowUpTally.objects.aggregate(n=Sum("n"))["n"] == open_follow_ups > 0
 
     # The application goes on writing after it: ids move past the seeded rows.
     response = api.post(

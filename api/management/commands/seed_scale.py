@@ -47,6 +47,7 @@ from patients.models import (
     PatientLanguage,
 )
 from patients.validators import name_search_key
+from referrals import tallies
 from referrals.choices import PRIORITY_RANK, FollowUpKind, ReferralStatus
 from referrals.models import FollowUp, Referral, ReferralEvent
 
@@ -151,6 +152,7 @@ class Command(BaseCommand):
                     f"{time.perf_counter() - table_started:>8.1f} s"
                 )
             move_sequences(seeder.models_written)
+            tallies.rebuild()  # the triggers that keep them were off for the load
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute("ANALYZE")
