@@ -92,8 +92,9 @@ class Workflow:
     related: tuple[str, ...] = ()  # joins the lock loads, for the rules and the response
     # For a transition whose target is None: the state to go to.
     target_of: Callable[[Any, Transition], str] | None = None
-    # Changes every transition makes, from the locked record and the moment.
-    derive: Callable[[Any, datetime.datetime], dict] | None = None
+    # Changes every transition makes, from the locked record, the moment, the action
+    # and the state it goes to.
+    derive: Callable[[Any, datetime.datetime, str, str], dict] | None = None
     table: dict[str, Transition] = field(init=False)
     reactions: list[Reaction] = field(init=False, default_factory=list)
 
@@ -184,7 +185,7 @@ class Workflow:
             assert self.target_of is not None, f"{self.name}: {action} needs target_of"
             target = self.target_of(record, transition)
         if self.derive is not None:
-            changes = {**self.derive(record, at), **changes}
+            changes = {**self.derive(record, at, action, target), **changes}
         changes[self.status_field] = target
         if self.changed_at_field:
             changes[self.changed_at_field] = at

@@ -12,7 +12,7 @@ COMPLAINT_WORKFLOW = Workflow(
     event_link="complaint",
     related=("patient", "owner"),
     # Any step taken is a response to the patient: the first one stops that clock.
-    derive=lambda complaint, at: {} if complaint.first_response_at else {"first_response_at": at},
+    derive=lambda complaint, at, *_: {"first_response_at": complaint.first_response_at or at},
     transitions=[
         Transition(
             A.ACKNOWLEDGE,

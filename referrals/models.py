@@ -181,6 +181,14 @@ class Referral(VersionedRecord):
 
     sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
     status_changed_at = models.DateTimeField(default=timezone.now)
+    # Kept by the workflow from its events, for the metrics: the first time into each
+    # state (the first booking for scheduled), and the visits and no-shows recorded.
+    accepted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    scheduled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    seen_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    visits = models.PositiveSmallIntegerField(default=0, editable=False)
+    no_shows = models.PositiveSmallIntegerField(default=0, editable=False)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -18,6 +18,13 @@ from referrals.choices import ReferralAction as A
 from referrals.choices import ReferralStatus as S
 from referrals.models import FollowUp, Referral, ReferralEvent
 
+# The states whose first time each referral keeps (a first schedule is kept by action:
+# a reschedule stays scheduled).
+FIRST_INTO: dict[str, str] = {
+    S.ACCEPTED: "accepted_at",
+    S.SEEN: "seen_at",
+    S.CLOSED: "closed_at",
+}
 OPEN_REFERRAL = frozenset({S.DRAFT, S.SENT, S.ACCEPTED, S.SCHEDULED, S.NO_SHOW, S.SEEN})
 
 
@@ -71,6 +78,21 @@ def _report_dates(referral: Referral, at: datetime.datetime, changes: dict) -> N
         )
 
 
+def _state_times(referral: Referral, at: datetime.datetime, action: str, target: str) -> dict:
+    """The first time into each state and the visits and no-shows so far, kept on the
+    referral for the metrics (``referrals.metrics``)."""
+    changes: dict = {}
+    first = "scheduled_at" if action == A.SCHEDULE else FIRST_INTO.get(target)
+    if first:
+        earlier = getattr(referral, first)
+        changes[first] = at if earlier is None else min(earlier, at)
+    if action == A.NO_SHOW:
+        changes["no_shows"] = referral.no_shows + 1
+    if action == A.SEEN:
+        changes["visits"] = referral.visits + 1
+    return changes
+
+
 def _state_before(referral: Referral, transition: Transition) -> str:
     """Where a reopened referral returns: the state it left to be closed or cancelled."""
     previous = (
@@ -98,6 +120,7 @@ REFERRAL_WORKFLOW = Workflow(
         "coordinator",
     ),
     target_of=_state_before,
+    derive=_state_times,
     transitions=[
         Transition(
             A.SEND,

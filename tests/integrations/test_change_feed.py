@@ -167,7 +167,10 @@ def test_every_followed_table_has_its_change_triggers(db):
     tables = {apps.get_model(label)._meta.db_table for label, *_ in followed}
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            cursor.execute("SELECT tbl_name FROM sqlite_master WHERE type = 'trigger'")
+            cursor.execute(
+                "SELECT tbl_name FROM sqlite_master "
+                "WHERE type = 'trigger' AND name LIKE 'integrations_change_%'"
+            )
             per_table = 3  # insert, update, delete
         else:
             cursor.execute(

@@ -6,7 +6,8 @@ import datetime as dt
 import pytest
 import time_machine
 
-from referrals.models import Organization
+from referrals.metrics import count_state_times
+from referrals.models import Organization, Referral
 from tests.factories import FollowUpFactory, OrganizationFactory, UserFactory
 from tests.referrals.deck import at
 from tests.referrals.helpers import walk
@@ -180,3 +181,26 @@ def test_billing_cannot_read_referral_metrics(billing):
 
     response = client_for(billing).get("/api/metrics/referrals/", PERIOD)
     assert response.status_code == 403
+
+
+STATE_TIMES = ["accepted_at", "scheduled_at", "seen_at", "closed_at", "visits", "no_shows"]
+
+
+def test_the_state_times_kept_by_the_workflow_are_the_events(deck):
+    """What each transition keeps on the referral is what its events say; counting
+    them again from the events (for rows a load wrote) gives the same."""
+    kept = {row["pk"]: row for row in Referral.objects.values("pk", *STATE_TIMES)}
+    assert any(row["no_shows"] for row in kept.values())
+    assert any(row["closed_at"] for row in kept.values())
+    first = deck[1]
+    assert (first.accepted_at, first.scheduled_at, first.seen_at, first.closed_at) == (
+        at(10, 2),
+        at(10, 4),
+        at(10, 10, 12),
+        at(10, 13, 12),
+    )
+    Referral.objects.update(
+        accepted_at=None, scheduled_at=None, seen_at=None, closed_at=None, visits=0, no_shows=0
+    )
+    count_state_times()
+    assert {row["pk"]: row for row in Referral.objects.values("pk", *STATE_TIMES)} == kept

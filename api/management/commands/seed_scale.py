@@ -49,6 +49,7 @@ from patients.models import (
 from patients.validators import name_search_key
 from referrals import tallies
 from referrals.choices import PRIORITY_RANK, FollowUpKind, ReferralStatus
+from referrals.metrics import count_state_times
 from referrals.models import FollowUp, Referral, ReferralEvent
 
 MRN_PREFIX = "S"
@@ -152,7 +153,10 @@ class Command(BaseCommand):
                     f"{time.perf_counter() - table_started:>8.1f} s"
                 )
             move_sequences(seeder.models_written)
-            tallies.rebuild()  # the triggers that keep them were off for the load
+            # What the workflow and the triggers keep as rows are written: the state
+            # times and counts from the events, the worklist tallies.
+            count_state_times()
+            tallies.rebuild()
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute("ANALYZE")
@@ -394,6 +398,8 @@ class Seeder:
                     "",
                     sent,
                     changed,
+                    0,  # visits and no-shows: counted from the events after the load
+                    0,
                     1,
                     created,
                     changed,
@@ -553,8 +559,8 @@ INTERACTION_COLUMNS = _columns(
 )
 REFERRAL_COLUMNS = _columns(
     "id specialty priority priority_rank status reason appointment_at report_received_on "
-    "report_from report_summary report_recommendations sent_at status_changed_at version "
-    "created_at updated_at coordinator_id created_by_id patient_id"
+    "report_from report_summary report_recommendations sent_at status_changed_at visits "
+    "no_shows version created_at updated_at coordinator_id created_by_id patient_id"
 )
 REFERRAL_EVENT_COLUMNS = _columns(
     "id action from_status to_status occurred_at reason details referral_id"
