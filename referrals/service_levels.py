@@ -2,13 +2,13 @@
 
 Computed from ``status_changed_at`` and the :class:`ServiceLevelTarget` rows, never
 stored by hand. The same rules are used as a Python function (one referral) and as
-query expressions (filters and ordering in the database).
+query filters (in the database).
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Case, DateTimeField, ExpressionWrapper, F, Q, Value, When
+from django.db.models import Q
 
 from referrals.choices import PRIORITY_RANK
 from referrals.choices import ReferralStatus as S
@@ -73,18 +73,3 @@ def overdue_q(by_priority: dict[str, ServiceLevelTarget], now: datetime, statuse
     for case, within in _due_cases(by_priority, statuses):
         condition |= case & Q(status_changed_at__lt=now - within)
     return condition
-
-
-def due_at_expression(by_priority: dict[str, ServiceLevelTarget]) -> Case:
-    """A query expression for the due time of each referral's next step."""
-    whens = [When(status=S.SCHEDULED, then=F("appointment_at"))]
-    for case, within in _due_cases(by_priority):
-        whens.append(
-            When(
-                case,
-                then=ExpressionWrapper(
-                    F("status_changed_at") + Value(within), output_field=DateTimeField()
-                ),
-            )
-        )
-    return Case(*whens, default=None, output_field=DateTimeField())

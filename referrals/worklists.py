@@ -92,13 +92,13 @@ def team_bucket_counts(targets, now: datetime) -> dict[str, dict[str, int]]:
     live, days = {}, Q(pk__in=[])
     for (status, rank), cut in cuts.items():
         day, start = tallies.split(cut)
-        field = "appointment_at" if status == S.SCHEDULED else "status_changed_at"
+        column = "appointment_at" if status == S.SCHEDULED else "status_changed_at"
         tallied[f"{status}_{rank}"] = Sum(
             "n", filter=Q(status=status, priority_rank=rank, day__lt=day)
         )
-        today = Q(status=status, priority_rank=rank, **{f"{field}__gte": start})
-        live[f"{status}_{rank}"] = Count("pk", filter=today & Q(**{f"{field}__lt": cut}))
-        days |= today & Q(**{f"{field}__lt": start + tallies.DAY})
+        today = Q(status=status, priority_rank=rank, **{f"{column}__gte": start})
+        live[f"{status}_{rank}"] = Count("pk", filter=today & Q(**{f"{column}__lt": cut}))
+        days |= today & Q(**{f"{column}__lt": start + tallies.DAY})
     counted = ReferralTally.objects.aggregate(**tallied)
     for key, n in Referral.objects.filter(days).aggregate(**live).items():
         counted[key] = (counted[key] or 0) + n
