@@ -54,7 +54,7 @@ def _due_cases(
 ) -> list[tuple[Q, timedelta]]:
     cases = []
     for status in statuses:
-        target_field = NEXT_STEP[status][1]
+        target_field = NEXT_STEP.get(status, ("", None))[1]
         if target_field is None:
             continue
         for priority, target in by_priority.items():
