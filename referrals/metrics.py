@@ -21,7 +21,7 @@ from datetime import date, datetime
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum
 
-from crm.db import EpochSeconds, Percentile
+from crm.db import EpochSeconds, Percentile, triggers_off
 from crm.periods import period_bounds
 from referrals.choices import FollowUpStatus, ReferralAction
 from referrals.choices import ReferralStatus as S
@@ -62,13 +62,8 @@ def count_state_times(using=connection) -> None:
     """Set every referral's state times and visit counts from its events, as the
     workflow keeps them (``referrals.workflow``), for rows written without it. No
     change-feed rows: nothing a reader sees changes."""
-    postgresql = using.vendor == "postgresql"
-    with using.cursor() as cursor:
-        if postgresql:
-            cursor.execute("ALTER TABLE referrals_referral DISABLE TRIGGER USER")
+    with using.cursor() as cursor, triggers_off(cursor, "referrals_referral"):
         cursor.execute(STATE_TIMES)
-        if postgresql:
-            cursor.execute("ALTER TABLE referrals_referral ENABLE TRIGGER USER")
 
 
 def _ratio(numerator: int, denominator: int) -> dict:

@@ -8,6 +8,8 @@ from importlib import import_module
 from django.conf import settings
 from django.db import migrations, models
 
+from crm.db import triggers_off
+
 triggers = import_module("integrations.migrations.0005_triggers_after_table_rebuilds")
 
 SET_RANKS = """
@@ -20,13 +22,9 @@ WHERE priority_rank <> CASE priority WHEN 'stat' THEN 0 WHEN 'urgent' THEN 1 ELS
 def set_ranks(apps, schema_editor):
     """The ranks of existing referrals, without change-feed rows: nothing a reader sees
     changes."""
-    postgresql = schema_editor.connection.vendor == "postgresql"
     with schema_editor.connection.cursor() as cursor:
-        if postgresql:
-            cursor.execute("ALTER TABLE referrals_referral DISABLE TRIGGER USER")
-        cursor.execute(SET_RANKS)
-        if postgresql:
-            cursor.execute("ALTER TABLE referrals_referral ENABLE TRIGGER USER")
+        with triggers_off(cursor, "referrals_referral"):
+            cursor.execute(SET_RANKS)
 
 
 class Migration(migrations.Migration):

@@ -33,7 +33,7 @@ from api.management.commands.seed_demo import (
     TOPIC_DEPARTMENT,
 )
 from crm.choices import Channel, Department
-from crm.db import insert_rows
+from crm.db import insert_rows, triggers_off
 from crm.roles import Role
 from interactions.choices import ComplaintCategory, Direction, Outcome, Topic
 from interactions.models import Complaint, ComplaintEvent, Interaction, SurveyResponse
@@ -140,11 +140,6 @@ class Command(BaseCommand):
         started = time.perf_counter()
         seeder = Seeder(random.Random(seed), self._coordinators(patients), seed)
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                # Foreign keys checked per statement: a table's triggers can then be
-                # turned back on right after its COPY (no check left pending).
-                with connection.cursor() as cursor:
-                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for model, columns, rows in seeder.tables(patients):
                 table_started = time.perf_counter()
                 written = write(model, columns, rows)
@@ -586,15 +581,8 @@ SURVEY_COLUMNS = _columns(
 def write(model: type[models.Model], columns: Sequence[str], rows: Iterable[tuple]) -> int:
     """Write ``rows`` (tuples in ``columns`` order) into the model's table, with the
     table's own triggers (the change feed's) off for the load on PostgreSQL."""
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
-            return insert_rows(cursor, table, columns, rows)
-        quoted = connection.ops.quote_name(table)
-        cursor.execute(f"ALTER TABLE {quoted} DISABLE TRIGGER USER")
-        written = insert_rows(cursor, table, columns, rows)
-        cursor.execute(f"ALTER TABLE {quoted} ENABLE TRIGGER USER")
-        return written
+    with connection.cursor() as cursor, triggers_off(cursor, model._meta.db_table):
+        return insert_rows(cursor, model._meta.db_table, columns, rows)
 
 
 def move_sequences(written: list[type[models.Model]]) -> None:
