@@ -49,18 +49,17 @@ def next_step(referral: Referral, by_priority: dict[str, ServiceLevelTarget], no
     return NextStep(step=step, due_at=due_at, overdue=due_at is not None and due_at < now)
 
 
-def _due_cases(
+def targets_within(
     by_priority: dict[str, ServiceLevelTarget], statuses=NEXT_STEP
-) -> list[tuple[Q, timedelta]]:
-    cases = []
-    for status in statuses:
-        target_field = NEXT_STEP.get(status, ("", None))[1]
-        if target_field is None:
-            continue
-        for priority, target in by_priority.items():
-            case = Q(status=status, priority_rank=PRIORITY_RANK[priority])
-            cases.append((case, getattr(target, target_field)))
-    return cases
+) -> list[tuple[str, int, timedelta]]:
+    """(status, priority rank, time allowed in that status) for each status in
+    ``statuses`` whose next step has a target, and each priority that has targets."""
+    return [
+        (status, PRIORITY_RANK[priority], getattr(target, target_field))
+        for status in statuses
+        if (target_field := NEXT_STEP.get(status, ("", None))[1]) is not None
+        for priority, target in by_priority.items()
+    ]
 
 
 def overdue_q(by_priority: dict[str, ServiceLevelTarget], now: datetime, statuses=NEXT_STEP) -> Q:
@@ -70,6 +69,6 @@ def overdue_q(by_priority: dict[str, ServiceLevelTarget], now: datetime, statuse
     condition = Q(pk__in=[])
     if S.SCHEDULED in statuses:
         condition = Q(status=S.SCHEDULED, appointment_at__lt=now)
-    for case, within in _due_cases(by_priority, statuses):
-        condition |= case & Q(status_changed_at__lt=now - within)
+    for status, rank, within in targets_within(by_priority, statuses):
+        condition |= Q(status=status, priority_rank=rank, status_changed_at__lt=now - within)
     return condition

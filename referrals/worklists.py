@@ -87,11 +87,8 @@ def _cuts(targets: dict[str, ServiceLevelTarget], now: datetime) -> dict[tuple, 
     """(status, priority rank) -> the moment before which such a referral is overdue
     (for a sent one: in its bucket at all)."""
     cuts = {(S.SCHEDULED, rank): now for rank in PRIORITY_RANK.values()}
-    for status, (_, target_field) in service_levels.NEXT_STEP.items():
-        if target_field is None:
-            continue
-        for priority, target in targets.items():
-            cuts[status, PRIORITY_RANK[priority]] = now - getattr(target, target_field)
+    for status, rank, within in service_levels.targets_within(targets):
+        cuts[status, rank] = now - within
     return cuts
 
 
