@@ -75,10 +75,12 @@ class VersionedMixin:
 class IdempotentCreateMixin:
     """POST with ``Idempotency-Key``: the first answer is stored and replayed to retries.
 
-    The key row is inserted in the same transaction as the record. Two concurrent
-    retries cannot both create: the second one's key insert fails on the unique
-    constraint, its transaction (and record) rolls back, and it replays the first
-    one's answer.
+    The key row is claimed first, in the same transaction as the record. A concurrent
+    retry's claim waits on the unique constraint until the first transaction ends: if
+    that one committed, the retry's claim fails and it replays the stored answer (it
+    never reaches the create, where it would meet the first one's record as a
+    duplicate); if that one rolled back, the retry creates. The answer is written
+    into the claim before the commit.
     """
 
     def create(self, request, *args, **kwargs):
@@ -102,14 +104,17 @@ class IdempotentCreateMixin:
             return self._replay(stored, fingerprint)
         try:
             with transaction.atomic():
-                response = super().create(request, *args, **kwargs)
-                IdempotencyKey.objects.create(
+                claim = IdempotencyKey.objects.create(
                     user=request.user,
                     key=key,
                     fingerprint=fingerprint,
-                    response_status=response.status_code,
-                    response_body=json.loads(JSONRenderer().render(response.data)),
+                    response_status=0,
+                    response_body={},
                 )
+                response = super().create(request, *args, **kwargs)
+                claim.response_status = response.status_code
+                claim.response_body = json.loads(JSONRenderer().render(response.data))
+                claim.save(update_fields=["response_status", "response_body"])
         except IntegrityError:
             stored = IdempotencyKey.objects.filter(user=request.user, key=key).first()
             if stored is None:
