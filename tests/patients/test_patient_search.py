@@ -128,6 +128,16 @@ def test_a_given_name_misspelled_still_finds_the_patient_on_postgresql(api):
     assert ranked(api.get("/api/patients/", {"q": "Jonahtan Whitaker"}))[0] == jonathan.pk
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram similarity")
+@pytest.mark.parametrize(("typed", "first"), [("Ánhh Bùi", "Ánh"), ("Anhh Bui", "Anh")])
+def test_the_accents_typed_rank_the_name_written_so_first(api, typed, first):
+    # Added in this order, the names alike fold and sort Anh before Ánh.
+    anh = PatientFactory(given_name="Anh", family_name="Bùi")
+    accented = PatientFactory(given_name="Ánh", family_name="Bùi")
+    expected = [accented.pk, anh.pk] if first == "Ánh" else [anh.pk, accented.pk]
+    assert ranked(api.get("/api/patients/", {"q": typed}))[:2] == expected
+
+
 @pytest.mark.parametrize("typed", ["杨涛", "杨 涛", "Yang Tao", "yangtao"])
 def test_chinese_names_are_found_in_their_natural_order(api, typed):
     tao = PatientFactory(family_name="杨", given_name="涛")
