@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.backends.signals import connection_created
 from django.db.models import Aggregate, FloatField, Func
 
@@ -145,12 +145,15 @@ def triggers_off(cursor, table: str) -> Iterator[None]:
     block writes, on PostgreSQL: for loads and backfills that change nothing a reader
     sees, or that count what the triggers keep themselves afterwards. Pending deferred
     checks are run first (ALTER TABLE refuses to run with them), and the transaction
-    checks constraints at once from then on. SQLite: the block runs with triggers on."""
+    checks constraints at once from then on. It all happens in one transaction (or
+    savepoint): no other session ever sees the triggers off, and a block that fails
+    leaves them on. SQLite: the block runs with triggers on."""
     if cursor.db.vendor != "postgresql":  # a Django cursor knows its connection
         yield
         return
     quoted = cursor.db.ops.quote_name(table)
-    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    cursor.execute(f"ALTER TABLE {quoted} DISABLE TRIGGER USER")
-    yield
-    cursor.execute(f"ALTER TABLE {quoted} ENABLE TRIGGER USER")
+    with transaction.atomic(using=cursor.db.alias):
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"ALTER TABLE {quoted} DISABLE TRIGGER USER")
+        yield
+        cursor.execute(f"ALTER TABLE {quoted} ENABLE TRIGGER USER")

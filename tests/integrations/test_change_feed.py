@@ -6,8 +6,9 @@ from importlib import import_module
 
 import pytest
 from django.apps import apps
-from django.db import connection
+from django.db import DataError, connection
 
+from crm.db import triggers_off
 from crm.integrations import integration_client_create
 from crm.roles import Role
 from integrations.models import Change
@@ -180,3 +181,23 @@ def test_every_followed_table_has_its_change_triggers(db):
             per_table = 1
         found = Counter(table for (table,) in cursor.fetchall())
     assert {table: found[table] for table in tables} == dict.fromkeys(tables, per_table)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="triggers are only turned off there")
+def test_a_load_that_fails_with_the_triggers_off_leaves_them_on(db):
+    def disabled() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'patients_patient'::regclass "
+                "AND NOT tgisinternal AND tgenabled = 'D'"
+            )
+            return cursor.fetchone()[0]
+
+    with (
+        pytest.raises(DataError),
+        connection.cursor() as cursor,
+        triggers_off(cursor, "patients_patient"),
+    ):
+        assert disabled() > 0
+        cursor.execute("SELECT 1 / 0")  # a load failing half-way
+    assert disabled() == 0
