@@ -1,4 +1,6 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from patients.models import Patient
 from tests.conftest import client_for
@@ -56,3 +58,25 @@ def test_an_overlong_key_is_refused(api):
     response = api.post("/api/patients/", BODY, "json", HTTP_IDEMPOTENCY_KEY="x" * 300)
     assert response.status_code == 400
     assert Patient.objects.count() == 0
+
+
+def test_a_key_costs_a_fixed_number_of_statements(api):
+    """Besides the create: expired keys cleared, the key looked up, then claimed and
+    filled in within a savepoint. A replay clears expired keys and reads its own, beside
+    the access record every request writes."""
+
+    def person(n):  # none alike: no duplicate check finds another
+        return {
+            "family_name": f"Doe{'x' * n}",
+            "given_name": "Jane",
+            "birth_date": f"198{n}-01-01",
+        }
+
+    api.post("/api/patients/", person(1), "json")  # the user's roles read and kept
+    with CaptureQueriesContext(connection) as plain:
+        api.post("/api/patients/", person(2), "json")
+    with CaptureQueriesContext(connection) as keyed:
+        api.post("/api/patients/", person(3), "json", HTTP_IDEMPOTENCY_KEY="k")
+    with CaptureQueriesContext(connection) as replayed:
+        api.post("/api/patients/", person(3), "json", HTTP_IDEMPOTENCY_KEY="k")
+    assert (len(keyed) - len(plain), len(replayed)) == (6, 3)
