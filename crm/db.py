@@ -14,44 +14,54 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.backends.signals import connection_created
-from django.db.models import Aggregate, FloatField, Func
+from django.db.models import Aggregate, F, Field
 
 
-class Percentile(Aggregate):
-    """The continuous percentile (0 <= fraction <= 1) of a numeric expression."""
+class ElapsedPercentiles(Aggregate):
+    """The continuous percentiles (each 0 <= fraction <= 1) of the time from ``since``
+    to ``until`` over the rows that have both, in seconds: a list, one per fraction,
+    of None where no row has both.
+
+    PostgreSQL sorts the intervals once for all the fractions. Sorting
+    ``EXTRACT(EPOCH ...)`` values (numerics since PostgreSQL 14) once per fraction took
+    four times as long over a year of referrals at a million patients."""
 
     function = "PERCENTILE_CONT"
-    name = "Percentile"
-    output_field = FloatField()
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    name = "ElapsedPercentiles"
+    template = "%(function)s(ARRAY[%(fractions)s]) WITHIN GROUP (ORDER BY %(expressions)s)"
 
-    def __init__(self, expression, fraction: float, **extra):
-        if not 0 <= fraction <= 1:
-            raise ValueError("fraction must be between 0 and 1")
-        super().__init__(expression, fraction=repr(float(fraction)), **extra)
+    def __init__(self, since: str, until: str, fractions: Sequence[float] = (0.5, 0.9)):
+        if not fractions or not all(0 <= fraction <= 1 for fraction in fractions):
+            raise ValueError("each fraction must be between 0 and 1")
+        self.fractions = tuple(float(fraction) for fraction in fractions)
+        super().__init__(
+            F(until) - F(since),
+            fractions=", ".join(map(repr, self.fractions)),
+            output_field=_Seconds(),
+        )
 
     def as_sqlite(self, compiler, connection, **extra):
+        # The difference is django_timestamp_diff's microseconds.
         return self.as_sql(
             compiler,
             connection,
-            template="CRM_PERCENTILE(%(expressions)s, %(fraction)s)",
+            template="CRM_PERCENTILES(%(expressions)s, '%(fractions)s')",
             **extra,
         )
 
 
-class EpochSeconds(Func):
-    """Seconds since 1970 of a datetime, as a float, so intervals subtract as numbers."""
+class _Seconds(Field):
+    """ElapsedPercentiles' result: PostgreSQL's array of intervals, or the JSON list of
+    seconds that SQLite's CRM_PERCENTILES gives."""
 
-    output_field = FloatField()
-    template = "EXTRACT(EPOCH FROM %(expressions)s)"
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return self.as_sql(
-            compiler,
-            connection,
-            template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)",
-            **extra,
-        )
+    def from_db_value(self, value, expression, connection) -> list[float | None]:
+        if isinstance(value, str):
+            value = json.loads(value)
+        if not value:  # no rows: PostgreSQL gives NULL, SQLite an empty list
+            return [None] * len(expression.fractions)
+        if connection.vendor == "sqlite":
+            return value
+        return [None if elapsed is None else elapsed.total_seconds() for elapsed in value]
 
 
 def percentile_cont(values: list[float], fraction: float) -> float | None:
@@ -64,23 +74,24 @@ def percentile_cont(values: list[float], fraction: float) -> float | None:
     return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
 
 
-class _SQLitePercentile:
+class _SQLitePercentiles:
     def __init__(self):
         self.values: list[float] = []
-        self.fraction = 0.5
+        self.fractions = ""
 
-    def step(self, value, fraction):
-        self.fraction = fraction
-        if value is not None:
-            self.values.append(float(value))
+    def step(self, microseconds, fractions):
+        self.fractions = fractions
+        if microseconds is not None:
+            self.values.append(microseconds / 1e6)
 
     def finalize(self):
-        return percentile_cont(self.values, self.fraction)
+        fractions = [float(fraction) for fraction in self.fractions.split(",") if fraction]
+        return json.dumps([percentile_cont(self.values, fraction) for fraction in fractions])
 
 
 def _register_sqlite_functions(sender, connection, **kwargs):
     if connection.vendor == "sqlite":
-        connection.connection.create_aggregate("CRM_PERCENTILE", 2, _SQLitePercentile)
+        connection.connection.create_aggregate("CRM_PERCENTILES", 2, _SQLitePercentiles)
 
 
 connection_created.connect(_register_sqlite_functions, dispatch_uid="crm_sqlite_functions")

@@ -15,7 +15,7 @@ from datetime import date
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
 
-from crm.db import EpochSeconds, Percentile
+from crm.db import ElapsedPercentiles
 from crm.periods import period_bounds
 from interactions.choices import ComplaintCategory, ComplaintStatus, Direction
 from interactions.models import Complaint, Interaction, SurveyInvitation, SurveyResponse
@@ -27,13 +27,8 @@ def _percent(part: int, whole: int) -> float | None:
     return round(part * 100 / whole, 1) if whole else None
 
 
-def _hours(value) -> float | None:
-    return None if value is None else round(value, 2)
-
-
-def _timing(since: str, until: str) -> dict:
-    hours = (EpochSeconds(F(until)) - EpochSeconds(F(since))) / HOUR
-    return {"median": Percentile(hours, 0.5), "p90": Percentile(hours, 0.9), "n": Count(until)}
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / HOUR, 2)
 
 
 def experience_metrics(
@@ -71,15 +66,11 @@ def experience_metrics(
         within_target |= Q(
             priority=priority, resolved_at__lte=F("received_at") + Value(target.resolve_within)
         )
-    first = _timing("received_at", "first_response_at")
-    resolution = _timing("received_at", "resolved_at")
     timings = received.aggregate(
-        first_median=first["median"],
-        first_p90=first["p90"],
-        first_n=first["n"],
-        resolve_median=resolution["median"],
-        resolve_p90=resolution["p90"],
-        resolved=resolution["n"],
+        first=ElapsedPercentiles("received_at", "first_response_at"),
+        first_n=Count("first_response_at"),
+        resolve=ElapsedPercentiles("received_at", "resolved_at"),
+        resolved=Count("resolved_at"),
         resolved_in_time=Count("pk", filter=Q(resolved_at__isnull=False) & within_target),
     )
 
@@ -92,7 +83,6 @@ def experience_metrics(
         .order_by("occurred_at")
         .values("occurred_at")[:1]
     )
-    reply = _timing("occurred_at", "first_reply_at")
     per_channel = (
         interactions.filter(
             direction=Direction.INBOUND, occurred_at__gte=begin, occurred_at__lt=finish
@@ -100,7 +90,11 @@ def experience_metrics(
         .annotate(first_reply_at=first_reply)
         .order_by()
         .values("channel")
-        .annotate(inbound=Count("pk"), **reply)
+        .annotate(
+            inbound=Count("pk"),
+            hours=ElapsedPercentiles("occurred_at", "first_reply_at"),
+            n=Count("first_reply_at"),
+        )
         .order_by("channel")
     )
 
@@ -131,13 +125,13 @@ def experience_metrics(
             "by_category": by_category,
             "by_status": by_status,
             "hours_to_first_response": {
-                "median": _hours(timings["first_median"]),
-                "p90": _hours(timings["first_p90"]),
+                "median": _hours(timings["first"][0]),
+                "p90": _hours(timings["first"][1]),
                 "n": timings["first_n"],
             },
             "hours_to_resolution": {
-                "median": _hours(timings["resolve_median"]),
-                "p90": _hours(timings["resolve_p90"]),
+                "median": _hours(timings["resolve"][0]),
+                "p90": _hours(timings["resolve"][1]),
                 "n": timings["resolved"],
             },
             "resolved_within_target": {
@@ -151,8 +145,8 @@ def experience_metrics(
                 "channel": row["channel"],
                 "inbound": row["inbound"],
                 "answered": row["n"],
-                "median": _hours(row["median"]),
-                "p90": _hours(row["p90"]),
+                "median": _hours(row["hours"][0]),
+                "p90": _hours(row["hours"][1]),
             }
             for row in per_channel
         ],

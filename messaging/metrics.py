@@ -12,13 +12,13 @@ Over the period (messages created from start to end date, inclusive):
 
 from datetime import date
 
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from appointments.choices import AppointmentStatus
 from appointments.models import Appointment
-from crm.db import EpochSeconds, Percentile
+from crm.db import ElapsedPercentiles
 from crm.periods import period_bounds
 from interactions.choices import Direction
 from interactions.models import SurveyInvitation
@@ -69,28 +69,28 @@ def message_metrics(*, messages: QuerySet[Message], start: date, end: date) -> d
     stopped = inbound.filter(
         keyword=Keyword.STOP, patient__in=texts_out.values("patient")
     ).aggregate(n=Count("patient", distinct=True))
-    hours = (EpochSeconds(F("answered_at")) - EpochSeconds(F("created_at"))) / HOUR
     answers = inbound.filter(keyword="").aggregate(
         received=Count("pk"),
         answered=Count("answered_at"),
-        median=Percentile(hours, 0.5),
-        p90=Percentile(hours, 0.9),
+        seconds=ElapsedPercentiles("created_at", "answered_at"),
     )
+    median, p90 = (_rounded(seconds, HOUR) for seconds in answers["seconds"])
     return {
         "by_channel_and_purpose": list(by_kind),
         "opt_out_rate": _rate(stopped["n"], reach["patients"]),
         "reply_rate": _rate(reach["replied"], reach["texts"]),
         "hours_to_answer": {
-            "median": None if answers["median"] is None else round(answers["median"], 2),
-            "p90": None if answers["p90"] is None else round(answers["p90"], 2),
+            "median": median,
+            "p90": p90,
             "n": answers["answered"],
             "unanswered": answers["received"] - answers["answered"],
         },
     }
 
 
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
+def _rounded(seconds: float | None, unit: float) -> float | None:
+    """``seconds`` in ``unit`` (an hour, a day), to two decimals."""
+    return None if seconds is None else round(seconds / unit, 2)
 
 
 def appointment_metrics(*, appointments: QuerySet[Appointment], start: date, end: date) -> dict:
@@ -116,13 +116,11 @@ def appointment_metrics(*, appointments: QuerySet[Appointment], start: date, end
             appointment=OuterRef("pk"), rule=Template.APPOINTMENT_REMINDER, status__in=WENT_OUT
         )
     )
-    lead = (EpochSeconds(F("start")) - EpochSeconds(F("booked_at"))) / DAY
     totals = held.aggregate(
         held=Count("pk"),
         confirmed=Count("pk", filter=Q(confirmed_at__isnull=False)),
         reached=Count("pk", filter=Q(reminded)),
-        median=Percentile(lead, 0.5),  # without a booking time the lead is NULL: left out
-        p90=Percentile(lead, 0.9),
+        lead=ElapsedPercentiles("booked_at", "start"),  # without a booking time: left out
         booked=Count("booked_at"),
     )
     outcomes = period.filter(
@@ -156,8 +154,8 @@ def appointment_metrics(*, appointments: QuerySet[Appointment], start: date, end
         "no_show_by_department": no_shows_by("department", "department"),
         "no_show_by_reminder": no_shows_by("reminded", "reminder_reached"),
         "lead_time_days": {
-            "median": _rounded(totals["median"]),
-            "p90": _rounded(totals["p90"]),
+            "median": _rounded(totals["lead"][0], DAY),
+            "p90": _rounded(totals["lead"][1], DAY),
             "n": totals["booked"],
         },
         "survey_response_rate": _rate(answers["answered"], answers["sent"]),

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum
 
-from crm.db import EpochSeconds, Percentile, triggers_off
+from crm.db import ElapsedPercentiles, triggers_off
 from crm.periods import period_bounds
 from referrals.choices import FollowUpStatus, ReferralAction
 from referrals.choices import ReferralStatus as S
@@ -98,9 +98,7 @@ def referral_metrics(
         "seen": Sum("visits", default=0),
     }
     for name, (since, until) in INTERVALS.items():
-        days = (EpochSeconds(F(until)) - EpochSeconds(F(since))) / DAY
-        aggregates[f"{name}_median"] = Percentile(days, 0.5)
-        aggregates[f"{name}_p90"] = Percentile(days, 0.9)
+        aggregates[name] = ElapsedPercentiles(since, until)
         aggregates[f"{name}_n"] = Count(F(until))
     figures = cohort.aggregate(**aggregates)
 
@@ -117,8 +115,8 @@ def referral_metrics(
     else:
         overdue_now = bucket_counts(referrals, targets, now)
 
-    def days(value):
-        return None if value is None else round(value, 2)
+    def days(seconds):
+        return None if seconds is None else round(seconds / DAY, 2)
 
     return {
         "period": {"start": start, "end": end},
@@ -126,8 +124,8 @@ def referral_metrics(
         "loop_closure": _ratio(figures["closed"], figures["sent"]),
         "days": {
             name: {
-                "median": days(figures[f"{name}_median"]),
-                "p90": days(figures[f"{name}_p90"]),
+                "median": days(figures[name][0]),
+                "p90": days(figures[name][1]),
                 "n": figures[f"{name}_n"],
             }
             for name in INTERVALS
