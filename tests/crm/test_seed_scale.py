@@ -10,6 +10,7 @@ from django.db.models import Count, Max, Sum
 from api.management.commands.seed_scale import HEAVY_INTERACTIONS, REFERRAL_STATES
 from interactions.models import Complaint, Interaction
 from patients.models import ContactPoint, Patient
+from referrals.metrics import count_state_times
 from referrals.models import FollowUp, FollowUpTally, Referral, ReferralEvent, ReferralTally
 from referrals.tallies import COUNTED_STATUSES
 from tests.factories import PatientFactory
@@ -35,6 +36,14 @@ def test_the_scale_data_set_holds_together(api):
         events = list(ReferralEvent.objects.filter(referral=referral).order_by("id"))
         assert events[0].action == "create" and events[-1].to_status == referral.status
         assert all(a.to_status == b.from_status for a, b in itertools.pairwise(events))
+        assert events[-1].occurred_at == referral.status_changed_at
+    # The state times and counts are the workflow's: as counted again from the events.
+    kept = ("accepted_at", "scheduled_at", "seen_at", "closed_at")
+    kept += ("visits", "no_shows")
+    as_loaded = list(Referral.objects.order_by("pk").values_list(*kept))
+    count_state_times()
+    assert list(Referral.objects.order_by("pk").values_list(*kept)) == as_loaded
+    assert Referral.objects.filter(seen_at__isnull=False).exists()
     for follow_up in FollowUp.objects.select_related("referral")[:200]:
         assert follow_up.patient_id == follow_up.referral.patient_id
     for complaint in Complaint.objects.prefetch_related("events"):

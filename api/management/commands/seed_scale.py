@@ -49,7 +49,6 @@ from patients.models import (
 from patients.validators import name_search_key
 from referrals import tallies
 from referrals.choices import PRIORITY_RANK, FollowUpKind, ReferralStatus
-from referrals.metrics import count_state_times
 from referrals.models import FollowUp, Referral, ReferralEvent
 
 MRN_PREFIX = "S"
@@ -93,6 +92,8 @@ OPEN_FOLLOW_UP = {
     ReferralStatus.SEEN: (FollowUpKind.REPORT_REQUEST, "Request the consult report"),
     ReferralStatus.DECLINED: (FollowUpKind.FIND_PROVIDER, "Find another provider"),
 }
+# Mean days from the step before to each step of a referral's path.
+STEP_DAYS = {"accept": 3, "schedule": 4, "seen": 21, "close": 10, "no_show": 21}
 COMPLAINT_PATHS = [
     ("new", ["create"]),
     ("acknowledged", ["create", "acknowledge"]),
@@ -148,9 +149,7 @@ class Command(BaseCommand):
                     f"{time.perf_counter() - table_started:>8.1f} s"
                 )
             move_sequences(seeder.models_written)
-            # What the workflow and the triggers keep as rows are written: the state
-            # times and counts from the events, the worklist tallies.
-            count_state_times()
+            # What the triggers keep as rows are written: the worklist tallies.
             tallies.rebuild()
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
@@ -195,7 +194,8 @@ class Seeder:
         }
         # What the later tables need of each patient: (coordinator, language).
         self.patients: list[tuple[int | None, str]] = []
-        self.referrals: list[tuple[int, int, str, datetime.datetime]] = []
+        # (id, patient, status, when each step of its path happened)
+        self.referrals: list[tuple[int, int, str, list[datetime.datetime]]] = []
         self.complaints: list[tuple[int, list[str], datetime.datetime]] = []
         self.first_patient = 0
 
@@ -363,22 +363,24 @@ class Seeder:
         rng = self.rng
         states = [state for state, _, _ in REFERRAL_STATES]
         weights = [share for _, share, _ in REFERRAL_STATES]
+        paths = {state: path for state, _, path in REFERRAL_STATES}
         for offset, (coordinator, _) in enumerate(self.patients):
             for _ in range(self._how_many(offset, 2, HEAVY_REFERRALS)):
                 status = rng.choices(states, weights)[0]
                 closed = status in (ReferralStatus.CLOSED, ReferralStatus.CANCELLED)
                 # Open referrals are recent; closed ones spread over the years.
                 created = self.before_now(365 * YEARS_OF_HISTORY if closed else 90)
-                changed = created + datetime.timedelta(days=rng.uniform(0, 30))
-                changed = min(changed, self.now)
-                sent = created + datetime.timedelta(hours=2) if status != "draft" else None
-                appointment = None
-                if status in ("scheduled", "no_show", "seen", "closed"):
-                    appointment = changed - datetime.timedelta(days=1)
-                    if status == "scheduled":
-                        appointment = self.now + datetime.timedelta(days=rng.uniform(1, 45))
-                self.referrals.append((pk, self.first_patient + offset, status, created))
+                times = self._step_times(paths[status], created)
+                at = dict(zip(paths[status], times, strict=True))
+                changed = times[-1]
+                sent = at.get("send")
+                # A visit is when it was seen or missed; a scheduled one is ahead.
+                appointment = at.get("seen") or at.get("no_show")
+                if status == ReferralStatus.SCHEDULED:
+                    appointment = self.now + datetime.timedelta(days=rng.uniform(1, 45))
+                self.referrals.append((pk, self.first_patient + offset, status, times))
                 priority = rng.choices(("routine", "urgent", "stat"), (0.8, 0.17, 0.03))[0]
+                # The state times and counts the workflow keeps are those of the path.
                 yield (
                     pk,
                     rng.choice(SPECIALTIES),
@@ -393,8 +395,12 @@ class Seeder:
                     "",
                     sent,
                     changed,
-                    0,  # visits and no-shows: counted from the events after the load
-                    0,
+                    at.get("accept"),
+                    at.get("schedule"),
+                    at.get("seen"),
+                    at.get("close"),
+                    int("seen" in at),
+                    int("no_show" in at),
                     1,
                     created,
                     changed,
@@ -404,20 +410,30 @@ class Seeder:
                 )
                 pk += 1
 
+    def _step_times(self, path: list[str], created: datetime.datetime) -> list[datetime.datetime]:
+        """When each step of a referral's path happened: sent two hours after it was
+        made, each later step days after the one before (a few days to accept, weeks to
+        the visit, a week or two for the report), none after now."""
+        times = [created, created + datetime.timedelta(hours=2)][: len(path)]
+        for action in path[2:]:
+            days = self.rng.expovariate(1 / STEP_DAYS.get(action, 2))
+            times.append(times[-1] + datetime.timedelta(days=days))
+        return [min(moment, self.now) for moment in times]
+
     def referral_event_rows(self, pk: int) -> Iterator[tuple]:
         paths = {state: path for state, _, path in REFERRAL_STATES}
-        for referral, _, status, created in self.referrals:
+        for referral, _, status, times in self.referrals:
             previous = ""
-            for step, action in enumerate(paths[status]):
+            for action, at in zip(paths[status], times, strict=True):
                 to_status = STATUS_AFTER[action]
-                at = created + datetime.timedelta(hours=2 * step)
-                yield (pk, action, previous, to_status, min(at, self.now), "", "{}", referral)
+                yield (pk, action, previous, to_status, at, "", "{}", referral)
                 previous = to_status
                 pk += 1
 
     def follow_up_rows(self, pk: int) -> Iterator[tuple]:
         rng = self.rng
-        for referral, patient, status, created in self.referrals:
+        for referral, patient, status, times in self.referrals:
+            created = times[0]
             coordinator = self.patients[patient - self.first_patient][0]
             if status in OPEN_FOLLOW_UP:
                 kind, title = OPEN_FOLLOW_UP[status]
@@ -554,8 +570,9 @@ INTERACTION_COLUMNS = _columns(
 )
 REFERRAL_COLUMNS = _columns(
     "id specialty priority priority_rank status reason appointment_at report_received_on "
-    "report_from report_summary report_recommendations sent_at status_changed_at visits "
-    "no_shows version created_at updated_at coordinator_id created_by_id patient_id"
+    "report_from report_summary report_recommendations sent_at status_changed_at "
+    "accepted_at scheduled_at seen_at closed_at visits no_shows version created_at updated_at "
+    "coordinator_id created_by_id patient_id"
 )
 REFERRAL_EVENT_COLUMNS = _columns(
     "id action from_status to_status occurred_at reason details referral_id"
