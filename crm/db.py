@@ -168,3 +168,34 @@ def triggers_off(cursor, table: str) -> Iterator[None]:
         cursor.execute(f"ALTER TABLE {quoted} DISABLE TRIGGER USER")
         yield
         cursor.execute(f"ALTER TABLE {quoted} ENABLE TRIGGER USER")
+
+
+# A table's indexes that no constraint (primary key, unique) stands on.
+_PLAIN_INDEXES = """
+SELECT index.relname, pg_get_indexdef(pg_index.indexrelid)
+FROM pg_index
+JOIN pg_class AS index ON index.oid = pg_index.indexrelid
+WHERE pg_index.indrelid = %s::regclass
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conindid = pg_index.indexrelid)
+"""
+
+
+@contextmanager
+def indexes_built_after(cursor, table: str) -> Iterator[None]:
+    """The table's plain indexes dropped while the block loads it and built again after,
+    on PostgreSQL: one sort per index instead of an index insert per row (keys that
+    constraints stand on stay, and are checked row by row). In one transaction (or
+    savepoint), like :func:`triggers_off`: no other session ever sees the table without
+    them. SQLite: the block runs with the indexes in place."""
+    if cursor.db.vendor != "postgresql":
+        yield
+        return
+    quote = cursor.db.ops.quote_name
+    with transaction.atomic(using=cursor.db.alias):
+        cursor.execute(_PLAIN_INDEXES, [quote(table)])
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f"DROP INDEX {quote(name)}")
+        yield
+        for _, definition in indexes:
+            cursor.execute(definition)

@@ -5,9 +5,11 @@ from collections import Counter
 
 import pytest
 from django.core.management import call_command
+from django.db import DataError, connection
 from django.db.models import Count, Max, Sum
 
 from api.management.commands.seed_scale import HEAVY_INTERACTIONS, REFERRAL_STATES
+from crm.db import indexes_built_after
 from interactions.models import Complaint, Interaction
 from patients.models import ContactPoint, Patient
 from referrals.metrics import count_state_times
@@ -18,9 +20,17 @@ from tests.factories import PatientFactory
 pytestmark = pytest.mark.django_db
 
 
+def indexes(table: str) -> set[str]:
+    with connection.cursor() as cursor:
+        return set(connection.introspection.get_constraints(cursor, table))
+
+
 def test_the_scale_data_set_holds_together(api):
     earlier = PatientFactory()
+    before = indexes("interactions_interaction")
     call_command("seed_scale", patients=400, verbosity=0)
+    # The indexes dropped for the load (PostgreSQL) are all back.
+    assert indexes("interactions_interaction") == before
 
     seeded = Patient.objects.filter(mrn__startswith="S")
     assert seeded.count() == 400
@@ -68,3 +78,18 @@ def test_the_scale_data_set_holds_together(api):
 
     call_command("seed_scale", patients=400, verbosity=0)  # loaded already: nothing added
     assert Patient.objects.filter(mrn__startswith="S").count() == 400
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="indexes are only dropped there")
+def test_a_load_that_fails_with_the_indexes_dropped_leaves_them_in_place():
+    table = "interactions_interaction"
+    before = indexes(table)
+    with (
+        pytest.raises(DataError),
+        connection.cursor() as cursor,
+        indexes_built_after(cursor, table),
+    ):
+        assert "interaction_timeline_idx" not in indexes(table)
+        assert f"{table}_pkey" in indexes(table)  # a constraint's index stays
+        cursor.execute("SELECT 1 / 0")  # a load failing half-way
+    assert indexes(table) == before

@@ -33,7 +33,7 @@ from api.management.commands.seed_demo import (
     TOPIC_DEPARTMENT,
 )
 from crm.choices import Channel, Department
-from crm.db import insert_rows, triggers_off
+from crm.db import indexes_built_after, insert_rows, triggers_off
 from crm.roles import Role
 from interactions.choices import ComplaintCategory, Direction, Outcome, Topic
 from interactions.models import Complaint, ComplaintEvent, Interaction, SurveyResponse
@@ -141,6 +141,9 @@ class Command(BaseCommand):
         started = time.perf_counter()
         seeder = Seeder(random.Random(seed), self._coordinators(patients), seed)
         with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:  # for the indexes built after a load
+                    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
             for model, columns, rows in seeder.tables(patients):
                 table_started = time.perf_counter()
                 written = write(model, columns, rows)
@@ -597,9 +600,15 @@ SURVEY_COLUMNS = _columns(
 
 def write(model: type[models.Model], columns: Sequence[str], rows: Iterable[tuple]) -> int:
     """Write ``rows`` (tuples in ``columns`` order) into the model's table, with the
-    table's own triggers (the change feed's) off for the load on PostgreSQL."""
-    with connection.cursor() as cursor, triggers_off(cursor, model._meta.db_table):
-        return insert_rows(cursor, model._meta.db_table, columns, rows)
+    table's own triggers (the change feed's) off and its plain indexes built after the
+    load on PostgreSQL."""
+    table = model._meta.db_table
+    with (
+        connection.cursor() as cursor,
+        triggers_off(cursor, table),
+        indexes_built_after(cursor, table),
+    ):
+        return insert_rows(cursor, table, columns, rows)
 
 
 def move_sequences(written: list[type[models.Model]]) -> None:
