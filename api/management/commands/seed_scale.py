@@ -72,6 +72,7 @@ REFERRAL_STATES = [
     (ReferralStatus.NO_SHOW, 0.02, ["create", "send", "accept", "schedule", "no_show"]),
     (ReferralStatus.SEEN, 0.08, ["create", "send", "accept", "schedule", "seen"]),
 ]
+REFERRAL_PATHS = {state: path for state, _, path in REFERRAL_STATES}
 STATUS_AFTER = {
     "create": ReferralStatus.DRAFT,
     "send": ReferralStatus.SENT,
@@ -370,15 +371,14 @@ class Seeder:
         rng = self.rng
         states = [state for state, _, _ in REFERRAL_STATES]
         weights = [share for _, share, _ in REFERRAL_STATES]
-        paths = {state: path for state, _, path in REFERRAL_STATES}
         for offset, (coordinator, _) in enumerate(self.patients):
             for _ in range(self._how_many(offset, 2, HEAVY_REFERRALS)):
                 status = rng.choices(states, weights)[0]
                 closed = status in (ReferralStatus.CLOSED, ReferralStatus.CANCELLED)
                 # Open referrals are recent; closed ones spread over the years.
                 created = self.before_now(365 * YEARS_OF_HISTORY if closed else 90)
-                times = self._step_times(paths[status], created)
-                at = dict(zip(paths[status], times, strict=True))
+                times = self._step_times(REFERRAL_PATHS[status], created)
+                at = dict(zip(REFERRAL_PATHS[status], times, strict=True))
                 changed = times[-1]
                 sent = at.get("send")
                 # A visit is when it was seen or missed; a scheduled one is ahead.
@@ -428,10 +428,9 @@ class Seeder:
         return [min(moment, self.now) for moment in times]
 
     def referral_event_rows(self, pk: int) -> Iterator[tuple]:
-        paths = {state: path for state, _, path in REFERRAL_STATES}
         for referral, _, status, times in self.referrals:
             previous = ""
-            for action, at in zip(paths[status], times, strict=True):
+            for action, at in zip(REFERRAL_PATHS[status], times, strict=True):
                 to_status = STATUS_AFTER[action]
                 yield (pk, action, previous, to_status, at, "", "{}", referral)
                 previous = to_status
