@@ -16,6 +16,9 @@ from django.db import connection, transaction
 from django.db.backends.signals import connection_created
 from django.db.models import Aggregate, F, Field
 
+HOUR = 3600.0
+DAY = 24 * HOUR
+
 
 class ElapsedPercentiles(Aggregate):
     """The continuous percentiles (each 0 <= fraction <= 1) of the time from ``since``
@@ -55,13 +58,18 @@ class _Seconds(Field):
     seconds that SQLite's CRM_PERCENTILES gives."""
 
     def from_db_value(self, value, expression, connection) -> list[float | None]:
-        if isinstance(value, str):
-            value = json.loads(value)
-        if not value:  # no rows: PostgreSQL gives NULL, SQLite an empty list
+        if isinstance(value, str):  # SQLite: seconds already, [] without rows
+            return json.loads(value) or [None] * len(expression.fractions)
+        if value is None:  # PostgreSQL without rows
             return [None] * len(expression.fractions)
-        if connection.vendor == "sqlite":
-            return value
         return [None if elapsed is None else elapsed.total_seconds() for elapsed in value]
+
+
+def median_and_p90(seconds: Sequence[float | None], unit: float) -> dict[str, float | None]:
+    """ElapsedPercentiles' default answer in ``unit`` (HOUR, DAY), to two decimals, as
+    the metrics give it."""
+    median, p90 = (None if value is None else round(value / unit, 2) for value in seconds)
+    return {"median": median, "p90": p90}
 
 
 def percentile_cont(values: list[float], fraction: float) -> float | None:

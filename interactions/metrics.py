@@ -15,20 +15,14 @@ from datetime import date
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
 
-from crm.db import ElapsedPercentiles
+from crm.db import HOUR, ElapsedPercentiles, median_and_p90
 from crm.periods import period_bounds
 from interactions.choices import ComplaintCategory, ComplaintStatus, Direction
 from interactions.models import Complaint, Interaction, SurveyInvitation, SurveyResponse
 
-HOUR = 3600.0
-
 
 def _percent(part: int, whole: int) -> float | None:
     return round(part * 100 / whole, 1) if whole else None
-
-
-def _hours(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds / HOUR, 2)
 
 
 def experience_metrics(
@@ -125,13 +119,11 @@ def experience_metrics(
             "by_category": by_category,
             "by_status": by_status,
             "hours_to_first_response": {
-                "median": _hours(timings["first"][0]),
-                "p90": _hours(timings["first"][1]),
+                **median_and_p90(timings["first"], HOUR),
                 "n": timings["first_n"],
             },
             "hours_to_resolution": {
-                "median": _hours(timings["resolve"][0]),
-                "p90": _hours(timings["resolve"][1]),
+                **median_and_p90(timings["resolve"], HOUR),
                 "n": timings["resolved"],
             },
             "resolved_within_target": {
@@ -145,8 +137,7 @@ def experience_metrics(
                 "channel": row["channel"],
                 "inbound": row["inbound"],
                 "answered": row["n"],
-                "median": _hours(row["hours"][0]),
-                "p90": _hours(row["hours"][1]),
+                **median_and_p90(row["hours"], HOUR),
             }
             for row in per_channel
         ],

@@ -18,15 +18,13 @@ from django.db.models.functions import Cast
 
 from appointments.choices import AppointmentStatus
 from appointments.models import Appointment
-from crm.db import ElapsedPercentiles
+from crm.db import DAY, HOUR, ElapsedPercentiles, median_and_p90
 from crm.periods import period_bounds
 from interactions.choices import Direction
 from interactions.models import SurveyInvitation
 from messaging.choices import Keyword, MessageChannel, MessageStatus, Template
 from messaging.models import Message
 
-HOUR = 3600.0
-DAY = 24 * HOUR
 WENT_OUT = (MessageStatus.SENT, MessageStatus.DELIVERED)
 FAILED = (MessageStatus.FAILED, MessageStatus.UNDELIVERABLE)
 WAITING = (MessageStatus.QUEUED, MessageStatus.SENDING)
@@ -74,23 +72,16 @@ def message_metrics(*, messages: QuerySet[Message], start: date, end: date) -> d
         answered=Count("answered_at"),
         seconds=ElapsedPercentiles("created_at", "answered_at"),
     )
-    median, p90 = (_rounded(seconds, HOUR) for seconds in answers["seconds"])
     return {
         "by_channel_and_purpose": list(by_kind),
         "opt_out_rate": _rate(stopped["n"], reach["patients"]),
         "reply_rate": _rate(reach["replied"], reach["texts"]),
         "hours_to_answer": {
-            "median": median,
-            "p90": p90,
+            **median_and_p90(answers["seconds"], HOUR),
             "n": answers["answered"],
             "unanswered": answers["received"] - answers["answered"],
         },
     }
-
-
-def _rounded(seconds: float | None, unit: float) -> float | None:
-    """``seconds`` in ``unit`` (an hour, a day), to two decimals."""
-    return None if seconds is None else round(seconds / unit, 2)
 
 
 def appointment_metrics(*, appointments: QuerySet[Appointment], start: date, end: date) -> dict:
@@ -154,8 +145,7 @@ def appointment_metrics(*, appointments: QuerySet[Appointment], start: date, end
         "no_show_by_department": no_shows_by("department", "department"),
         "no_show_by_reminder": no_shows_by("reminded", "reminder_reached"),
         "lead_time_days": {
-            "median": _rounded(totals["lead"][0], DAY),
-            "p90": _rounded(totals["lead"][1], DAY),
+            **median_and_p90(totals["lead"], DAY),
             "n": totals["booked"],
         },
         "survey_response_rate": _rate(answers["answered"], answers["sent"]),

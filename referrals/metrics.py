@@ -21,14 +21,12 @@ from datetime import date, datetime
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum
 
-from crm.db import ElapsedPercentiles, triggers_off
+from crm.db import DAY, ElapsedPercentiles, median_and_p90, triggers_off
 from crm.periods import period_bounds
 from referrals.choices import FollowUpStatus, ReferralAction
 from referrals.choices import ReferralStatus as S
 from referrals.models import FollowUp, Referral
 from referrals.worklists import bucket_counts, team_bucket_counts
-
-DAY = 86400.0
 
 # interval name -> (from timestamp, to timestamp)
 INTERVALS = {
@@ -115,17 +113,13 @@ def referral_metrics(
     else:
         overdue_now = bucket_counts(referrals, targets, now)
 
-    def days(seconds):
-        return None if seconds is None else round(seconds / DAY, 2)
-
     return {
         "period": {"start": start, "end": end},
         "sent": figures["sent"],
         "loop_closure": _ratio(figures["closed"], figures["sent"]),
         "days": {
             name: {
-                "median": days(figures[name][0]),
-                "p90": days(figures[name][1]),
+                **median_and_p90(figures[name], DAY),
                 "n": figures[f"{name}_n"],
             }
             for name in INTERVALS
