@@ -202,7 +202,7 @@ def require(user: StaffUser, section: str, mode: str = "read", scope: Scope = Sc
 @dataclass(frozen=True)
 class RowRule:
     """Where a model keeps what scopes compare with: its department, its queue, the
-    person it is assigned to, and the path to its patient."""
+    person it is assigned to, and the path to its patient ("" on the patient)."""
 
     department: str = "department"
     queue: str = "queue"
@@ -220,7 +220,7 @@ def rows_q(user: StaffUser, section: str, rule: RowRule = RowRule(), mode: str =
     if scope == Scope.OWN_QUEUE:
         return Q(**{rule.assignee: user}) | Q(**{f"{rule.queue}__in": user_queues(user)})
     if scope == Scope.ASSIGNED:
-        return Q(**{f"{rule.patient}__care_coordinator": user})
+        return Q(**{"__".join(filter(None, (rule.patient, "care_coordinator"))): user})
     return Q(pk__in=[])
 
 

@@ -17,11 +17,17 @@ class VersionedRecord(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # Not kept in history: the change time (the history row has its own) and derived
-    # keys (a patient's ``name_search`` and ``family_key``, a referral's
-    # ``priority_rank``).
+    # values (a patient's ``name_search`` and ``family_key``, a referral's
+    # ``priority_rank``, an interaction's ``first_reply_at``).
     history = HistoricalRecords(
         inherit=True,
-        excluded_fields=["updated_at", "name_search", "family_key", "priority_rank"],
+        excluded_fields=[
+            "updated_at",
+            "name_search",
+            "family_key",
+            "priority_rank",
+            "first_reply_at",
+        ],
     )
 
     class Meta:

@@ -74,6 +74,9 @@ class Interaction(VersionedRecord):
         on_delete=models.SET_NULL,
         related_name="interactions",
     )
+    # An inbound contact's first reply on its thread, kept by triggers
+    # (interactions.replies); derived, so not in history, the API or the change feed.
+    first_reply_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -84,6 +87,15 @@ class Interaction(VersionedRecord):
             models.Index(fields=["-occurred_at", "-id"], name="interaction_recent_idx"),
             models.Index(fields=["department", "occurred_at"], name="interaction_department_idx"),
             models.Index(fields=["channel", "occurred_at"], name="interaction_channel_idx"),
+            # The first-response metrics: a period's inbound contacts, read from the index.
+            models.Index(
+                fields=[
+                    *("occurred_at", "channel", "department", "sensitivity", "first_reply_at"),
+                    "patient",  # whose restricted contacts the reader may count
+                ],
+                condition=Q(direction="inbound"),
+                name="interaction_inbound_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

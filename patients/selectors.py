@@ -208,15 +208,21 @@ def restricted_visible_q(user: StaffUser, *, path: str = "") -> Q:
     ``path`` (``""`` for the item itself, ``"interaction__"`` for a follow-up linked to
     one): clinicians', the assigned coordinator's, and those of patients the user holds
     an unexpired break-the-glass grant for."""
-    condition = rows_q(user, Section.RESTRICTED, RowRule(patient=f"{path}patient"))
-    if condition == Q():  # every restricted item (a clinician)
+    patient = f"{path}patient"
+    condition = rows_q(user, Section.RESTRICTED, RowRule(patient=patient))
+    if condition == Q() or not user.is_authenticated:  # a clinician: every one
         return condition
-    if user.is_authenticated:
-        grants = EmergencyAccess.objects.filter(
-            user=user, patient=OuterRef(f"{path}patient"), expires_at__gt=timezone.now()
-        )
-        condition |= Q(Exists(grants))
-    return condition
+    # Checked on each restricted item's patient, by its key, rather than by joining the
+    # patient to every row: restricted items are few, and a join pairs every row of a
+    # long scan with its patient (a year of contacts for the experience metrics).
+    grants = EmergencyAccess.objects.filter(
+        user=user, patient=OuterRef("pk"), expires_at__gt=timezone.now()
+    )
+    visible = Patient.objects.filter(
+        rows_q(user, Section.RESTRICTED, RowRule(patient="")) | Q(Exists(grants)),
+        pk=OuterRef(patient),
+    )
+    return Q(Exists(visible))
 
 
 def consent_list(*, user: StaffUser) -> QuerySet[CommunicationConsent]:

@@ -1,10 +1,11 @@
 """The change feed's table and the triggers that fill it (``integrations.feed``).
 
 Each followed table gets a row-level trigger after INSERT, UPDATE and DELETE that
-writes one change in the same transaction. On PostgreSQL the change carries the
-writing transaction's id (``pg_current_xact_id()``), which the feed's cursor uses to
-never pass a change a still-open transaction will commit; SQLite writes 0 (one writer
-at a time: ``id`` order is commit order).
+writes one change in the same transaction (an update that changes no column but the
+derived ones writes none). On PostgreSQL the change carries the writing transaction's
+id (``pg_current_xact_id()``), which the feed's cursor uses to never pass a change a
+still-open transaction will commit; SQLite writes 0 (one writer at a time: ``id`` order
+is commit order).
 """
 
 from django.db import migrations, models
@@ -26,12 +27,20 @@ FOLLOWED = [
     ("messaging.Message", "Message", "id", "patient_id"),
 ]
 
-POSTGRES_FUNCTION = """
+# Columns that other triggers keep from other rows (``interactions.replies``): an update
+# that changes nothing else changes nothing the record shows, and is not reported.
+DERIVED = ("first_reply_at",)
+_DERIVED_KEYS = f"ARRAY{list(DERIVED)}"
+
+POSTGRES_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION integrations_record_change() RETURNS trigger AS $$
 DECLARE
     row_data jsonb;
 BEGIN
     IF TG_OP = 'DELETE' THEN row_data := to_jsonb(OLD); ELSE row_data := to_jsonb(NEW); END IF;
+    IF TG_OP = 'UPDATE' AND to_jsonb(OLD) - {_DERIVED_KEYS} = row_data - {_DERIVED_KEYS} THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO integrations_change
         (txid, record_type, record_id, action, patient_id, restricted, occurred_at)
     VALUES (
@@ -69,13 +78,25 @@ def install_triggers(apps, schema_editor, followed):
             continue
         restricted = any(f.name == "sensitivity" for f in model._meta.fields)
         child = id_column == "patient_id"
-        for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
-            action = "update" if child else {"INSERT": "create", "UPDATE": "update"}.get(
-                event, "delete"
+        # Only their triggers write the derived columns, and never the change time with
+        # them: an update that changed one but not the change time is theirs.
+        derived = [f.column for f in model._meta.concrete_fields if f.column in DERIVED]
+        when = " AND ".join(f"OLD.{column} IS NEW.{column}" for column in derived)
+        if derived:
+            when = f"WHEN OLD.updated_at IS NOT NEW.updated_at OR ({when}) "
+        for event, row, condition in (
+            ("INSERT", "NEW", ""),
+            ("UPDATE", "NEW", when),
+            ("DELETE", "OLD", ""),
+        ):
+            action = (
+                "update"
+                if child
+                else {"INSERT": "create", "UPDATE": "update"}.get(event, "delete")
             )
             schema_editor.execute(
                 f"CREATE TRIGGER integrations_change_{table}_{event.lower()} AFTER {event} "
-                f"ON {table} FOR EACH ROW BEGIN INSERT INTO integrations_change "
+                f"ON {table} FOR EACH ROW {condition}BEGIN INSERT INTO integrations_change "
                 "(txid, record_type, record_id, action, patient_id, restricted, occurred_at) "
                 f"VALUES (0, '{record_type}', {row}.{id_column}, '{action}', "
                 f"{row}.{patient_column}, "
@@ -150,9 +171,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "ordering": ["txid", "id"],
-                "indexes": [
-                    models.Index(fields=["txid", "id"], name="change_feed_order_idx")
-                ],
+                "indexes": [models.Index(fields=["txid", "id"], name="change_feed_order_idx")],
                 "constraints": [
                     models.CheckConstraint(
                         condition=models.Q(action__in=["create", "update", "delete"]),

@@ -59,6 +59,7 @@ HEAVY_INTERACTIONS, HEAVY_REFERRALS = 5_000, 500
 PATIENTS_PER_COORDINATOR = 5_500
 NAMES_PER_LOCALE = 1_500
 YEARS_OF_HISTORY = 3
+REPLIED = 0.7  # of inbound contacts, answered on their thread (after 6 hours on average)
 
 # Where referrals end up (share), and the path that led there.
 REFERRAL_STATES = [
@@ -334,19 +335,34 @@ class Seeder:
         return min(heavy, round(self.rng.paretovariate(1.5) * scale))
 
     def interaction_rows(self, pk: int) -> Iterator[tuple]:
+        """A patient's contacts; most inbound ones are answered on their thread by the
+        next contact, hours later, and keep that reply's time."""
         rng = self.rng
         topics = list(Topic)
         channels = list(Channel)
         outcomes = list(Outcome)
+        directions = (Direction.INBOUND, Direction.OUTBOUND)
         for offset, (coordinator, language) in enumerate(self.patients):
+            waiting: list | None = None  # the inbound contact just made, while unanswered
             for _ in range(self._how_many(offset, 10, HEAVY_INTERACTIONS)):
-                topic = rng.choice(topics)
-                at = self.before_now(365 * YEARS_OF_HISTORY)
+                if waiting is not None and rng.random() < REPLIED:
+                    at = min(
+                        self.now, waiting[5] + datetime.timedelta(hours=rng.expovariate(1 / 6))
+                    )
+                    channel, direction, topic = waiting[1], Direction.OUTBOUND, waiting[4]
+                    parent = waiting[0]
+                    waiting[-1] = at  # its first reply
+                else:
+                    at = self.before_now(365 * YEARS_OF_HISTORY)
+                    channel, direction = rng.choice(channels), rng.choice(directions)
+                    topic, parent = rng.choice(topics), None
+                if waiting is not None:
+                    yield tuple(waiting)
                 interpreter = language not in ("en", "ase") and rng.random() < 0.5
-                yield (
+                row = [
                     pk,
-                    rng.choice(channels),
-                    rng.choice((Direction.INBOUND, Direction.OUTBOUND)),
+                    channel,
+                    direction,
                     TOPIC_DEPARTMENT[topic],
                     topic,
                     at,
@@ -364,8 +380,15 @@ class Seeder:
                     at,
                     self.first_patient + offset,
                     coordinator,
-                )
+                    parent,
+                    None,
+                ]
                 pk += 1
+                waiting = row if direction == Direction.INBOUND else None
+                if waiting is None:
+                    yield tuple(row)
+            if waiting is not None:
+                yield tuple(waiting)
 
     def referral_rows(self, pk: int) -> Iterator[tuple]:
         rng = self.rng
@@ -572,7 +595,7 @@ IDENTIFIER_COLUMNS = _columns("id system value patient_id")
 INTERACTION_COLUMNS = _columns(
     "id channel direction department topic occurred_at duration_seconds summary outcome "
     "language interpreter_used interpreter_language sensitivity version created_at "
-    "updated_at patient_id staff_id"
+    "updated_at patient_id staff_id parent_id first_reply_at"
 )
 REFERRAL_COLUMNS = _columns(
     "id specialty priority priority_rank status reason appointment_at report_received_on "
