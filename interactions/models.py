@@ -87,11 +87,16 @@ class Interaction(VersionedRecord):
             models.Index(fields=["-occurred_at", "-id"], name="interaction_recent_idx"),
             models.Index(fields=["department", "occurred_at"], name="interaction_department_idx"),
             models.Index(fields=["channel", "occurred_at"], name="interaction_channel_idx"),
-            # The first-response metrics: a period's inbound contacts, read from the index.
+            # The first-response metrics: a period's inbound contacts, read from the index
+            # alone (the patient: whether the reader may count a restricted one).
             models.Index(
                 fields=[
-                    *("occurred_at", "channel", "department", "sensitivity", "first_reply_at"),
-                    "patient",  # whose restricted contacts the reader may count
+                    "occurred_at",
+                    "channel",
+                    "department",
+                    "sensitivity",
+                    "first_reply_at",
+                    "patient",
                 ],
                 condition=Q(direction="inbound"),
                 name="interaction_inbound_idx",

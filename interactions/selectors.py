@@ -33,10 +33,12 @@ from referrals.models import FollowUp, Referral
 from referrals.selectors import REFERRAL_RELATED, visible_follow_ups_q, with_replacement
 
 
-def visible_interactions_q(user: StaffUser) -> Q:
+def visible_interactions_q(user: StaffUser, *, per_row: bool = False) -> Q:
     """Normal interactions for every role that reads interactions; restricted ones for
-    clinicians and, for their own patients, the assigned coordinator."""
-    condition = Q(sensitivity=Sensitivity.RESTRICTED) & restricted_visible_q(user)
+    clinicians and, for their own patients, the assigned coordinator (``per_row``: see
+    ``restricted_visible_q``)."""
+    restricted = restricted_visible_q(user, per_row=per_row)
+    condition = Q(sensitivity=Sensitivity.RESTRICTED) & restricted
     if can(user, Section.INTERACTIONS):
         condition |= Q(sensitivity=Sensitivity.NORMAL)
     return condition

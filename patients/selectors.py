@@ -203,26 +203,26 @@ def break_glass_purpose(user_id: int, patients: set[int]) -> tuple[Exists, str]:
     return Exists(grants), AccessRecord.Purpose.BREAK_GLASS
 
 
-def restricted_visible_q(user: StaffUser, *, path: str = "") -> Q:
+def restricted_visible_q(user: StaffUser, *, path: str = "", per_row: bool = False) -> Q:
     """Which restricted items the user may see, for a model whose restricted item is at
     ``path`` (``""`` for the item itself, ``"interaction__"`` for a follow-up linked to
     one): clinicians', the assigned coordinator's, and those of patients the user holds
-    an unexpired break-the-glass grant for."""
+    an unexpired break-the-glass grant for.
+
+    ``per_row``: each restricted item's patient checked by its key (a subquery per
+    restricted item) instead of a join, for a read that scans many items (a year of
+    contacts for the experience metrics), which a join would pair each with its patient.
+    Not inside another subquery: PostgreSQL may then read every restricted item once."""
     patient = f"{path}patient"
     condition = rows_q(user, Section.RESTRICTED, RowRule(patient=patient))
     if condition == Q() or not user.is_authenticated:  # a clinician: every one
         return condition
-    # Checked on each restricted item's patient, by its key, rather than by joining the
-    # patient to every row: restricted items are few, and a join pairs every row of a
-    # long scan with its patient (a year of contacts for the experience metrics).
-    grants = EmergencyAccess.objects.filter(
-        user=user, patient=OuterRef("pk"), expires_at__gt=timezone.now()
-    )
-    visible = Patient.objects.filter(
-        rows_q(user, Section.RESTRICTED, RowRule(patient="")) | Q(Exists(grants)),
-        pk=OuterRef(patient),
-    )
-    return Q(Exists(visible))
+    grants = EmergencyAccess.objects.filter(expires_at__gt=timezone.now(), user=user)
+    if not per_row:
+        return condition | Q(Exists(grants.filter(patient=OuterRef(patient))))
+    own = rows_q(user, Section.RESTRICTED, RowRule(patient=""))
+    visible = Patient.objects.filter(own | Q(Exists(grants.filter(patient=OuterRef("pk")))))
+    return Q(Exists(visible.filter(pk=OuterRef(patient))))
 
 
 def consent_list(*, user: StaffUser) -> QuerySet[CommunicationConsent]:

@@ -197,7 +197,9 @@ class ExperienceMetricsView(GenericAPIView):
             responses=SurveyResponse.objects.filter(**scope),
             invitations=SurveyInvitation.objects.filter(**scope),
             complaints=complaint_list(user=request.user).filter(**complaint_scope),
-            interactions=Interaction.objects.filter(visible_interactions_q(request.user), **scope),
+            interactions=Interaction.objects.filter(
+                visible_interactions_q(request.user, per_row=True), **scope
+            ),
             start=period["start"],
             end=period["end"],
             complaint_targets=service_levels.targets(),

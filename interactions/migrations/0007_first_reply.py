@@ -54,7 +54,11 @@ class Migration(migrations.Migration):
             index=models.Index(
                 condition=models.Q(("direction", "inbound")),
                 fields=[
-                    *("occurred_at", "channel", "department", "sensitivity", "first_reply_at"),
+                    "occurred_at",
+                    "channel",
+                    "department",
+                    "sensitivity",
+                    "first_reply_at",
                     "patient",
                 ],
                 name="interaction_inbound_idx",

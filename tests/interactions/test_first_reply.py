@@ -128,7 +128,7 @@ def test_first_responses_are_read_from_the_inbound_index_alone(coordinator):
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_bitmapscan = off")
-    visible = Interaction.objects.filter(visible_interactions_q(coordinator))
+    visible = Interaction.objects.filter(visible_interactions_q(coordinator, per_row=True))
     plan = first_responses_by_channel(visible, hours(-24), hours(24)).explain()
     assert "Index Only Scan using interaction_inbound_idx" in plan, plan
     assert "Join" not in plan and "Nested Loop" not in plan, plan
