@@ -46,56 +46,47 @@ _MOVED = " OR ".join(
     f"OLD.{column} {{distinct}} NEW.{column}"
     for column in ("parent_id", "direction", "occurred_at", "first_reply_at")
 )
+# (event, when the trigger runs, the rows whose first reply it sets again)
+_EVENTS = (
+    ("insert", "NEW.parent_id IS NOT NULL", "NEW.parent_id"),
+    ("update", _MOVED, "OLD.parent_id, NEW.parent_id, NEW.id"),
+    ("delete", "OLD.parent_id IS NOT NULL", "OLD.parent_id"),
+)
 
 
 def install(schema_editor) -> None:
-    """Create (or put back) the triggers."""
+    """Create (or put back) the triggers: one per event."""
     uninstall(schema_editor)
-    if schema_editor.connection.vendor == "postgresql":
-        distinct = "IS DISTINCT FROM"
-        schema_editor.execute(
-            f"""CREATE FUNCTION {NAME}() RETURNS trigger AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        {_refresh("NEW.parent_id", distinct)};
-    ELSIF TG_OP = 'UPDATE' THEN
-        {_refresh("OLD.parent_id, NEW.parent_id, NEW.id", distinct)};
-    ELSE
-        {_refresh("OLD.parent_id", distinct)};
-    END IF;
-    RETURN NULL;
-END $$ LANGUAGE plpgsql"""
-        )
-        for event, when in (
-            ("INSERT", "NEW.parent_id IS NOT NULL"),
-            ("UPDATE", _MOVED.format(distinct=distinct)),
-            ("DELETE", "OLD.parent_id IS NOT NULL"),
-        ):
+    postgres = schema_editor.connection.vendor == "postgresql"
+    distinct = "IS DISTINCT FROM" if postgres else "IS NOT"  # SQLite's IS DISTINCT FROM
+    for event, when, ids in _EVENTS:
+        name, when = f"{NAME}_{event}", when.format(distinct=distinct)
+        refresh = _refresh(ids, distinct)
+        if not postgres:
             schema_editor.execute(
-                f"CREATE TRIGGER {NAME}_{event.lower()} AFTER {event} ON {TABLE} "
-                f"FOR EACH ROW WHEN ({when}) EXECUTE FUNCTION {NAME}()"
+                f"CREATE TRIGGER {name} AFTER {event.upper()} ON {TABLE} "
+                f"FOR EACH ROW WHEN {when} BEGIN {refresh}; END"
             )
-        return
-    distinct = "IS NOT"  # SQLite's IS DISTINCT FROM
-    for event, when, ids in (
-        ("INSERT", "NEW.parent_id IS NOT NULL", "NEW.parent_id"),
-        ("UPDATE", _MOVED.format(distinct=distinct), "OLD.parent_id, NEW.parent_id, NEW.id"),
-        ("DELETE", "OLD.parent_id IS NOT NULL", "OLD.parent_id"),
-    ):
+            continue
         schema_editor.execute(
-            f"CREATE TRIGGER {NAME}_{event.lower()} AFTER {event} ON {TABLE} "
-            f"FOR EACH ROW WHEN {when} BEGIN {_refresh(ids, distinct)}; END"
+            f"CREATE FUNCTION {name}() RETURNS trigger AS $$ "
+            f"BEGIN {refresh}; RETURN NULL; END $$ LANGUAGE plpgsql"
+        )
+        schema_editor.execute(
+            f"CREATE TRIGGER {name} AFTER {event.upper()} ON {TABLE} "
+            f"FOR EACH ROW WHEN ({when}) EXECUTE FUNCTION {name}()"
         )
 
 
 def uninstall(schema_editor) -> None:
     postgres = schema_editor.connection.vendor == "postgresql"
-    for event in ("insert", "update", "delete"):
+    for event, _, _ in _EVENTS:
+        name = f"{NAME}_{event}"
         schema_editor.execute(
-            f"DROP TRIGGER IF EXISTS {NAME}_{event}" + (f" ON {TABLE}" if postgres else "")
+            f"DROP TRIGGER IF EXISTS {name}" + (f" ON {TABLE}" if postgres else "")
         )
-    if postgres:
-        schema_editor.execute(f"DROP FUNCTION IF EXISTS {NAME}()")
+        if postgres:
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {name}()")
 
 
 def rebuild(using=connection) -> None:
