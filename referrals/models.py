@@ -207,8 +207,16 @@ class Referral(VersionedRecord):
                 fields=["status", "priority_rank", "status_changed_at", "id"],
                 name="referral_sla_idx",
             ),
+            # With the visit time last: a coordinator's bucket counts read the index only.
             models.Index(
-                fields=["coordinator", "status", "priority_rank", "status_changed_at", "id"],
+                fields=[
+                    "coordinator",
+                    "status",
+                    "priority_rank",
+                    "status_changed_at",
+                    "id",
+                    "appointment_at",
+                ],
                 name="referral_coordinator_idx",
             ),
             # The few that redirect a declined one (the team's declined bucket).
@@ -222,6 +230,11 @@ class Referral(VersionedRecord):
                 fields=["status", "priority_rank", "appointment_at", "id"],
                 condition=Q(status=ReferralStatus.SCHEDULED),
                 name="referral_appointment_idx",
+            ),
+            models.Index(
+                fields=["coordinator", "priority_rank", "appointment_at", "id"],
+                condition=Q(status=ReferralStatus.SCHEDULED),
+                name="referral_coordinator_visit_idx",
             ),
             models.Index(fields=["patient", "status"], name="referral_patient_idx"),
             models.Index(fields=["-created_at", "-id"], name="referral_created_idx"),
@@ -350,7 +363,12 @@ class FollowUp(VersionedRecord):
             models.Index(fields=["assigned_to", "status", "due_at"], name="followup_assignee_idx"),
             models.Index(fields=["queue", "status", "due_at"], name="followup_queue_idx"),
             models.Index(fields=["patient", "status", "due_at"], name="followup_patient_idx"),
-            models.Index(fields=["status", "due_at", "id"], name="followup_due_idx"),
+            # With the owner last: a worklist's counts of the days read live (see
+            # tallies) read the index only, not every follow-up due those days.
+            models.Index(
+                fields=["status", "due_at", "id", "assigned_to", "queue"],
+                name="followup_due_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
