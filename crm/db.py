@@ -5,6 +5,7 @@ interpolation between the closest ranks) is registered on every SQLite connectio
 Either way the figure is computed by the database, in one aggregate query.
 """
 
+import bisect
 import datetime
 import json
 import math
@@ -14,7 +15,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.backends.signals import connection_created
-from django.db.models import Aggregate, F, Field
+from django.db.models import Aggregate, BigIntegerField, F, Field, Func
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -80,6 +81,85 @@ def percentile_cont(values: list[float], fraction: float) -> float | None:
     position = fraction * (len(ordered) - 1)
     lower, upper = math.floor(position), math.ceil(position)
     return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+
+
+# Durations kept in tallies (the referral metrics') are counted in bins, with their sum
+# of seconds: a bin holds the durations of m minutes with the same
+# floor(ln(1 + m) / ln(BIN_GROWTH)), about 0.6 s wide near zero and 1% of the duration
+# wide from a few hours on; a negative duration takes its size's bin, mirrored below
+# zero. The same SQL bins durations read live, so a figure does not depend on where its
+# rows were counted.
+BIN_GROWTH = 1.01
+
+
+def elapsed_seconds_sql(vendor: str, since: str, until: str) -> str:
+    """SQL: the whole seconds from ``since`` to ``until`` (SQL expressions)."""
+    if vendor == "postgresql":
+        return f"ROUND(EXTRACT(EPOCH FROM ({until}) - ({since})))::bigint"
+    return f"CAST(ROUND((julianday({until}) - julianday({since})) * 86400) AS INTEGER)"
+
+
+def elapsed_bin_sql(seconds: str) -> str:
+    """SQL, the same on both databases: the bin of ``seconds`` (an SQL expression)."""
+    size = f"FLOOR(LN(1 + CAST(ABS({seconds}) AS DOUBLE PRECISION) / 60) / LN({BIN_GROWTH}))"
+    return f"CAST(CASE WHEN {seconds} < 0 THEN -1 - {size} ELSE {size} END AS INTEGER)"
+
+
+class _Elapsed(Func):
+    """From the field ``since`` to the field ``until`` (columns: no SQL parameters)."""
+
+    output_field = BigIntegerField()
+
+    def __init__(self, since: str, until: str):
+        super().__init__(F(since), F(until))
+
+    def as_sql(self, compiler, connection, **extra):
+        since, until = (compiler.compile(part)[0] for part in self.get_source_expressions())
+        return self.render(elapsed_seconds_sql(connection.vendor, since, until)), ()
+
+    def render(self, seconds: str) -> str:
+        return seconds
+
+
+class ElapsedSeconds(_Elapsed):
+    pass
+
+
+class ElapsedBin(_Elapsed):
+    def render(self, seconds: str) -> str:
+        return elapsed_bin_sql(seconds)
+
+
+def binned_percentiles(
+    bins: Iterable[tuple[int, int, int]], fractions: Sequence[float] = (0.5, 0.9)
+) -> list[float | None]:
+    """percentile_cont over durations counted in bins, given as (bin, count, sum of
+    seconds) in any order, a bin possibly more than once: each duration is taken at its
+    bin's mean. Exact when a bin's durations are equal, otherwise within its width."""
+    merged: dict[int, list[int]] = {}
+    for key, n, seconds in bins:
+        totals = merged.setdefault(key, [0, 0])
+        totals[0] += n
+        totals[1] += seconds
+    ends, means, total = [], [], 0
+    for key in sorted(merged):
+        n, seconds = merged[key]
+        if n:
+            total += n
+            ends.append(total)
+            means.append(seconds / n)
+    if not total:
+        return [None] * len(fractions)
+
+    def at(rank: int) -> float:
+        return means[bisect.bisect_right(ends, rank)]
+
+    result: list[float | None] = []
+    for fraction in fractions:
+        position = fraction * (total - 1)
+        lower, upper = math.floor(position), math.ceil(position)
+        result.append(at(lower) + (at(upper) - at(lower)) * (position - lower))
+    return result
 
 
 class _SQLitePercentiles:

@@ -132,12 +132,14 @@ class Referral(VersionedRecord):
     referring_practitioner = models.ForeignKey(
         Practitioner, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Indexed with the send time (Meta): the metrics count the out-of-network ones.
     receiving_organization = models.ForeignKey(
         Organization,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="referrals_received",
+        db_index=False,
     )
     receiving_practitioner = models.ForeignKey(
         Practitioner,
@@ -145,6 +147,7 @@ class Referral(VersionedRecord):
         blank=True,
         on_delete=models.PROTECT,
         related_name="referrals_received",
+        db_index=False,
     )
     specialty = models.CharField(max_length=100, db_index=True)
     priority = models.CharField(
@@ -238,6 +241,14 @@ class Referral(VersionedRecord):
             ),
             models.Index(fields=["patient", "status"], name="referral_patient_idx"),
             models.Index(fields=["-created_at", "-id"], name="referral_created_idx"),
+            # Referrals sent to a provider in a period: the metrics' out-of-network ones.
+            models.Index(
+                fields=["receiving_organization", "sent_at"], name="referral_organization_idx"
+            ),
+            models.Index(
+                fields=["receiving_practitioner", "sent_at", "receiving_organization"],
+                name="referral_practitioner_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -369,6 +380,13 @@ class FollowUp(VersionedRecord):
                 fields=["status", "due_at", "id", "assigned_to", "queue"],
                 name="followup_due_idx",
             ),
+            # Those that arose from a contact, by due time: the metrics take the
+            # restricted ones a reader may not see off the tallies.
+            models.Index(
+                fields=["due_at"],
+                condition=Q(interaction__isnull=False),
+                name="followup_from_contact_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -443,3 +461,57 @@ class FollowUpTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.assignee or self.queue} {self.day}: {self.n}"
+
+
+class SentReferralTally(models.Model):
+    """How many referrals were sent on a day (UTC) and, of them, how many have their
+    report back, their visits and their no-shows: the referral metrics' cohort. Kept by
+    database triggers (``referrals.tallies``)."""
+
+    day = models.DateField(unique=True)
+    n = models.IntegerField(default=0)
+    closed = models.IntegerField(default=0)
+    visits = models.IntegerField(default=0)
+    no_shows = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.n} sent"
+
+
+class ReferralTimeTally(models.Model):
+    """The times between states (``span``, a name of ``referrals.tallies.SPANS``) of the
+    referrals sent in a week (UTC, from its Monday), counted in duration bins
+    (``crm.db``) with their seconds: a week's bins are fewer rows than its days' would
+    be. Kept by database triggers (``referrals.tallies``)."""
+
+    span = models.CharField(max_length=32)
+    week = models.DateField()
+    bin = models.IntegerField()
+    n = models.IntegerField(default=0)
+    seconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["span", "week", "bin"], name="referraltimetally_key")
+        ]
+        # The metrics read a period's weeks and sum each span's bins: index-only.
+        indexes = [
+            models.Index(
+                fields=["week", "span", "bin", "n", "seconds"], name="referraltimetally_week_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.span} {self.week} bin {self.bin}: {self.n}"
+
+
+class DueFollowUpTally(models.Model):
+    """How many follow-ups, not cancelled, fall due on a day (UTC), and how many of them
+    were done by their due time. Kept by database triggers (``referrals.tallies``)."""
+
+    day = models.DateField(unique=True)
+    n = models.IntegerField(default=0)
+    on_time = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.n} due"

@@ -64,6 +64,13 @@ def visible_follow_ups_q(user: StaffUser) -> Q:
     return in_scope & (Q(interaction__isnull=True) | ~Q(Exists(hidden)))
 
 
+def hidden_follow_ups_q(user: StaffUser) -> Q:
+    """For a user whose scope is every follow-up: those they may not read (restricted
+    ones), which counts kept for all rows take off."""
+    visible = visible_follow_ups_q(user)
+    return Q(interaction__isnull=False) & ~visible if visible != Q() else Q(pk__in=[])
+
+
 def follow_up_list(*, user: StaffUser) -> QuerySet[FollowUp]:
     return (
         FollowUp.objects.filter(visible_follow_ups_q(user))

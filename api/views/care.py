@@ -24,6 +24,7 @@ from crm.worklists import mine_q
 from referrals import selectors, service_levels
 from referrals.filtersets import FollowUpFilterSet, ReferralFilterSet
 from referrals.metrics import referral_metrics
+from referrals.models import FollowUp
 from referrals.services import staff_handoff
 from referrals.worklists import Counted, follow_up_worklist, referral_worklist
 
@@ -110,8 +111,7 @@ class FollowUpWorklistView(AuditedMixin, GenericAPIView):
             self, rows_q(request.user, Section.FOLLOW_UPS) == Q()
         ):
             # Restricted ones the user may not see are in the tallies: they are taken off.
-            visible = selectors.visible_follow_ups_q(request.user)
-            hidden = Q(interaction__isnull=False) & ~visible if visible != Q() else Q(pk__in=[])
+            hidden = selectors.hidden_follow_ups_q(request.user)
             counted = Counted(hidden, rows=owners, tally=tallied_owners)
         now = timezone.now()
         worklist = follow_up_worklist(
@@ -151,6 +151,11 @@ class ReferralMetricsView(GenericAPIView):
             follow_ups = follow_ups.filter(assigned_to__in=params.getlist("coordinator"))
         if {"priority", "specialty", "receiving_organization"} & set(params):
             follow_ups = follow_ups.filter(referral__in=referrals)
+        hidden_follow_ups = None
+        if unfiltered(self, everything_visible=True):
+            hidden_follow_ups = FollowUp.objects.filter(
+                selectors.hidden_follow_ups_q(request.user)
+            )
         figures = referral_metrics(
             referrals,
             follow_ups,
@@ -158,7 +163,7 @@ class ReferralMetricsView(GenericAPIView):
             end=period["end"],
             targets=service_levels.targets(),
             now=timezone.now(),
-            everyone=unfiltered(self, everything_visible=True),
+            hidden_follow_ups=hidden_follow_ups,
         )
         return Response(ReferralMetricsSerializer(figures).data)
 

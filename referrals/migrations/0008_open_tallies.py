@@ -7,12 +7,12 @@ from referrals import tallies
 
 
 def install(apps, schema_editor):
-    tallies.install(schema_editor)
-    tallies.rebuild(using=schema_editor.connection)
+    tallies.install(schema_editor, tallies.WORKLIST_TALLIES)
+    tallies.rebuild(tallies.WORKLIST_TALLIES, using=schema_editor.connection)
 
 
 def uninstall(apps, schema_editor):
-    tallies.uninstall(schema_editor)
+    tallies.uninstall(schema_editor, tallies.WORKLIST_TALLIES)
 
 
 class Migration(migrations.Migration):

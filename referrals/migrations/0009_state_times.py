@@ -16,7 +16,7 @@ feed = import_module("integrations.migrations.0005_triggers_after_table_rebuilds
 def forwards(apps, schema_editor):
     feed.reinstall(apps, schema_editor)
     if schema_editor.connection.vendor == "sqlite":
-        tallies.install(schema_editor)
+        tallies.install(schema_editor, tallies.WORKLIST_TALLIES)
     count_state_times(using=schema_editor.connection)
 
 

@@ -13,8 +13,17 @@ from crm.db import indexes_built_after
 from interactions import replies
 from interactions.models import Complaint, Interaction
 from patients.models import ContactPoint, Patient
+from referrals import tallies
 from referrals.metrics import count_state_times
-from referrals.models import FollowUp, FollowUpTally, Referral, ReferralEvent, ReferralTally
+from referrals.models import (
+    FollowUp,
+    FollowUpTally,
+    Referral,
+    ReferralEvent,
+    ReferralTally,
+    ReferralTimeTally,
+    SentReferralTally,
+)
 from referrals.tallies import COUNTED_STATUSES
 from tests.factories import PatientFactory
 
@@ -74,6 +83,17 @@ def test_the_scale_data_set_holds_together(api):
     }
     open_follow_ups = FollowUp.objects.filter(status="open").count()
     assert FollowUpTally.objects.aggregate(n=Sum("n"))["n"] == open_follow_ups > 0
+    # The metrics' tallies too: as counted again from the rows.
+    sent = Referral.objects.filter(sent_at__isnull=False).count()
+    assert SentReferralTally.objects.aggregate(n=Sum("n"))["n"] == sent > 0
+    as_loaded = [sorted(ReferralTimeTally.objects.values_list("span", "week", "bin", "n"))]
+    tallies.rebuild()
+    assert [sorted(ReferralTimeTally.objects.values_list("span", "week", "bin", "n"))] == as_loaded
+    # Referrals go to providers, some of them out of network.
+    assert Referral.objects.filter(receiving_organization__in_network=False).exists()
+    assert Referral.objects.filter(
+        receiving_organization__in_network=True, receiving_practitioner__in_network=False
+    ).exists()
 
     # The application goes on writing after it: ids move past the seeded rows.
     response = api.post(

@@ -49,7 +49,8 @@ from patients.models import (
 from patients.validators import name_search_key
 from referrals import tallies
 from referrals.choices import PRIORITY_RANK, FollowUpKind, ReferralStatus
-from referrals.models import FollowUp, Referral, ReferralEvent
+from referrals.models import FollowUp, Organization, Practitioner, Referral, ReferralEvent
+from referrals.validators import npi_check_digit
 
 MRN_PREFIX = "S"
 IDENTIFIER_SYSTEM = "urn:example:scale-ehr"
@@ -57,6 +58,9 @@ SQLITE_MOST = 50_000
 # The heaviest record: a patient seen for years by many services.
 HEAVY_INTERACTIONS, HEAVY_REFERRALS = 5_000, 500
 PATIENTS_PER_COORDINATOR = 5_500
+# Providers referred to: organizations, some out of network, each with practitioners
+# (a few of them out of network at an organization that is not).
+ORGANIZATIONS, PRACTITIONERS_PER_ORGANIZATION, OUT_OF_NETWORK = 200, 3, 0.15
 NAMES_PER_LOCALE = 1_500
 YEARS_OF_HISTORY = 3
 REPLIED = 0.7  # of inbound contacts, answered on their thread (after 6 hours on average)
@@ -141,7 +145,9 @@ class Command(BaseCommand):
             self.stdout.write("The scale data set is already loaded; nothing added.")
             return
         started = time.perf_counter()
-        seeder = Seeder(random.Random(seed), self._coordinators(patients), seed)
+        seeder = Seeder(
+            random.Random(seed), self._coordinators(patients), seed, self._providers(seed)
+        )
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:  # for the indexes built after a load
@@ -179,14 +185,50 @@ class Command(BaseCommand):
             ids.append(user.pk)
         return ids
 
+    def _providers(self, seed: int) -> list[tuple[int, int | None]]:
+        """The organizations and practitioners referrals go to, as (organization,
+        practitioner or None) pairs; NPIs from 2 (the demo's start with 1)."""
+        rng = random.Random(seed)
+        receivers: list[tuple[int, int | None]] = []
+        for number in range(ORGANIZATIONS):
+            specialty = SPECIALTIES[number % len(SPECIALTIES)]
+            organization, _ = Organization.objects.get_or_create(
+                name=f"Scale {specialty} Group {number + 1}",
+                defaults={"specialty": specialty, "in_network": rng.random() >= OUT_OF_NETWORK},
+            )
+            receivers.append((organization.pk, None))
+            for place in range(PRACTITIONERS_PER_ORGANIZATION):
+                first_nine = f"2{number * PRACTITIONERS_PER_ORGANIZATION + place:08d}"
+                in_network = organization.in_network and rng.random() >= OUT_OF_NETWORK / 3
+                practitioner, _ = Practitioner.objects.get_or_create(
+                    npi=first_nine + str(npi_check_digit(first_nine)),
+                    defaults={
+                        "family_name": f"Provider {number + 1}-{place + 1}",
+                        "given_name": "Scale",
+                        "specialty": specialty,
+                        "organization": organization,
+                        "in_network": in_network,
+                    },
+                )
+                receivers.append((organization.pk, practitioner.pk))
+        return receivers
+
 
 class Seeder:
     """Rows of each table, made with ids given here so that children point at their
     parents without reading them back."""
 
-    def __init__(self, rng: random.Random, coordinators: list[int], seed: int):
+    def __init__(
+        self,
+        rng: random.Random,
+        coordinators: list[int],
+        seed: int,
+        receivers: list[tuple[int, int | None]],
+    ):
         self.rng = rng
         self.coordinators = coordinators
+        self.receivers = receivers
+        self.receiver_rng = random.Random(seed)  # the other tables' draws stay as they were
         self.now = timezone.now()
         self.models_written: list[type[models.Model]] = []
         self.names = {}
@@ -410,6 +452,7 @@ class Seeder:
                     appointment = self.now + datetime.timedelta(days=rng.uniform(1, 45))
                 self.referrals.append((pk, self.first_patient + offset, status, times))
                 priority = rng.choices(("routine", "urgent", "stat"), (0.8, 0.17, 0.03))[0]
+                organization, practitioner = self.receiver_rng.choice(self.receivers)
                 # The state times and counts the workflow keeps are those of the path.
                 yield (
                     pk,
@@ -437,6 +480,8 @@ class Seeder:
                     coordinator,
                     coordinator,
                     self.first_patient + offset,
+                    organization,
+                    practitioner,
                 )
                 pk += 1
 
@@ -601,7 +646,7 @@ REFERRAL_COLUMNS = _columns(
     "id specialty priority priority_rank status reason appointment_at report_received_on "
     "report_from report_summary report_recommendations sent_at status_changed_at "
     "accepted_at scheduled_at seen_at closed_at visits no_shows version created_at updated_at "
-    "coordinator_id created_by_id patient_id"
+    "coordinator_id created_by_id patient_id receiving_organization_id receiving_practitioner_id"
 )
 REFERRAL_EVENT_COLUMNS = _columns(
     "id action from_status to_status occurred_at reason details referral_id"
