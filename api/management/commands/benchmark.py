@@ -383,14 +383,18 @@ def _typos_found(client: Client, seeded, rng: random.Random) -> tuple[float, flo
     or two Chinese or Korean characters is another name, not a typo), searched for
     with one typo in the given or the family name: the share found in the first ten,
     and the share whose name was (the patient, or a namesake when more than ten share
-    the name: a birth date tells them apart)."""
+    the name: a birth date tells them apart). The sample is drawn from ``rng``: the
+    same patients and typos on every run."""
+    first, last = seeded.order_by("pk")[0].pk, seeded.order_by("-pk")[0].pk
+    drawn = rng.sample(range(first, last + 1), min(last - first + 1, 4 * TYPO_SAMPLE))
     ids = list(
-        seeded.exclude(family_name__regex=FAMILY_FIRST_SCRIPT.pattern)
-        .order_by("?")
+        seeded.filter(pk__in=drawn)
+        .exclude(family_name__regex=FAMILY_FIRST_SCRIPT.pattern)
+        .order_by("pk")
         .values_list("pk", flat=True)[:TYPO_SAMPLE]
     )
     found = named = 0
-    for patient in Patient.objects.filter(pk__in=ids):
+    for patient in Patient.objects.filter(pk__in=ids).order_by("pk"):
         response = client.get(f"/api/patients/?q={_misspelled(patient, rng)}&page_size=10")
         rows = response.json()["results"]
         found += patient.pk in {row["id"] for row in rows}
