@@ -115,9 +115,9 @@ class _Elapsed(Func):
 
     def as_sql(self, compiler, connection, **extra):
         since, until = (compiler.compile(part)[0] for part in self.get_source_expressions())
-        return self.render(elapsed_seconds_sql(connection.vendor, since, until)), ()
+        return self.of_seconds(elapsed_seconds_sql(connection.vendor, since, until)), ()
 
-    def render(self, seconds: str) -> str:
+    def of_seconds(self, seconds: str) -> str:
         return seconds
 
 
@@ -126,7 +126,7 @@ class ElapsedSeconds(_Elapsed):
 
 
 class ElapsedBin(_Elapsed):
-    def render(self, seconds: str) -> str:
+    def of_seconds(self, seconds: str) -> str:
         return elapsed_bin_sql(seconds)
 
 

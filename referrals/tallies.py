@@ -1,4 +1,4 @@
-"""Open referrals and follow-ups counted per day, kept by database triggers.
+"""Referrals and follow-ups counted per day or week, kept by database triggers.
 
 The team worklists show how many of half a million open items are in each bucket, and
 buckets move with the clock (a referral becomes overdue when its target passes, a
@@ -8,6 +8,12 @@ status, priority rank and the day (UTC) it entered its state (for a scheduled on
 visit day), and each open follow-up in :class:`FollowUpTally` under its assignee, queue
 and due day. A count up to any moment is then the tallies of the whole days before it
 plus the rows of that moment's own day, read live from an index (:func:`split`).
+
+The referral metrics read a period's figures the same way (:func:`split_period`):
+referrals sent per day (:class:`SentReferralTally`, with how many have their report
+back, their visits and no-shows), follow-ups due per day (:class:`DueFollowUpTally`,
+with how many were done on time), and the times between states per week in duration
+bins (:class:`ReferralTimeTally`, ``crm.db``).
 
 The triggers run in the transaction that writes the row, on every write path (the
 services, a merge, a bulk update), on PostgreSQL and SQLite. Loads that switch
@@ -78,9 +84,6 @@ def split_period(
     return first, last, head_end, max(start_of(last), head_end)
 
 
-# Each tally: its trigger's name (on ``table``), the tally table, the counted table, its
-# key columns -> expressions over the row as {r} (one of them the day or week), when a
-# row is counted, and the columns that sum an expression over the counted rows.
 def _day(vendor: str, moment: str) -> str:
     if vendor == "postgresql":
         return f"(({moment}) AT TIME ZONE 'UTC')::date"
@@ -94,6 +97,9 @@ def _week(vendor: str, moment: str) -> str:
     return f"date({moment}, '-6 days', 'weekday 1')"
 
 
+# Each tally: its trigger's name (on ``table``), the tally table, the counted table, its
+# key columns -> expressions over the row as {r} (one of them the day or week), when a
+# row is counted, and the columns that sum an expression over the counted rows.
 def _tallies(vendor: str) -> list[dict]:
     statuses = ", ".join(f"'{status}'" for status in COUNTED_STATUSES)
     referral_day = (

@@ -8,7 +8,9 @@ import random
 
 import pytest
 import time_machine
+from django.db import connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from crm.db import BIN_GROWTH, binned_percentiles, percentile_cont
 from referrals import selectors, service_levels, tallies
@@ -263,3 +265,20 @@ def test_a_period_splits_into_whole_weeks_or_days_and_the_rest_around_them():
         monday,
         monday + dt.timedelta(weeks=2),
     )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")
+def test_a_years_times_are_read_from_the_week_index_alone(referrals):
+    """(The test database is small: the other paths are switched off.)"""
+    with CaptureQueriesContext(connection) as captured:
+        figures(dt.date(2026, 1, 1), dt.date(2026, 12, 31), tallied=True)
+    plans = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        for query in captured.captured_queries:
+            cursor.execute(f"EXPLAIN {query['sql']}")
+            plans[query["sql"]] = "\n".join(row[0] for row in cursor.fetchall())
+
+    (week_plan,) = [plan for sql, plan in plans.items() if "referraltimetally" in sql]
+    assert "Index Only Scan using referraltimetally_week_idx" in week_plan
