@@ -83,12 +83,12 @@ def percentile_cont(values: list[float], fraction: float) -> float | None:
     return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
 
 
-# Durations kept in tallies (the referral metrics') are counted in bins, with their sum
-# of seconds: a bin holds the durations of m minutes with the same
-# floor(ln(1 + m) / ln(BIN_GROWTH)), about 0.6 s wide near zero and 1% of the duration
-# wide from a few hours on; a negative duration takes its size's bin, mirrored below
-# zero. The same SQL bins durations read live, so a figure does not depend on where its
-# rows were counted.
+# Durations kept in tallies (the metrics') are counted in bins, with their sum of
+# seconds: a bin holds the durations of m minutes with the same
+# floor(ln(1 + m) / ln(growth)), by default (BIN_GROWTH) about 0.6 s wide near zero and
+# 1% of the duration wide from a few hours on; a negative duration takes its size's bin,
+# mirrored below zero. The same SQL bins durations read live, so a figure does not
+# depend on where its rows were counted.
 BIN_GROWTH = 1.01
 
 
@@ -99,9 +99,10 @@ def elapsed_seconds_sql(vendor: str, since: str, until: str) -> str:
     return f"CAST(ROUND((julianday({until}) - julianday({since})) * 86400) AS INTEGER)"
 
 
-def elapsed_bin_sql(seconds: str) -> str:
-    """SQL, the same on both databases: the bin of ``seconds`` (an SQL expression)."""
-    size = f"FLOOR(LN(1 + CAST(ABS({seconds}) AS DOUBLE PRECISION) / 60) / LN({BIN_GROWTH}))"
+def elapsed_bin_sql(seconds: str, growth: float = BIN_GROWTH) -> str:
+    """SQL, the same on both databases: the bin of ``seconds`` (an SQL expression), in
+    bins ``growth`` times as wide as the one before."""
+    size = f"FLOOR(LN(1 + CAST(ABS({seconds}) AS DOUBLE PRECISION) / 60) / LN({growth}))"
     return f"CAST(CASE WHEN {seconds} < 0 THEN -1 - {size} ELSE {size} END AS INTEGER)"
 
 
@@ -126,8 +127,12 @@ class ElapsedSeconds(_Elapsed):
 
 
 class ElapsedBin(_Elapsed):
+    def __init__(self, since: str, until: str, growth: float = BIN_GROWTH):
+        super().__init__(since, until)
+        self.growth = growth
+
     def of_seconds(self, seconds: str) -> str:
-        return elapsed_bin_sql(seconds)
+        return elapsed_bin_sql(seconds, self.growth)
 
 
 def binned_percentiles(

@@ -9,39 +9,116 @@ Over the period (start to end date, inclusive):
   resolved within their priority's target;
 - first-response time per channel: from an inbound interaction to the first outbound
   reply on its thread (an interaction whose parent it is), in hours; each inbound
-  interaction keeps that reply's time (``interactions.replies``).
+  interaction keeps that reply's time (``interactions.replies``). The times are counted
+  in duration bins 2% wide (``crm.db``), each taken at its bin's mean: exact when a
+  bin's times are equal, otherwise within 2%.
 """
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, F, Q, QuerySet, Value
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 
-from crm.db import HOUR, ElapsedPercentiles, median_and_p90
+from crm.db import (
+    HOUR,
+    ElapsedBin,
+    ElapsedPercentiles,
+    ElapsedSeconds,
+    binned_percentiles,
+    median_and_p90,
+)
 from crm.periods import period_bounds
+from crm.tallies import split_q
 from interactions.choices import ComplaintCategory, ComplaintStatus, Direction
-from interactions.models import Complaint, Interaction, SurveyInvitation, SurveyResponse
+from interactions.models import (
+    Complaint,
+    FirstReplyTally,
+    Interaction,
+    SurveyInvitation,
+    SurveyResponse,
+)
+from interactions.tallies import REPLY_BIN_GROWTH, UNANSWERED
 
 
 def _percent(part: int, whole: int) -> float | None:
     return round(part * 100 / whole, 1) if whole else None
 
 
-def first_responses_by_channel(interactions: QuerySet[Interaction], begin, finish) -> QuerySet:
-    """Per channel: the inbound contacts of the period, how many were answered, and the
-    elapsed times' median and 90th percentile, read from the inbound contacts' index."""
-    return (
-        interactions.filter(
-            direction=Direction.INBOUND, occurred_at__gte=begin, occurred_at__lt=finish
-        )
-        .order_by()
-        .values("channel")
-        .annotate(
-            inbound=Count("*"),
-            seconds=ElapsedPercentiles("occurred_at", "first_reply_at"),
-            answered=Count("first_reply_at"),
-        )
-        .order_by("channel")
+@dataclass(frozen=True)
+class TalliedContacts:
+    """First responses read from the tallies (``interactions.tallies``), kept for every
+    contact: the contacts of ``sensitivities`` (the reader may count them all) on
+    ``channels`` (None: every channel), and beside them the contacts of ``beside`` (those
+    of other sensitivities the reader may count), read live."""
+
+    sensitivities: Sequence[str]
+    channels: Sequence[str] | None
+    beside: QuerySet[Interaction]
+
+
+def inbound_in(interactions: QuerySet[Interaction], begin, finish) -> QuerySet[Interaction]:
+    return interactions.filter(
+        direction=Direction.INBOUND, occurred_at__gte=begin, occurred_at__lt=finish
+    ).order_by()
+
+
+def reply_bins(inbound: QuerySet[Interaction]) -> QuerySet:
+    """Per channel, the contacts by the duration bin of their time to the first reply
+    (``UNANSWERED`` for none): (channel, bin, count, seconds), read from the inbound
+    contacts' index."""
+    binned = Coalesce(
+        ElapsedBin("occurred_at", "first_reply_at", REPLY_BIN_GROWTH), Value(UNANSWERED)
     )
+    return (
+        inbound.values("channel", bin=binned)
+        .annotate(
+            n=Count("*"), seconds=Sum(ElapsedSeconds("occurred_at", "first_reply_at"), default=0)
+        )
+        .values_list("channel", "bin", "n", "seconds")
+    )
+
+
+def first_responses_by_channel(
+    interactions: QuerySet[Interaction] | None,
+    begin,
+    finish,
+    tallied: TalliedContacts | None = None,
+) -> list[dict]:
+    """Per channel: the inbound contacts of the period, how many were answered, and the
+    hours to the first reply (median and 90th percentile, from 2% duration bins). From
+    ``interactions`` (those the reader may count, as filtered), or from the tallies."""
+    if tallied is None:
+        bins = list(reply_bins(inbound_in(interactions, begin, finish)))
+    else:
+        scope = Q(sensitivity__in=tallied.sensitivities)
+        if tallied.channels is not None:
+            scope &= Q(channel__in=tallied.channels)
+        weeks, edges = split_q("occurred_at", begin, finish, weekly=True)
+        tally = FirstReplyTally.objects.filter(scope, weeks).values("channel", "bin")
+        bins = [
+            *tally.annotate(total=Sum("n"), sum_seconds=Sum("seconds")).values_list(
+                "channel", "bin", "total", "sum_seconds"
+            ),
+            *reply_bins(inbound_in(Interaction.objects.filter(scope, edges), begin, finish)),
+            *reply_bins(inbound_in(tallied.beside, begin, finish)),
+        ]
+    figures = []
+    for channel in sorted({row[0] for row in bins}):
+        rows = [row[1:] for row in bins if row[0] == channel]
+        answered = [row for row in rows if row[0] != UNANSWERED]
+        inbound = sum(n for _, n, _ in rows)
+        if inbound:
+            figures.append(
+                {
+                    "channel": channel,
+                    "inbound": inbound,
+                    "answered": sum(n for _, n, _ in answered),
+                    **median_and_p90(binned_percentiles(answered), HOUR),
+                }
+            )
+    return figures
 
 
 def experience_metrics(
@@ -53,6 +130,7 @@ def experience_metrics(
     start: date,
     end: date,
     complaint_targets,
+    tallied_contacts: TalliedContacts | None = None,
 ) -> dict:
     begin, finish = period_bounds(start, end)
 
@@ -127,13 +205,7 @@ def experience_metrics(
                 "percent": _percent(timings["resolved_in_time"], timings["resolved"]),
             },
         },
-        "first_response_hours_by_channel": [
-            {
-                "channel": row["channel"],
-                "inbound": row["inbound"],
-                "answered": row["answered"],
-                **median_and_p90(row["seconds"], HOUR),
-            }
-            for row in first_responses_by_channel(interactions, begin, finish)
-        ],
+        "first_response_hours_by_channel": first_responses_by_channel(
+            interactions, begin, finish, tallied_contacts
+        ),
     }

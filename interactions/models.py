@@ -101,6 +101,13 @@ class Interaction(VersionedRecord):
                 condition=Q(direction="inbound"),
                 name="interaction_inbound_idx",
             ),
+            # The restricted ones alone: a coordinator counts those of their own patients
+            # beside the tallies (``interactions.tallies``).
+            models.Index(
+                fields=["occurred_at", "channel", "first_reply_at", "patient"],
+                condition=Q(direction="inbound", sensitivity="restricted"),
+                name="interaction_restricted_in_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -131,6 +138,37 @@ class Interaction(VersionedRecord):
             errors["parent"] = "An interaction cannot reply to itself."
         if errors:
             raise ValidationError(errors)
+
+
+class FirstReplyTally(models.Model):
+    """The inbound contacts of a week (UTC, from its Monday), by channel and sensitivity,
+    and their times to the first reply in duration bins (``crm.db``, 2% wide) with their
+    seconds; the unanswered ones in the bin ``interactions.tallies.UNANSWERED``. Kept by
+    database triggers (``interactions.tallies``)."""
+
+    week = models.DateField()
+    channel = models.CharField(max_length=16, choices=Channel)
+    sensitivity = models.CharField(max_length=16, choices=Sensitivity)
+    bin = models.IntegerField()
+    n = models.IntegerField(default=0)
+    seconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "sensitivity", "week", "bin"], name="firstreplytally_key"
+            )
+        ]
+        # A period's weeks, each channel's bins summed: index-only.
+        indexes = [
+            models.Index(
+                fields=["week", "sensitivity", "channel", "bin", "n", "seconds"],
+                name="firstreplytally_week_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.week} {self.channel} bin {self.bin}: {self.n}"
 
 
 class ComplaintServiceLevel(models.Model):

@@ -24,6 +24,7 @@ from crm.history import merged_change_log
 from crm.roles import StaffUser
 from crm.worklists import ranked_buckets
 from interactions.choices import COMPLAINT_PRIORITY_RANK, ComplaintStatus, Sensitivity
+from interactions.metrics import TalliedContacts
 from interactions.models import Complaint, Interaction, SurveyInvitation, SurveyResponse
 from patients.models import EmergencyAccess, Patient
 from patients.selectors import patient_detail, patient_history_sources, restricted_visible_q
@@ -42,6 +43,22 @@ def visible_interactions_q(user: StaffUser, *, per_row: bool = False) -> Q:
     if can(user, Section.INTERACTIONS):
         condition |= Q(sensitivity=Sensitivity.NORMAL)
     return condition
+
+
+def tallied_contacts(user: StaffUser, channels: list[str] | None) -> TalliedContacts:
+    """How the user's first-response figures read the tallies: every contact of the
+    sensitivities they may read in full, and, read live beside them, the restricted
+    contacts they may read (a coordinator's own patients')."""
+    sensitivities = [Sensitivity.NORMAL] if can(user, Section.INTERACTIONS) else []
+    restricted = restricted_visible_q(user, in_sets=True)
+    beside = Interaction.objects.none()
+    if restricted == Q():  # Q() is "all"
+        sensitivities.append(Sensitivity.RESTRICTED)
+    else:
+        beside = Interaction.objects.filter(restricted, sensitivity=Sensitivity.RESTRICTED)
+        if channels:
+            beside = beside.filter(channel__in=channels)
+    return TalliedContacts(sensitivities, channels or None, beside)
 
 
 def interaction_list(*, user: StaffUser) -> QuerySet[Interaction]:

@@ -203,7 +203,9 @@ def break_glass_purpose(user_id: int, patients: set[int]) -> tuple[Exists, str]:
     return Exists(grants), AccessRecord.Purpose.BREAK_GLASS
 
 
-def restricted_visible_q(user: StaffUser, *, path: str = "", per_row: bool = False) -> Q:
+def restricted_visible_q(
+    user: StaffUser, *, path: str = "", per_row: bool = False, in_sets: bool = False
+) -> Q:
     """Which restricted items the user may see, for a model whose restricted item is at
     ``path`` (``""`` for the item itself, ``"interaction__"`` for a follow-up linked to
     one): clinicians', the assigned coordinator's, and those of patients the user holds
@@ -212,15 +214,24 @@ def restricted_visible_q(user: StaffUser, *, path: str = "", per_row: bool = Fal
     ``per_row``: each restricted item's patient checked by its key (a subquery per
     restricted item) instead of a join, for a read that scans many items (a year of
     contacts for the experience metrics), which a join would pair each with its patient.
-    Not inside another subquery: PostgreSQL may then read every restricted item once."""
+    Not inside another subquery: PostgreSQL may then read every restricted item once.
+
+    ``in_sets``: each restricted item's patient looked up in two lists, the user's own
+    patients and those of their grants, for a read of restricted items only (a year of
+    restricted contacts): PostgreSQL makes the subquery of ``per_row`` a join with every
+    patient there."""
     patient = f"{path}patient"
     condition = rows_q(user, Section.RESTRICTED, RowRule(patient=patient))
     if condition == Q() or not user.is_authenticated:  # a clinician: every one
         return condition
     grants = EmergencyAccess.objects.filter(expires_at__gt=timezone.now(), user=user)
-    if not per_row:
+    if not (per_row or in_sets):
         return condition | Q(Exists(grants.filter(patient=OuterRef(patient))))
     own = rows_q(user, Section.RESTRICTED, RowRule(patient=""))
+    if in_sets:
+        return Q(**{f"{patient}__in": Patient.objects.filter(own).values("pk")}) | Q(
+            **{f"{patient}__in": grants.values("patient")}
+        )
     visible = Patient.objects.filter(own | Q(Exists(grants.filter(patient=OuterRef("pk")))))
     return Q(Exists(visible.filter(pk=OuterRef(patient))))
 

@@ -31,7 +31,7 @@ from crm.db import (
     triggers_off,
 )
 from crm.periods import period_bounds
-from referrals import tallies
+from crm.tallies import split_q
 from referrals.choices import FollowUpStatus, ReferralAction
 from referrals.choices import ReferralStatus as S
 from referrals.models import (
@@ -117,18 +117,6 @@ def _due_on_time(follow_ups: QuerySet[FollowUp]) -> dict:
     )
 
 
-def _split(field: str, begin: datetime, finish: datetime, *, weekly: bool = False) -> tuple[Q, Q]:
-    """[begin, finish) of ``field`` as the whole days (or weeks) a tally holds, and the
-    rows at its ends, read live."""
-    first, last, head_end, tail_start = tallies.split_period(begin, finish, weekly=weekly)
-    edges = Q(pk__in=[])
-    for since, until in ((begin, head_end), (tail_start, finish)):
-        if since < until:
-            edges |= Q(**{f"{field}__gte": since, f"{field}__lt": until})
-    key = "week" if weekly else "day"
-    return Q(**{f"{key}__gte": first, f"{key}__lt": last}), edges
-
-
 def referral_metrics(
     referrals: QuerySet[Referral],
     follow_ups: QuerySet[FollowUp],
@@ -152,7 +140,7 @@ def referral_metrics(
     if hidden_follow_ups is None:
         counts, bins, on_time = _counts(cohort), _bins(cohort), _due_on_time(due)
     else:
-        days, edges = _split("sent_at", begin, finish)
+        days, edges = split_q("sent_at", begin, finish)
         tallied = SentReferralTally.objects.filter(days).aggregate(
             sent=Sum("n", default=0),
             closed=Sum("closed", default=0),
@@ -161,7 +149,7 @@ def referral_metrics(
         )
         counts = _sum(_counts(referrals.filter(edges)), tallied)
 
-        weeks, edges = _split("sent_at", begin, finish, weekly=True)
+        weeks, edges = split_q("sent_at", begin, finish, weekly=True)
         bins = _bins(referrals.filter(edges)) + list(
             ReferralTimeTally.objects.filter(weeks)
             .values("span", "bin")
@@ -169,7 +157,7 @@ def referral_metrics(
             .values_list("span", "bin", "total", "sum_seconds")
         )
 
-        days, edges = _split("due_at", begin, due_by)
+        days, edges = split_q("due_at", begin, due_by)
         tallied = DueFollowUpTally.objects.filter(days).aggregate(
             due=Sum("n", default=0), on_time=Sum("on_time", default=0)
         )

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
+from crm.tallies import DAY, day_of, start_of
 from referrals import service_levels, tallies
 from referrals.choices import FOLLOW_UP_PRIORITY_RANK, PRIORITY_RANK, FollowUpStatus
 from referrals.choices import ReferralStatus as S
@@ -145,7 +146,7 @@ def team_bucket_counts(targets, now: datetime) -> dict[str, dict[str, int]]:
         )
         today = Q(status=status, priority_rank=rank, **{f"{column}__gte": start})
         live[f"{status}_{rank}"] = Count("pk", filter=today & Q(**{f"{column}__lt": cut}))
-        days |= today & Q(**{f"{column}__lt": start + tallies.DAY})
+        days |= today & Q(**{f"{column}__lt": start + DAY})
     counted = ReferralTally.objects.aggregate(**tallied)
     for key, n in Referral.objects.filter(days).aggregate(**live).items():
         counted[key] = (counted[key] or 0) + n
@@ -242,7 +243,7 @@ def _tallied_owner_counts(now: datetime, horizon: timedelta, counted: Counted) -
     """:func:`_owner_counts` from the tallies: whole days from the tally, the days of
     now, of the end of today and of the horizon read live, less the hidden ones."""
     buckets = follow_up_buckets(now, horizon)
-    cuts = [tallies.day_of(moment) for moment in (now, _end_of_today(now), now + horizon)]
+    cuts = [day_of(moment) for moment in (now, _end_of_today(now), now + horizon)]
     whole_days = {
         FollowUpBucket.OVERDUE: Q(day__lt=cuts[0]),
         FollowUpBucket.DUE_TODAY: Q(day__gt=cuts[0], day__lt=cuts[1]),
@@ -257,10 +258,10 @@ def _tallied_owner_counts(now: datetime, horizon: timedelta, counted: Counted) -
         (row.pop("assignee") or None, row.pop("queue")): {k: n or 0 for k, n in row.items()}
         for row in rows
     }
-    starts = {tallies.start_of(day) for day in cuts}
+    starts = {start_of(day) for day in cuts}
     # The days within one range of the due-time index: read by the index alone.
-    live_days = Q(due_at__gte=min(starts), due_at__lt=max(starts) + tallies.DAY) & reduce(
-        operator.or_, (Q(due_at__gte=start, due_at__lt=start + tallies.DAY) for start in starts)
+    live_days = Q(due_at__gte=min(starts), due_at__lt=max(starts) + DAY) & reduce(
+        operator.or_, (Q(due_at__gte=start, due_at__lt=start + DAY) for start in starts)
     )
     open_ = FollowUp.objects.filter(counted.rows, status=FollowUpStatus.OPEN)
     for rows, sign in (

@@ -39,6 +39,7 @@ from interactions.selectors import (
     complaint_worklist,
     survey_invitation_list,
     survey_response_list,
+    tallied_contacts,
     visible_interactions_q,
 )
 from interactions.services import (
@@ -193,6 +194,11 @@ class ExperienceMetricsView(GenericAPIView):
         complaint_scope = dict(scope)
         if filters.get("category"):
             complaint_scope["category__in"] = filters["category"]
+        # The first responses come from the tallies unless a department is asked for
+        # (the reply times are not tallied by department).
+        tallied = None
+        if not filters.get("department"):
+            tallied = tallied_contacts(request.user, filters.get("channel"))
         figures = experience_metrics(
             responses=SurveyResponse.objects.filter(**scope),
             invitations=SurveyInvitation.objects.filter(**scope),
@@ -203,6 +209,7 @@ class ExperienceMetricsView(GenericAPIView):
             start=period["start"],
             end=period["end"],
             complaint_targets=service_levels.targets(),
+            tallied_contacts=tallied,
         )
         figures["messages"] = message_metrics(
             messages=Message.objects.filter(**scope), start=period["start"], end=period["end"]

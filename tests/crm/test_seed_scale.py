@@ -11,7 +11,8 @@ from django.db.models import Count, Max, Sum
 from api.management.commands.seed_scale import HEAVY_INTERACTIONS, REFERRAL_STATES
 from crm.db import indexes_built_after
 from interactions import replies
-from interactions.models import Complaint, Interaction
+from interactions.models import Complaint, FirstReplyTally, Interaction
+from interactions.tallies import UNANSWERED
 from patients.models import ContactPoint, Patient
 from referrals import tallies
 from referrals.metrics import count_state_times
@@ -89,6 +90,9 @@ def test_the_scale_data_set_holds_together(api):
     as_loaded = [sorted(ReferralTimeTally.objects.values_list("span", "week", "bin", "n"))]
     tallies.rebuild()
     assert [sorted(ReferralTimeTally.objects.values_list("span", "week", "bin", "n"))] == as_loaded
+    assert FirstReplyTally.objects.aggregate(n=Sum("n"))["n"] == inbound.count()
+    unanswered = FirstReplyTally.objects.filter(bin=UNANSWERED).aggregate(n=Sum("n"))["n"]
+    assert unanswered == inbound.count() - answered
     # Referrals go to providers, some of them out of network.
     assert Referral.objects.filter(receiving_organization__in_network=False).exists()
     assert Referral.objects.filter(

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from integrations.models import Change
 from interactions import replies
-from interactions.metrics import first_responses_by_channel
+from interactions.metrics import inbound_in, reply_bins
 from interactions.models import Interaction
 from interactions.selectors import visible_interactions_q
 from tests.factories import InteractionFactory, PatientFactory
@@ -129,6 +129,6 @@ def test_first_responses_are_read_from_the_inbound_index_alone(coordinator):
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_bitmapscan = off")
     visible = Interaction.objects.filter(visible_interactions_q(coordinator, per_row=True))
-    plan = first_responses_by_channel(visible, hours(-24), hours(24)).explain()
+    plan = reply_bins(inbound_in(visible, hours(-24), hours(24))).explain()
     assert "Index Only Scan using interaction_inbound_idx" in plan, plan
     assert "Join" not in plan and "Nested Loop" not in plan, plan

@@ -13,6 +13,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from crm.db import BIN_GROWTH, binned_percentiles, percentile_cont
+from crm.tallies import split_period
 from referrals import selectors, service_levels, tallies
 from referrals.metrics import referral_metrics
 from referrals.models import (
@@ -241,13 +242,13 @@ def _bin(seconds: float) -> float:
 def test_a_period_splits_into_whole_weeks_or_days_and_the_rest_around_them():
     utc = dt.UTC
     begin, finish = dt.datetime(2026, 11, 4, 5, tzinfo=utc), dt.datetime(2026, 11, 27, tzinfo=utc)
-    assert tallies.split_period(begin, finish, weekly=True) == (
+    assert split_period(begin, finish, weekly=True) == (
         dt.date(2026, 11, 9),
         dt.date(2026, 11, 23),
         dt.datetime(2026, 11, 9, tzinfo=utc),
         dt.datetime(2026, 11, 23, tzinfo=utc),
     )
-    assert tallies.split_period(begin, finish) == (
+    assert split_period(begin, finish) == (
         dt.date(2026, 11, 5),
         dt.date(2026, 11, 27),
         dt.datetime(2026, 11, 5, tzinfo=utc),
@@ -255,11 +256,11 @@ def test_a_period_splits_into_whole_weeks_or_days_and_the_rest_around_them():
     )
     # Inside one week: all of it is read live.
     end = begin + dt.timedelta(days=2)
-    first, last, head_end, tail_start = tallies.split_period(begin, end, weekly=True)
+    first, last, head_end, tail_start = split_period(begin, end, weekly=True)
     assert last < first and head_end == tail_start == end
     # From a Monday to a Monday: weeks only.
     monday = dt.datetime(2026, 11, 2, tzinfo=utc)
-    assert tallies.split_period(monday, monday + dt.timedelta(weeks=2), weekly=True) == (
+    assert split_period(monday, monday + dt.timedelta(weeks=2), weekly=True) == (
         dt.date(2026, 11, 2),
         dt.date(2026, 11, 16),
         monday,

@@ -35,6 +35,7 @@ from api.management.commands.seed_demo import (
 from crm.choices import Channel, Department
 from crm.db import indexes_built_after, insert_rows, triggers_off
 from crm.roles import Role
+from interactions import tallies as contact_tallies
 from interactions.choices import ComplaintCategory, Direction, Outcome, Topic
 from interactions.models import Complaint, ComplaintEvent, Interaction, SurveyResponse
 from patients.choices import ConsentPurpose, ContactSystem, ContactUse, InterpreterNeeded
@@ -47,7 +48,7 @@ from patients.models import (
     PatientLanguage,
 )
 from patients.validators import name_search_key
-from referrals import tallies
+from referrals import tallies as referral_tallies
 from referrals.choices import PRIORITY_RANK, FollowUpKind, ReferralStatus
 from referrals.models import FollowUp, Organization, Practitioner, Referral, ReferralEvent
 from referrals.validators import npi_check_digit
@@ -160,8 +161,10 @@ class Command(BaseCommand):
                     f"{time.perf_counter() - table_started:>8.1f} s"
                 )
             move_sequences(seeder.models_written)
-            # What the triggers keep as rows are written: the worklist tallies.
-            tallies.rebuild()
+            # What the triggers keep as rows are written: the worklists' and the metrics'
+            # tallies.
+            referral_tallies.rebuild()
+            contact_tallies.rebuild()
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 # Statistics for the planner, and the visibility map that index-only
