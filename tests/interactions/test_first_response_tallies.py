@@ -16,6 +16,7 @@ from interactions.metrics import TalliedContacts, first_responses_by_channel
 from interactions.models import FirstReplyTally, Interaction
 from interactions.selectors import tallied_contacts, visible_interactions_q
 from tests.factories import InteractionFactory, PatientFactory
+from tests.tallies import tally_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -24,11 +25,7 @@ START = dt.datetime(2026, 10, 26, 8, tzinfo=UTC)
 
 
 def counted() -> dict:
-    rows = {}
-    for model in (FirstReplyTally,):
-        fields = [field.attname for field in model._meta.concrete_fields if field.name != "id"]
-        rows[model.__name__] = sorted(model.objects.filter(n__gt=0).values_list(*fields))
-    return rows
+    return tally_rows(FirstReplyTally)
 
 
 def assert_tallies_are_the_rows():

@@ -34,6 +34,7 @@ from tests.factories import (
     ReferralFactory,
 )
 from tests.referrals.deck import at
+from tests.tallies import tally_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -42,12 +43,7 @@ TALLIES = (SentReferralTally, ReferralTimeTally, DueFollowUpTally, ReferralTally
 
 
 def counted() -> dict:
-    """Every tally's rows that count something, without their ids."""
-    rows = {}
-    for model in TALLIES:
-        fields = [field.attname for field in model._meta.concrete_fields if field.name != "id"]
-        rows[model.__name__] = sorted(model.objects.filter(n__gt=0).values_list(*fields))
-    return rows
+    return tally_rows(*TALLIES)
 
 
 def assert_tallies_are_the_rows():
