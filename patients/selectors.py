@@ -106,10 +106,16 @@ def _names(text: str) -> tuple[Q, Any]:
     for at, sound in enumerate(sounds):
         if sound:
             names |= Q(family_key=sound) & _words_q(words[:at] + words[at + 1 :])
-    # A family name that sounds like a word typed ranks above one that only looks alike
-    # (Brock for "Borck", above Brown).
+    # A family name that sounds like a word typed, spelled otherwise, ranks above one
+    # that only looks alike (Brock for "Borck", above Brown). A word found as typed
+    # earns nothing more: its letters already count, and "Bailey Shafher" must find
+    # Bailey Shaffer above Shane Bailey.
     sounds_alike = Case(
-        When(family_key__in=[sound for sound in sounds if sound], then=Value(0.25)),
+        *(
+            When(Q(family_key=sound) & ~Q(name_search__contains=word), then=Value(0.25))
+            for word, sound in zip(words, sounds, strict=True)
+            if sound
+        ),
         default=Value(0.0),
     )
     if connection.vendor != "postgresql":

@@ -195,3 +195,13 @@ def test_every_search_is_served_by_indexes(parameters, coordinator):
     plan = filterset.qs.explain()
     assert "Seq Scan on patients_patient" not in plan, plan
     assert "Seq Scan on patients_contactpoint" not in plan, plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram similarity")
+def test_a_word_typed_as_spelled_earns_no_sound_bonus_over_the_misspelled_name(api):
+    # "Bailey" sounds like the family name Bailey, but it is found as typed: the patient
+    # whose other name is misspelled ranks first.
+    shaffer = PatientFactory(given_name="Bailey", family_name="Shaffer")
+    PatientFactory(given_name="Shane", family_name="Bailey")
+    PatientFactory(given_name="Sharon", family_name="Bailey")
+    assert ranked(api.get("/api/patients/", {"q": "Bailey Shafher"}))[0] == shaffer.pk
