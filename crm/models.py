@@ -17,7 +17,7 @@ class VersionedRecord(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # Not kept in history: the change time (the history row has its own) and derived
-    # values (a patient's ``name_search`` and ``family_key``, a referral's
+    # values (a patient's ``name_search``, ``family_key`` and ``given_key``, a referral's
     # ``priority_rank``, an interaction's ``first_reply_at``).
     history = HistoricalRecords(
         inherit=True,
@@ -25,6 +25,7 @@ class VersionedRecord(models.Model):
             "updated_at",
             "name_search",
             "family_key",
+            "given_key",
             "priority_rank",
             "first_reply_at",
         ],

@@ -269,15 +269,15 @@ def _plain(value: object) -> str:
 
 class RowChecker:
     """Checks one line at a time as the API would (its messages too). The slow
-    normalisers' answers are kept for values that repeat (language tags, family names'
-    sounds, time zones)."""
+    normalisers' answers are kept for values that repeat (language tags, names' sounds,
+    time zones)."""
 
     def __init__(self, *, actor_id: int | None, today: datetime.date):
         self.actor_id = actor_id
         self.today = today
         self.now = timezone.now()
         self._languages: dict[str, str | ValidationError] = {}
-        self._family_keys: dict[str, str] = {}
+        self._sounds: dict[str, str] = {}
         self._zones: dict[str, str | None] = {}
 
     def check(self, line: int, raw: bytes | str, repeats: Errors) -> CheckedRow | RowError:
@@ -376,9 +376,10 @@ class RowChecker:
         values["name_search"] = name_search_key(given, middle, preferred, family)[
             :NAME_SEARCH_LENGTH
         ]
-        if family not in self._family_keys:
-            self._family_keys[family] = phonetic_key(family)
-        values["family_key"] = self._family_keys[family]
+        for name, key in ((family, "family_key"), (given, "given_key")):
+            if name not in self._sounds:
+                self._sounds[name] = phonetic_key(name)
+            values[key] = self._sounds[name]
         return values, mrn
 
     def _check_zone(self, zone: str, errors: Errors) -> None:
@@ -750,6 +751,7 @@ PATIENT = Table(
         "preferred_name",
         "name_search",
         "family_key",
+        "given_key",
         "birth_date",
         "administrative_sex",
         "status",

@@ -54,6 +54,9 @@ class Patient(VersionedRecord):
     # The family name's sound (``patients.matching.phonetic_key``), kept by save(): the
     # patient index looks up look-alikes by it and the birth date.
     family_key = models.CharField(max_length=16, editable=False, default="")
+    # The given name's sound, kept by save(): search finds a name with one typo in a short
+    # given name (Tnoy West: TN, WST) by both sounds, where trigrams have too few in common.
+    given_key = models.CharField(max_length=16, editable=False, default="")
     birth_date = models.DateField()
     administrative_sex = models.CharField(
         max_length=16, choices=AdministrativeSex, default=AdministrativeSex.UNKNOWN
@@ -102,6 +105,7 @@ class Patient(VersionedRecord):
             models.Index(fields=["family_name", "given_name", "id"], name="patient_name_idx"),
             models.Index(fields=["birth_date"], name="patient_birth_date_idx"),
             models.Index(fields=["family_key", "birth_date"], name="patient_family_key_idx"),
+            models.Index(fields=["family_key", "given_key"], name="patient_sounds_idx"),
             # mrn__iexact, as the search box and the mrn filter look an MRN up.
             models.Index(Upper("mrn"), name="patient_mrn_upper_idx"),
         ]
@@ -132,6 +136,7 @@ class Patient(VersionedRecord):
             self.given_name, self.middle_name, self.preferred_name, self.family_name
         )[: Patient._meta.get_field("name_search").max_length]
         self.family_key = phonetic_key(self.family_name)
+        self.given_key = phonetic_key(self.given_name)
 
     def clean(self) -> None:
         errors = {}

@@ -23,7 +23,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Concat
+from django.db.models.functions import Concat, Least, Left, Lower
 from django.utils import timezone
 
 from crm.access import RowRule, Section, rows_q
@@ -63,6 +63,20 @@ class _Similarity(Func):
     output_field = FloatField()
 
 
+class _EditDistance(Func):
+    """PostgreSQL's ``levenshtein`` between a name and the text typed, both in lower
+    case without accents (levenshtein takes at most 255 characters)."""
+
+    function = "LEVENSHTEIN"
+    output_field = FloatField()
+
+    def __init__(self, name: Any, text: str) -> None:
+        def folded(value: Any) -> Func:
+            return Left(Lower(Func(value, function="UNACCENT")), 255)
+
+        super().__init__(folded(name), folded(Value(text)))
+
+
 def patient_search(patients: QuerySet[Patient], text: str) -> QuerySet[Patient]:
     """The ``patients`` the search box finds for ``text``, best first, each lookup
     served by an index (no scan of the table):
@@ -90,7 +104,8 @@ def patient_name_search(patients: QuerySet[Patient], text: str) -> QuerySet[Pati
     """The ``patients`` whose names match ``text``, best first: every word in one of the
     names; on PostgreSQL also names alike by trigrams (a typo in a name of four letters
     or more); a word that sounds like the family name (Metaphone) with the other words
-    in the names. Ranked by trigram similarity on PostgreSQL, by name on SQLite."""
+    in the names, or with another word that sounds like the given name. Ranked by
+    trigram similarity and edit distance on PostgreSQL, by name on SQLite."""
     names, similarity = _names(text)
     return _ranked(patients.filter(names), similarity)
 
@@ -104,15 +119,26 @@ def _names(text: str) -> tuple[Q, Any]:
     names = _words_q(words) if any(len(word) >= 3 for word in words) else Q(pk__in=[])
     sounds = [phonetic_key(word) for word in words]
     for at, sound in enumerate(sounds):
-        if sound:
-            names |= Q(family_key=sound) & _words_q(words[:at] + words[at + 1 :])
-    # A family name that sounds like a word typed, spelled otherwise, ranks above one
-    # that only looks alike (Brock for "Borck", above Brown). A word found as typed
-    # earns nothing more: its letters already count, and "Bailey Shafher" must find
-    # Bailey Shaffer above Shane Bailey.
+        if not sound:
+            continue
+        # A word that sounds like the family name, the others in the names as typed
+        # (Borck Bernard), or another word that sounds like the given name (Tnoy West).
+        others = words[:at] + words[at + 1 :]
+        names |= Q(family_key=sound) & _words_q(others)
+        for given_at, given in enumerate(sounds):
+            if given and given_at != at:
+                rest = [word for i, word in enumerate(words) if i not in (at, given_at)]
+                names |= Q(family_key=sound, given_key=given) & _words_q(rest)
+    # A name that sounds like a word typed, spelled otherwise, ranks above one that only
+    # looks alike (Brock for "Borck", above Brown). A word found as typed earns nothing
+    # more: its letters already count, and "Bailey Shafher" must find Bailey Shaffer
+    # above Shane Bailey.
     sounds_alike = Case(
         *(
-            When(Q(family_key=sound) & ~Q(name_search__contains=word), then=Value(0.25))
+            When(
+                (Q(family_key=sound) | Q(given_key=sound)) & ~Q(name_search__contains=word),
+                then=Value(0.25),
+            )
             for word, sound in zip(words, sounds, strict=True)
             if sound
         ),
@@ -128,7 +154,21 @@ def _names(text: str) -> tuple[Q, Any]:
     # among a million patients dozens of each): a tenth of the weight, so that they
     # order what the folded names rank alike.
     as_written = _Similarity(Concat("given_name", Value(" "), "family_name"), Value(text))
-    similarity = _Similarity(F("name_search"), typed) + sounds_alike + Value(0.1) * as_written
+    # Trigrams count each once, so a name that repeats a word typed (Hoàng Hoàng for
+    # "Hồg Hoàng") looks more alike than the name meant, and in a short word one typo
+    # leaves few trigrams in common. The letters to change, in either order of the
+    # names, tell them apart: a point for the name as typed, half a point one letter
+    # away, a third two letters away.
+    distance = Least(
+        _EditDistance(Concat("given_name", Value(" "), "family_name"), text),
+        _EditDistance(Concat("family_name", Value(" "), "given_name"), text),
+    )
+    similarity = (
+        _Similarity(F("name_search"), typed)
+        + sounds_alike
+        + Value(0.1) * as_written
+        + Value(1.0) / (Value(1.0) + distance)
+    )
     return names | Q(_NamesAlike(F("name_search"), typed)), similarity
 
 

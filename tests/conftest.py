@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from crm.roles import Role
 from tests.factories import UserFactory
+from tests.migrations import migrate_to_the_latest
 
 
 def pytest_configure(config):
@@ -94,6 +95,14 @@ def client_for(user) -> APIClient:
     client = ReadBeforeWriteClient()
     client.force_authenticate(user)
     return client
+
+
+@pytest.fixture
+def migrated_back():
+    """For a test that migrates back: the tests after it find every migration applied,
+    as they began."""
+    yield
+    migrate_to_the_latest()
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ data written by the code before it."""
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
-pytestmark = pytest.mark.django_db(transaction=True)
+from tests.migrations import migrate
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("migrated_back")]
 
 BEFORE = [
     ("patients", "0006_consent_source_patient_reply"),
@@ -20,21 +20,6 @@ AFTER = [
     ("messaging", "0004_link_messages_to_appointments"),
 ]
 VISIT = dt.datetime(2026, 12, 1, 15, tzinfo=dt.UTC)
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture(autouse=True)
-def back_to_the_latest():
-    """The tests after these find every migration applied, as they began."""
-    yield
-    executor = MigrationExecutor(connection)
-    migrate(executor.loader.graph.leaf_nodes())
 
 
 def test_referrals_with_an_appointment_time_get_their_appointment_in_the_same_state():

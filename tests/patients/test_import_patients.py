@@ -97,9 +97,9 @@ def test_good_lines_are_imported_with_their_child_rows_history_and_access_record
     )
     assert (sofia.interpreter_needed, sofia.time_zone) == ("yes", "America/Chicago")
     assert sofia.created_at == sofia.updated_at
-    searched = (sofia.name_search, sofia.family_key)
+    searched = (sofia.name_search, sofia.family_key, sofia.given_key)
     sofia.set_search_keys()
-    assert searched == (sofia.name_search, sofia.family_key)  # as save() keeps them
+    assert searched == (sofia.name_search, sofia.family_key, sofia.given_key)  # as save()
     assert [(c.system, c.value, c.rank) for c in sofia.contact_points.order_by("rank")] == [
         ("sms", "+13125550142", 1),
         ("email", "sofia.reyes@example.org", 2),

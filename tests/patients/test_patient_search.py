@@ -205,3 +205,24 @@ def test_a_word_typed_as_spelled_earns_no_sound_bonus_over_the_misspelled_name(a
     PatientFactory(given_name="Shane", family_name="Bailey")
     PatientFactory(given_name="Sharon", family_name="Bailey")
     assert ranked(api.get("/api/patients/", {"q": "Bailey Shafher"}))[0] == shaffer.pk
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="edit distance")
+@pytest.mark.parametrize("typed", ["Hồg Hoàng", "hog hoang", "Hoàng Hồg"])
+def test_the_name_fewest_letters_away_ranks_above_one_repeating_a_word_typed(api, typed):
+    # Hoàng Hoàng shares more trigrams with "Hồg Hoàng" (each counts once), but Hồng
+    # Hoàng is one letter away.
+    hong = PatientFactory(given_name="Hồng", family_name="Hoàng")
+    PatientFactory(given_name="Hoàng", family_name="Hoàng")
+    PatientFactory(given_name="Hoàng", family_name="Minh")
+    assert ranked(api.get("/api/patients/", {"q": typed}))[0] == hong.pk
+
+
+@pytest.mark.parametrize("typed", ["Tnoy West", "west tnoy"])
+def test_a_short_given_name_misspelled_is_found_by_both_names_sounds(api, typed):
+    # "tnoy" and "tony" share one trigram of five, too few to be alike; both sound TN.
+    tony = PatientFactory(given_name="Tony", family_name="West")
+    PatientFactory(given_name="Tony", family_name="Brown")
+    PatientFactory(given_name="Anna", family_name="West")
+    for parameter in ("q", "name"):
+        assert ranked(api.get("/api/patients/", {parameter: typed})) == [tony.pk]

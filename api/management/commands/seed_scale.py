@@ -244,7 +244,9 @@ class Seeder:
                 family=list({fake.last_name() for _ in range(NAMES_PER_LOCALE)}),
             )
         self.sound = {
-            name: phonetic_key(name) for names in self.names.values() for name in names.family
+            name: phonetic_key(name)
+            for names in self.names.values()
+            for name in (*names.family, *names.female, *names.male)
         }
         # What the later tables need of each patient: (coordinator, language).
         self.patients: list[tuple[int | None, str]] = []
@@ -309,6 +311,7 @@ class Seeder:
                 "",
                 name_search_key(given, "", "", family),
                 self.sound[family],
+                self.sound[given],
                 datetime.date(rng.randint(1930, 2024), rng.randint(1, 12), rng.randint(1, 28)),
                 sex,
                 "active",
@@ -630,7 +633,7 @@ def _columns(names: str) -> list[str]:
 
 PATIENT_COLUMNS = _columns(
     "id mrn family_name given_name middle_name preferred_name name_search family_key "
-    "birth_date administrative_sex status interpreter_needed accessibility_needs "
+    "given_key birth_date administrative_sex status interpreter_needed accessibility_needs "
     "accessibility_notes preferred_channel time_zone do_not_contact version created_at "
     "updated_at care_coordinator_id high_risk"
 )
