@@ -1,6 +1,8 @@
 """Pagination: cursor (keyset) pages for the big lists, page numbers for the small
 directories. Cursor pages stay fast at any depth and stable while writers commit."""
 
+from django.core.paginator import Paginator
+from django.db.models import Count, Window
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 
 from crm.errors import InvalidInput
@@ -41,6 +43,34 @@ class StrictPageSize:
 
 class StandardPagination(StrictPageSize, PageNumberPagination):
     pass
+
+
+class CountedPaginator(Paginator):
+    """Reads a page of a queryset and the total in one query (``COUNT(*) OVER ()``),
+    where Django's paginator counts first and reads after: a search that ranks thousands
+    of candidates finds them once, not twice. Only a page past the last (or of an empty
+    result) is counted apart. A DISTINCT queryset is paged as usual: its window would
+    count the rows before DISTINCT."""
+
+    def page(self, number):
+        if self.object_list.query.distinct or self.orphans:
+            return super().page(number)
+        number = self._validate_number(number, float("inf"))  # a whole number from 1
+        bottom = (number - 1) * self.per_page
+        rows = list(
+            self.object_list.annotate(total_found=Window(Count("*")))[
+                bottom : bottom + self.per_page
+            ]
+        )
+        if rows:
+            self.__dict__["count"] = rows[0].total_found  # the cached property's value
+        return self._get_page(rows, self.validate_number(number), self)
+
+
+class SearchPagination(StandardPagination):
+    """Numbered pages of a ranked search, each read with its total in one query."""
+
+    django_paginator_class = CountedPaginator
 
 
 class KeysetPagination(StrictPageSize, CursorPagination):

@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from api.mixins import IDEMPOTENCY_KEY_PARAMETER, IF_MATCH_PARAMETER, expected_version
-from api.pagination import StandardPagination, keyset, next_link_after, paginated_list
+from api.pagination import SearchPagination, keyset, next_link_after, paginated_list
 from api.permissions import HasRole, HasStaffRole, SectionPermission
 from api.serializers.care import MovedSerializer, ReassignCoordinatorSerializer
 from api.serializers.common import (
@@ -85,7 +85,7 @@ class PatientViewSet(RecordViewSet):
             searching = self.action == "list" and any(
                 params.get(name, "").strip() for name in ("q", "name")
             )
-            self._paginator = StandardPagination() if searching else self.pagination_class()
+            self._paginator = SearchPagination() if searching else self.pagination_class()
         return self._paginator
 
     def get_queryset(self):

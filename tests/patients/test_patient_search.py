@@ -94,6 +94,30 @@ def test_the_list_uses_keyset_pages_with_a_constant_query_count(api, django_asse
     assert names == sorted(names) and len(names) == 7
 
 
+def test_a_search_page_and_its_total_are_one_query(api, django_assert_num_queries):
+    found = {
+        LanguageFactory(patient=PatientFactory(family_name="Okafor")).patient_id for _ in "abc"
+    }
+    PatientFactory(family_name="Smith")
+    # roles, the page with its total, languages prefetch, access record
+    with django_assert_num_queries(4):
+        first = api.get("/api/patients/", {"q": "okafor", "page_size": 2}).json()
+    with django_assert_num_queries(3):  # the same signed-in user: roles read once
+        second = api.get(first["next"]).json()
+    assert first["count"] == second["count"] == 3
+    assert {row["id"] for row in first["results"] + second["results"]} == found
+    assert second["next"] is None
+    # Past the last page: counted apart, and refused.
+    assert api.get("/api/patients/", {"q": "okafor", "page_size": 2, "page": 3}).status_code == 404
+
+
+def test_a_search_that_finds_nothing_gives_an_empty_first_page(api):
+    PatientFactory(family_name="Smith")
+    body = api.get("/api/patients/", {"q": "okafor"}).json()
+    assert (body["count"], body["results"], body["next"]) == (0, [], None)
+    assert api.get("/api/patients/", {"q": "okafor", "page": 2}).status_code == 404
+
+
 def ranked(response):
     assert response.status_code == 200, response.content
     return [row["id"] for row in response.json()["results"]]
