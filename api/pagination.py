@@ -1,7 +1,7 @@
 """Pagination: cursor (keyset) pages for the big lists, page numbers for the small
 directories. Cursor pages stay fast at any depth and stable while writers commit."""
 
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, Paginator
 from django.db.models import Count, Window
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 
@@ -45,6 +45,10 @@ class StandardPagination(StrictPageSize, PageNumberPagination):
     pass
 
 
+# What the databases take for OFFSET (a signed 64-bit integer).
+LARGEST_OFFSET = 2**63 - 1
+
+
 class CountedPaginator(Paginator):
     """Reads a page of a queryset and the total in one query (``COUNT(*) OVER ()``),
     where Django's paginator counts first and reads after: a search that ranks thousands
@@ -57,6 +61,8 @@ class CountedPaginator(Paginator):
             return super().page(number)
         number = self._validate_number(number, float("inf"))  # a whole number from 1
         bottom = (number - 1) * self.per_page
+        if bottom + self.per_page > LARGEST_OFFSET:  # past the last of any result
+            raise EmptyPage(self.error_messages["no_results"])
         rows = list(
             self.object_list.annotate(total_found=Window(Count("*")))[
                 bottom : bottom + self.per_page
