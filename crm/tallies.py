@@ -16,7 +16,7 @@ tallies of the whole days (or weeks) in it plus the rows at its ends, read live
 import datetime
 from collections.abc import Callable, Collection, Iterable
 
-from django.db import connection
+from django.db import connection, migrations
 from django.db.models import Q
 
 DAY = datetime.timedelta(days=1)
@@ -203,3 +203,16 @@ class Tallies:
 
     def rebuild(self, names: Collection[str] | None = None, using=connection) -> None:
         rebuild(self._selected(using.vendor, names), using=using)
+
+    def migration(self, names: Collection[str]) -> migrations.RunPython:
+        """The migration step that installs the ``names`` tallies and counts them from
+        the rows already there; reversed, it takes them out."""
+
+        def forwards(apps, schema_editor):
+            self.install(schema_editor, names)
+            self.rebuild(names, using=schema_editor.connection)
+
+        def backwards(apps, schema_editor):
+            self.uninstall(schema_editor, names)
+
+        return migrations.RunPython(forwards, backwards)

@@ -53,3 +53,4 @@ _first_response_tallies = tallies.Tallies(_tallies)
 install = _first_response_tallies.install
 uninstall = _first_response_tallies.uninstall
 rebuild = _first_response_tallies.rebuild
+migration = _first_response_tallies.migration

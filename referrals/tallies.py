@@ -131,3 +131,4 @@ _referral_tallies = tallies.Tallies(_tallies)
 install = _referral_tallies.install
 uninstall = _referral_tallies.uninstall
 rebuild = _referral_tallies.rebuild
+migration = _referral_tallies.migration

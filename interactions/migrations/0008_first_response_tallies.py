@@ -11,15 +11,6 @@ from interactions import tallies
 FIRST_RESPONSE_TALLIES = ("interactions_interaction_reply_tally",)
 
 
-def install(apps, schema_editor):
-    tallies.install(schema_editor, FIRST_RESPONSE_TALLIES)
-    tallies.rebuild(FIRST_RESPONSE_TALLIES, using=schema_editor.connection)
-
-
-def uninstall(apps, schema_editor):
-    tallies.uninstall(schema_editor, FIRST_RESPONSE_TALLIES)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -54,5 +45,5 @@ class Migration(migrations.Migration):
             model_name='firstreplytally',
             constraint=models.UniqueConstraint(fields=('channel', 'sensitivity', 'week', 'bin'), name='firstreplytally_key'),
         ),
-        migrations.RunPython(install, uninstall),
+        tallies.migration(FIRST_RESPONSE_TALLIES),
     ]

@@ -6,15 +6,6 @@ from django.db import migrations, models
 from referrals import tallies
 
 
-def install(apps, schema_editor):
-    tallies.install(schema_editor, tallies.WORKLIST_TALLIES)
-    tallies.rebuild(tallies.WORKLIST_TALLIES, using=schema_editor.connection)
-
-
-def uninstall(apps, schema_editor):
-    tallies.uninstall(schema_editor, tallies.WORKLIST_TALLIES)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -48,5 +39,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('status', 'priority_rank', 'day'), name='referraltally_key')],
             },
         ),
-        migrations.RunPython(install, uninstall),
+        tallies.migration(tallies.WORKLIST_TALLIES),
     ]

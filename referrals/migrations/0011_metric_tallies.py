@@ -24,16 +24,10 @@ METRIC_TALLIES = (
 )
 
 
-def install(apps, schema_editor):
+def reinstall_after_rebuild(apps, schema_editor):
     if schema_editor.connection.vendor == "sqlite":
         feed.reinstall(apps, schema_editor)
         tallies.install(schema_editor, tallies.WORKLIST_TALLIES)
-    tallies.install(schema_editor, METRIC_TALLIES)
-    tallies.rebuild(METRIC_TALLIES, using=schema_editor.connection)
-
-
-def uninstall(apps, schema_editor):
-    tallies.uninstall(schema_editor, METRIC_TALLIES)
 
 
 class Migration(migrations.Migration):
@@ -108,5 +102,6 @@ class Migration(migrations.Migration):
             model_name='referraltimetally',
             constraint=models.UniqueConstraint(fields=('span', 'week', 'bin'), name='referraltimetally_key'),
         ),
-        migrations.RunPython(install, uninstall),
+        migrations.RunPython(reinstall_after_rebuild, migrations.RunPython.noop),
+        tallies.migration(METRIC_TALLIES),
     ]
