@@ -1,4 +1,5 @@
-"""Database functions the metrics need, for PostgreSQL and SQLite alike.
+"""Database functions the metrics need, for PostgreSQL and SQLite alike, and the
+routing of reads to a replica.
 
 PostgreSQL has ``percentile_cont``; SQLite does not, so the same definition (linear
 interpolation between the closest ranks) is registered on every SQLite connection.
@@ -11,14 +12,49 @@ import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.backends.signals import connection_created
 from django.db.models import Aggregate, BigIntegerField, F, Field, Func
 
 HOUR = 3600.0
 DAY = 24 * HOUR
+
+_replica_reads: ContextVar[bool] = ContextVar("replica_reads", default=False)
+
+
+@contextmanager
+def replica_reads() -> Iterator[None]:
+    """Read from the replica (``DATABASE_REPLICA_URL``) inside the block, when there is
+    one: for reads that may be a moment behind the primary and need not see the
+    caller's own writes (the change feed, exports, metrics). Writes, and reads that
+    lock (``select_for_update``), still go to the primary. Querysets must be
+    evaluated inside the block: the database is chosen when a query runs."""
+    token = _replica_reads.set(True)
+    try:
+        yield
+    finally:
+        _replica_reads.reset(token)
+
+
+class ReplicaRouter:
+    """Routes reads inside ``replica_reads`` to the replica; everything else, and every
+    migration, to the primary (``default``)."""
+
+    def db_for_read(self, model, **hints) -> str | None:
+        return "replica" if settings.READ_REPLICA and _replica_reads.get() else None
+
+    def db_for_write(self, model, **hints) -> str | None:
+        return None
+
+    def allow_relation(self, one, other, **hints) -> bool:
+        return True  # the replica holds the primary's rows
+
+    def allow_migrate(self, db: str, app_label: str, **hints) -> bool:
+        return db == "default"
 
 
 class ElapsedPercentiles(Aggregate):

@@ -1,7 +1,8 @@
 """Health checks. ``/health/`` is for the load balancer: it answers 503 only when this
 web process cannot serve (its database, or the broker when there is one), and reports
-the worker without failing on it. ``/health/worker/`` is for monitoring and also fails
-when no background worker has beaten for a minute.
+the worker and the replica without failing on them. ``/health/worker/`` is for
+monitoring and also fails when no background worker has beaten for a minute, or when
+the replica (``DATABASE_REPLICA_URL``) does not answer.
 
 A worker that is down must not take the web processes out of rotation: staff can
 still read and write, and what the worker should do waits in the queue. Both are
@@ -13,7 +14,7 @@ import time
 
 import redis
 from django.conf import settings
-from django.db import Error, connection
+from django.db import Error, connections
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -27,12 +28,12 @@ STALE_AFTER_SECONDS = 60
 FAILED = {"unavailable", "stale", "unknown"}
 
 
-def _database() -> str:
+def _database(alias: str = "default") -> str:
     try:
-        with connection.cursor() as cursor:
+        with connections[alias].cursor() as cursor:
             cursor.execute("SELECT 1")
     except Error as exc:
-        logger.warning("Health check: the database is unavailable: %s", exc)
+        logger.warning("Health check: the database %s is unavailable: %s", alias, exc)
         return "unavailable"
     return "ok"
 
@@ -55,7 +56,12 @@ def _broker_and_worker() -> tuple[str, str]:
 
 def _answer(*, with_worker: bool) -> JsonResponse:
     broker, worker = _broker_and_worker()
-    checks = {"database": _database(), "broker": broker, "worker": worker}
+    checks = {
+        "database": _database(),
+        "broker": broker,
+        "worker": worker,
+        "replica": _database("replica") if settings.READ_REPLICA else "not used",
+    }
     counted = checks if with_worker else {"database": checks["database"], "broker": broker}
     failed = bool(FAILED & set(counted.values()))
     return JsonResponse(

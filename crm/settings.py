@@ -126,6 +126,16 @@ TEMPLATES = [
     },
 ]
 
+POSTGRESQL_OPTIONS = " ".join(
+    (
+        # The worklists' queries are short: compiling them (JIT) costs more than it
+        # saves, up to half of a 400 ms query at a million patients.
+        "-c jit=off",
+        # How alike two names must be for the search to offer one for the other
+        # (trigram similarity; one typo in a given and family name is about 0.5).
+        "-c pg_trgm.similarity_threshold=0.45",
+    )
+)
 DATABASES = {
     "default": env_database("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 }
@@ -145,16 +155,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL;",
     }
 else:
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(
-        (
-            # The worklists' queries are short: compiling them (JIT) costs more than it
-            # saves, up to half of a 400 ms query at a million patients.
-            "-c jit=off",
-            # How alike two names must be for the search to offer one for the other
-            # (trigram similarity; one typo in a given and family name is about 0.5).
-            "-c pg_trgm.similarity_threshold=0.45",
-        )
-    )
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = POSTGRESQL_OPTIONS
+# A streaming replica of the database, for the reads that may be a moment behind the
+# primary: the change feed, exports and metrics (``crm.db.replica_reads``). Without one
+# the alias is the primary's own settings, never connected to. Tests read the primary
+# through it (a test mirror); migrations never run on it.
+READ_REPLICA = bool(env_str("DATABASE_REPLICA_URL", ""))
+DATABASES["replica"] = (
+    env_database("DATABASE_REPLICA_URL", default="")
+    if READ_REPLICA
+    else dict(DATABASES["default"])
+)
+if DATABASES["replica"]["ENGINE"].endswith("postgresql"):
+    DATABASES["replica"].setdefault("OPTIONS", {})["options"] = POSTGRESQL_OPTIONS
+DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["crm.db.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

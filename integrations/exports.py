@@ -1,8 +1,9 @@
 """Bulk export: every record of the asked types that the owner may read (changed
 since a time, if asked), as one NDJSON file per type, written by a worker.
 
-Each type is read in primary-key order a chunk at a time (keyset, no offset), each
-chunk as plain rows of the type's exported columns, so the worker's memory stays
+Each type is read in primary-key order a chunk at a time (keyset, no offset), from
+the replica when there is one (``crm.db.replica_reads``), each chunk as plain rows of
+the type's exported columns, so the worker's memory stays
 flat however many rows there are. The columns are a list per type (what is not on
 it, such as a message's link nonces, is never exported), less the fields the owner's
 role may not read (a referral's clinical reason, for billing). Files are kept under
@@ -19,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.access import hidden_fields
+from crm.db import replica_reads
 from crm.scopes import grants
 from integrations.feed import FOLLOWED, readable_types
 from integrations.models import Export
@@ -148,8 +150,9 @@ def export_run(export_id: int) -> Export:
     folder.mkdir(parents=True)
     counts = {}
     try:
-        for record_type in export_types(export):
-            counts[record_type] = _write(export, record_type)
+        with replica_reads():
+            for record_type in export_types(export):
+                counts[record_type] = _write(export, record_type)
     except Exception as exc:  # recorded on the export, for its owner
         Export.objects.filter(pk=export.pk).update(
             status=Export.Status.FAILED, error=f"{type(exc).__name__}"[:500]

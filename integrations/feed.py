@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connections
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from appointments.selectors import appointment_list
@@ -98,7 +98,13 @@ def horizon() -> int | None:
     """Changes of transactions below this id are final (PostgreSQL); None: all are.
     The reader's own transaction counts as final when it is the oldest one running:
     nothing older can commit behind its changes (a test's transaction, in practice;
-    a request reading the feed writes no followed record)."""
+    a request reading the feed writes no followed record).
+
+    Read where the changes are read. On a streaming replica the snapshot holds the
+    primary's transactions that were running at the point replayed, so the horizon
+    is as safe there; a replica behind another gives a lower one, never a cursor
+    that goes back."""
+    connection = connections[Change.objects.all().db]
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:

@@ -30,6 +30,7 @@ from appointments.choices import AppointmentStatus
 from appointments.filtersets import AppointmentFilterSet
 from appointments.workflow import APPOINTMENT_WORKFLOW
 from crm.access import Scope, Section
+from crm.db import replica_reads
 from crm.errors import Conflict
 from messaging.metrics import appointment_metrics
 from messaging.selectors import with_reminders_sent
@@ -155,6 +156,7 @@ class AppointmentMetricsView(GenericAPIView):
     minimum_scope = Scope.ALL
 
     @extend_schema(parameters=[MetricsQuerySerializer])
+    @replica_reads()
     def get(self, request):
         period = query_params(MetricsQuerySerializer, request)
         figures = appointment_metrics(

@@ -19,6 +19,7 @@ from api.serializers.care import (
     WorklistQuerySerializer,
 )
 from crm.access import Scope, Section, rows_q
+from crm.db import replica_reads
 from crm.roles import user_queues
 from crm.worklists import mine_q
 from referrals import selectors, service_levels
@@ -142,6 +143,7 @@ class ReferralMetricsView(GenericAPIView):
         return selectors.referral_list(user=self.request.user).order_by()
 
     @extend_schema(parameters=[MetricsQuerySerializer])
+    @replica_reads()
     def get(self, request):
         period = query_params(MetricsQuerySerializer, request)
         referrals = self.filter_queryset(self.get_queryset())

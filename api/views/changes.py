@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from api.audit import AuditedMixin
 from api.serializers.changes import ChangePageSerializer, ChangeQuerySerializer
+from crm.db import replica_reads
 from crm.scopes import grants
 from integrations.feed import change_page, entry, format_cursor, readable_types
 
@@ -25,6 +26,7 @@ class ChangeFeedView(AuditedMixin, GenericAPIView):
     filter_backends = []
 
     @extend_schema(parameters=[ChangeQuerySerializer], responses=ChangePageSerializer)
+    @replica_reads()
     def get(self, request):
         query = ChangeQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)

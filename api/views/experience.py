@@ -25,6 +25,7 @@ from api.serializers.experience import (
 from api.views.base import WRITE_PARAMETERS, RecordViewSet, with_transitions
 from api.views.care import query_params
 from crm.access import Scope, Section
+from crm.db import replica_reads
 from crm.worklists import mine_q
 from interactions import service_levels
 from interactions.filtersets import (
@@ -183,6 +184,7 @@ class ExperienceMetricsView(GenericAPIView):
     minimum_scope = Scope.ALL
 
     @extend_schema(parameters=[MetricsQuerySerializer, ExperienceFilterSerializer])
+    @replica_reads()
     def get(self, request):
         period = query_params(MetricsQuerySerializer, request)
         filters = query_params(ExperienceFilterSerializer, request)

@@ -35,7 +35,12 @@ def test_it_answers_ok_without_a_broker_in_one_query(client, django_assert_num_q
     assert response.status_code == 200
     assert response.json() == {
         "status": "ok",
-        "checks": {"database": "ok", "broker": "not used", "worker": "not used"},
+        "checks": {
+            "database": "ok",
+            "broker": "not used",
+            "worker": "not used",
+            "replica": "not used",
+        },
     }
     assert "no-cache" in response["Cache-Control"]
     assert client.get("/health/worker/").status_code == 200
@@ -47,7 +52,12 @@ def test_it_answers_503_naming_the_database_when_the_database_fails(client):
     assert response.status_code == 503
     assert response.json() == {
         "status": "unavailable",
-        "checks": {"database": "unavailable", "broker": "not used", "worker": "not used"},
+        "checks": {
+            "database": "unavailable",
+            "broker": "not used",
+            "worker": "not used",
+            "replica": "not used",
+        },
     }
 
 
@@ -56,7 +66,12 @@ def test_a_fresh_heartbeat_is_a_live_worker(client, broker, django_assert_num_qu
     with django_assert_num_queries(1):
         response = client.get("/health/worker/")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "worker": "ok"}
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "broker": "ok",
+        "worker": "ok",
+        "replica": "not used",
+    }
 
 
 def test_a_stale_worker_fails_only_the_monitoring_check(client, broker):
@@ -65,7 +80,7 @@ def test_a_stale_worker_fails_only_the_monitoring_check(client, broker):
     assert for_balancer.status_code == 200
     assert for_balancer.json() == {
         "status": "ok",
-        "checks": {"database": "ok", "broker": "ok", "worker": "stale"},
+        "checks": {"database": "ok", "broker": "ok", "worker": "stale", "replica": "not used"},
     }
     for_monitoring = client.get("/health/worker/")
     assert for_monitoring.status_code == 503
@@ -88,7 +103,27 @@ def test_an_unreachable_broker_takes_the_web_process_out_of_rotation(client):
         "database": "ok",
         "broker": "unavailable",
         "worker": "unknown",
+        "replica": "not used",
     }
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "replica"])
+def test_a_replica_that_does_not_answer_fails_only_the_monitoring_check(client, settings):
+    settings.READ_REPLICA = True
+    assert client.get("/health/worker/").json()["checks"]["replica"] == "ok"
+    real_execute = CursorWrapper.execute
+
+    def replica_gone(cursor, *args, **kwargs):
+        if cursor.db.alias == "replica":
+            raise OperationalError("gone")
+        return real_execute(cursor, *args, **kwargs)
+
+    with mock.patch.object(CursorWrapper, "execute", replica_gone):
+        for_balancer = client.get("/health/")
+        for_monitoring = client.get("/health/worker/")
+    assert for_balancer.status_code == 200
+    assert for_balancer.json()["checks"]["replica"] == "unavailable"
+    assert for_monitoring.status_code == 503
 
 
 def test_the_files_broker_is_not_checked(client):

@@ -53,10 +53,11 @@ def test_database_url_selects_postgresql(monkeypatch):
     assert config["NAME"] == "crm"
 
 
-def _start(env: dict) -> subprocess.CompletedProcess:
+def _start(env: dict, code: str = "") -> subprocess.CompletedProcess:
+    """``manage.py check``, or ``code`` run in ``manage.py shell``, with ``env``."""
     clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY")}
     return subprocess.run(
-        [sys.executable, "manage.py", "check"],
+        [sys.executable, "manage.py", *(["shell", "-c", code] if code else ["check"])],
         cwd=ROOT,
         env={**clean, **env},
         capture_output=True,
@@ -75,3 +76,22 @@ def test_start_up_without_debug_requires_a_secret_key():
     result = _start({"DEBUG": "false"})
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_a_replica_url_is_read_like_the_database_url():
+    show = (
+        "from django.conf import settings; r = settings.DATABASES['replica'];"
+        " print('replica:', settings.READ_REPLICA, r['HOST'], r['PORT'], r['NAME'],"
+        " r['TEST']['MIRROR'], r['OPTIONS'])"
+    )
+    url = "postgres://reader@127.0.0.1:5433/crm"
+    result = _start({"DEBUG": "true", "DATABASE_REPLICA_URL": url}, show)
+    printed = next(line for line in result.stdout.splitlines() if line.startswith("replica:"))
+    assert printed == (
+        "replica: True 127.0.0.1 5433 crm default"
+        " {'options': '-c jit=off -c pg_trgm.similarity_threshold=0.45'}"
+    )
+    refused = _start({"DEBUG": "true", "DATABASE_REPLICA_URL": "mysql://u:hunter2@db/crm"}, show)
+    assert refused.returncode != 0
+    assert "DATABASE_REPLICA_URL must start with" in refused.stderr
+    assert "hunter2" not in refused.stderr
