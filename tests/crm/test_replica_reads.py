@@ -4,9 +4,11 @@ primary. The tests' replica is a mirror of the test database, read through its o
 connection, so each test commits its rows first (a transactional test)."""
 
 import datetime
+from unittest import mock
 
 import pytest
-from django.db import connections, router, transaction
+from django.db import OperationalError, connections, router, transaction
+from django.db.backends.utils import CursorWrapper
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -121,3 +123,21 @@ def test_without_a_replica_everything_reads_the_primary(api):
 def test_no_migration_runs_on_the_replica():
     assert router.allow_migrate("default", "patients")
     assert not router.allow_migrate("replica", "patients")
+
+
+def test_a_replica_down_is_a_503_for_its_reads_only(replica, api):
+    patient = PatientFactory()
+    real_execute = CursorWrapper.execute
+
+    def replica_gone(cursor, *args, **kwargs):
+        if cursor.db.alias == "replica":
+            raise OperationalError("gone")
+        return real_execute(cursor, *args, **kwargs)
+
+    api.raise_request_exception = False  # the answer, as a client gets it
+    with mock.patch.object(CursorWrapper, "execute", replica_gone):
+        feed = api.get("/api/changes/")
+        record = api.get(f"/api/patients/{patient.pk}/")
+    assert feed.status_code == 503
+    assert feed["Retry-After"]
+    assert record.status_code == 200
