@@ -6,8 +6,8 @@ the replica (``DATABASE_REPLICA_URL``) does not answer.
 
 A worker that is down must not take the web processes out of rotation: staff can
 still read and write, and what the worker should do waits in the queue. Both are
-cheap enough to poll every few seconds: one query, one Redis round trip, no ping of
-the workers (``manage.py worker_health`` pings them)."""
+cheap enough to poll every few seconds: one query (and one on the replica), one Redis
+round trip, no ping of the workers (``manage.py worker_health`` pings them)."""
 
 import logging
 import time

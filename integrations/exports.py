@@ -3,11 +3,11 @@ since a time, if asked), as one NDJSON file per type, written by a worker.
 
 Each type is read in primary-key order a chunk at a time (keyset, no offset), from
 the replica when there is one (``crm.db.replica_reads``), each chunk as plain rows of
-the type's exported columns, so the worker's memory stays
-flat however many rows there are. The columns are a list per type (what is not on
-it, such as a message's link nonces, is never exported), less the fields the owner's
-role may not read (a referral's clinical reason, for billing). Files are kept under
-``EXPORT_DIR`` until the export expires (``EXPORT_HOURS``), then deleted.
+the type's exported columns, so the worker's memory stays flat however many rows
+there are. The columns are a list per type (what is not on it, such as a message's
+link nonces, is never exported), less the fields the owner's role may not read (a
+referral's clinical reason, for billing). Files are kept under ``EXPORT_DIR`` until
+the export expires (``EXPORT_HOURS``), then deleted.
 """
 
 import datetime

@@ -12,6 +12,7 @@ from django.db.backends.utils import CursorWrapper
 from django.test import override_settings
 
 from crm.celery import HEARTBEAT_KEY
+from tests.replica import replica_down
 from tests.workers import start_worker, until, worker_env
 
 pytestmark = pytest.mark.django_db
@@ -111,14 +112,7 @@ def test_an_unreachable_broker_takes_the_web_process_out_of_rotation(client):
 def test_a_replica_that_does_not_answer_fails_only_the_monitoring_check(client, settings):
     settings.READ_REPLICA = True
     assert client.get("/health/worker/").json()["checks"]["replica"] == "ok"
-    real_execute = CursorWrapper.execute
-
-    def replica_gone(cursor, *args, **kwargs):
-        if cursor.db.alias == "replica":
-            raise OperationalError("gone")
-        return real_execute(cursor, *args, **kwargs)
-
-    with mock.patch.object(CursorWrapper, "execute", replica_gone):
+    with replica_down():
         for_balancer = client.get("/health/")
         for_monitoring = client.get("/health/worker/")
     assert for_balancer.status_code == 200

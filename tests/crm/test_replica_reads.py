@@ -4,11 +4,9 @@ primary. The tests' replica is a mirror of the test database, read through its o
 connection, so each test commits its rows first (a transactional test)."""
 
 import datetime
-from unittest import mock
 
 import pytest
-from django.db import OperationalError, connections, router, transaction
-from django.db.backends.utils import CursorWrapper
+from django.db import connections, router, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -18,6 +16,7 @@ from integrations.models import Change, Export
 from patients.models import Patient
 from tests.factories import InteractionFactory, PatientFactory
 from tests.referrals.helpers import referral_in
+from tests.replica import replica_down
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
 
@@ -127,15 +126,8 @@ def test_no_migration_runs_on_the_replica():
 
 def test_a_replica_down_is_a_503_for_its_reads_only(replica, api):
     patient = PatientFactory()
-    real_execute = CursorWrapper.execute
-
-    def replica_gone(cursor, *args, **kwargs):
-        if cursor.db.alias == "replica":
-            raise OperationalError("gone")
-        return real_execute(cursor, *args, **kwargs)
-
     api.raise_request_exception = False  # the answer, as a client gets it
-    with mock.patch.object(CursorWrapper, "execute", replica_gone):
+    with replica_down():
         feed = api.get("/api/changes/")
         record = api.get(f"/api/patients/{patient.pk}/")
     assert feed.status_code == 503
