@@ -96,6 +96,8 @@ def test_gunicorn_serves_the_application_with_debug_off(tmp_path):
         "SECURE_SSL_REDIRECT": "true",
         "SECURE_PROXY_SSL_HEADER": "true",
         "DATABASE_URL": database_url(),
+        # The same database as a replica: the server connects to it as to another.
+        "DATABASE_REPLICA_URL": database_url(),
         "STATIC_ROOT": str(static),
         "METRICS_TOKEN": METRICS_TOKEN,
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
@@ -125,6 +127,7 @@ def test_gunicorn_serves_the_application_with_debug_off(tmp_path):
             "database": "ok",
             "broker": "not used",
             "worker": "not used",
+            "replica": "ok",
         }
 
         manifest = json.loads((static / "staticfiles.json").read_text())["paths"]
