@@ -19,7 +19,7 @@ from api.serializers.care import (
     WorklistQuerySerializer,
 )
 from crm.access import Scope, Section, rows_q
-from crm.db import replica_reads
+from crm.db import joins_in_written_order, replica_reads
 from crm.roles import user_queues
 from crm.worklists import mine_q
 from referrals import selectors, service_levels
@@ -71,17 +71,18 @@ class ReferralWorklistView(AuditedMixin, GenericAPIView):
         everyone = coordinators is None and unfiltered(
             self, rows_q(request.user, Section.REFERRALS) == Q()
         )
-        buckets = referral_worklist(
-            referrals,
-            targets=targets,
-            now=now,
-            limit=options["limit"],
-            offset=options["offset"],
-            everyone=everyone,
-        )
         context = {**self.get_serializer_context(), "now": now, "service_levels": targets}
-        data = {"coordinators": coordinators, "buckets": buckets}
-        return Response(ReferralWorklistSerializer(data, context=context).data)
+        with joins_in_written_order():  # the buckets' items are read while serialized
+            buckets = referral_worklist(
+                referrals,
+                targets=targets,
+                now=now,
+                limit=options["limit"],
+                offset=options["offset"],
+                everyone=everyone,
+            )
+            data = {"coordinators": coordinators, "buckets": buckets}
+            return Response(ReferralWorklistSerializer(data, context=context).data)
 
 
 class FollowUpWorklistView(AuditedMixin, GenericAPIView):

@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.db import connection
 from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
 
 from referrals import service_levels, services, tallies, worklists
 from referrals.models import FollowUp, FollowUpTally, Referral, ReferralTally
@@ -19,6 +20,7 @@ from tests.referrals.helpers import walk
 pytestmark = pytest.mark.django_db
 
 NOW = at(11, 15, 12)
+ON_POSTGRESQL = connection.vendor == "postgresql"
 
 
 def sent(when):
@@ -215,12 +217,31 @@ def test_the_referral_worklist_query_count_is_constant(
         add(size)
         coordinator.__dict__.pop("_crm_roles", None)
         # roles, service levels, bucket counts, each bucket's items (6), access record;
-        # the whole team's: the tallies, the cut days and the redirected for the counts
-        with django_assert_num_queries(10):
+        # the whole team's: the tallies, the cut days and the redirected for the counts;
+        # the reads' own transaction (here a savepoint and its release), and in it on
+        # PostgreSQL the join order
+        with django_assert_num_queries(12 + ON_POSTGRESQL):
             worklist(api)
         coordinator.__dict__.pop("_crm_roles", None)
-        with django_assert_num_queries(12):
+        with django_assert_num_queries(14 + ON_POSTGRESQL):
             worklist(api, team="true")
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="a PostgreSQL setting")
+@pytest.mark.django_db(transaction=True)  # the request's transaction is its own
+def test_the_referral_worklist_plans_its_joins_in_written_order(api, coordinator):
+    with time_machine.travel(NOW, tick=False):
+        walk(coordinator, sent(at(11, 1)), coordinator=coordinator)
+    with CaptureQueriesContext(connection) as captured:
+        worklist(api)
+    statements = [query["sql"] for query in captured.captured_queries]
+    setting = statements.index("SET LOCAL join_collapse_limit = 1")
+    buckets = [at for at, sql in enumerate(statements) if '"referrals_referral"."version"' in sql]
+    assert len(buckets) == 6
+    assert setting < min(buckets)
+    with connection.cursor() as cursor:  # and only for the request's own transaction
+        cursor.execute("SHOW join_collapse_limit")
+        assert cursor.fetchone() == ("8",)
 
 
 # Follow-ups ------------------------------------------------------------------------
