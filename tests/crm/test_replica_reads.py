@@ -26,24 +26,23 @@ def replica(settings):
     settings.READ_REPLICA = True
 
 
-def sql_on(alias: str, read) -> str:
-    """What ``read()`` sent to the database ``alias``, as one lower-case text."""
-    with CaptureQueriesContext(connections[alias]) as captured:
-        read()
-    return " ".join(query["sql"] for query in captured.captured_queries).lower()
-
-
 def on_both(read) -> tuple[str, str]:
-    """The SQL ``read()`` sent to the primary and to the replica."""
+    """The SQL ``read()`` sent to the primary and to the replica, each as one lower-case
+    text."""
     with (
         CaptureQueriesContext(connections["default"]) as primary,
         CaptureQueriesContext(connections["replica"]) as replica,
     ):
         read()
-    return tuple(  # type: ignore[return-value]
-        " ".join(query["sql"] for query in captured.captured_queries).lower()
-        for captured in (primary, replica)
-    )
+
+    def text(captured: CaptureQueriesContext) -> str:
+        return " ".join(query["sql"] for query in captured.captured_queries).lower()
+
+    return text(primary), text(replica)
+
+
+def replica_sql(read) -> str:
+    return on_both(read)[1]
 
 
 def read(api, url: str, params: dict | None = None) -> dict:
@@ -101,13 +100,13 @@ def test_an_export_reads_its_rows_on_the_replica_and_keeps_its_state_on_the_prim
 
 def test_other_requests_and_every_write_stay_on_the_primary(replica, api):
     patient = PatientFactory()
-    assert sql_on("replica", lambda: read(api, f"/api/patients/{patient.pk}/360/")) == ""
+    assert replica_sql(lambda: read(api, f"/api/patients/{patient.pk}/360/")) == ""
     with replica_reads():
         assert router.db_for_read(Patient) == "replica"
         assert router.db_for_write(Patient) == "default"
         with transaction.atomic():  # a locking read is a write's
             assert Patient.objects.select_for_update().filter(pk=patient.pk).db == "default"
-        written = sql_on("replica", lambda: PatientFactory())
+        written = replica_sql(lambda: PatientFactory())
     assert written == ""
     assert router.db_for_read(Patient) == "default"  # only inside the block
 
@@ -116,7 +115,7 @@ def test_without_a_replica_everything_reads_the_primary(api):
     PatientFactory()
     with replica_reads():
         assert router.db_for_read(Change) == "default"
-    assert sql_on("replica", lambda: read(api, "/api/changes/")) == ""
+    assert replica_sql(lambda: read(api, "/api/changes/")) == ""
 
 
 def test_no_migration_runs_on_the_replica():
