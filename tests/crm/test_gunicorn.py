@@ -2,6 +2,7 @@
 started with it and DEBUG off, serving the health check, hashed static files, metrics
 added up across its workers, and an access log with no query or link token in it."""
 
+import gc
 import importlib.util
 import json
 import os
@@ -64,6 +65,15 @@ def test_the_access_log_has_no_query_string_request_line_or_referrer(monkeypatch
     log_format = load_config(monkeypatch).access_log_format
     for field in ("%(q)s", "%(r)s", "%(f)s", "{referer}i"):
         assert field not in log_format
+
+
+def test_a_worker_keeps_what_it_loaded_out_of_full_collections(monkeypatch):
+    gc.unfreeze()
+    try:
+        load_config(monkeypatch).post_worker_init(worker=None)
+        assert gc.get_freeze_count() > 10_000  # Django and the application, at least
+    finally:
+        gc.unfreeze()
 
 
 def free_port() -> int:
