@@ -1,5 +1,7 @@
 """Serializer fields shared by every endpoint."""
 
+from functools import cached_property
+
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import (
     ResolvedComponent,
@@ -91,6 +93,13 @@ class SectionFieldsMixin:
                 if any(name in data for name in names):
                     require(user, section, "write")
         return super().to_internal_value(data)
+
+
+def one_for_all_rows(serializer_class: type[serializers.Serializer]) -> cached_property:
+    """A serializer built once per serializer that uses it, for a method field's nested
+    value: building one per row builds its fields every time (a third of a patient
+    search's time at a million patients)."""
+    return cached_property(lambda self: serializer_class())
 
 
 class AllowedActionsField(serializers.Field):

@@ -35,12 +35,14 @@ def with_replacement(referrals: QuerySet[Referral]) -> QuerySet[Referral]:
     return referrals.annotate(replaced_by_id=Subquery(replacement[:1]))
 
 
+def referral_rows() -> QuerySet[Referral]:
+    """Referrals with what their representation shows, for rows already chosen (no
+    access filter: a filter the chosen ids already passed only misleads the planner)."""
+    return with_replacement(Referral.objects.select_related("patient", *REFERRAL_RELATED))
+
+
 def referral_list(*, user: StaffUser) -> QuerySet[Referral]:
-    return with_replacement(
-        Referral.objects.filter(rows_q(user, Section.REFERRALS))
-        .select_related("patient", *REFERRAL_RELATED)
-        .order_by("-created_at", "-id")
-    )
+    return referral_rows().filter(rows_q(user, Section.REFERRALS)).order_by("-created_at", "-id")
 
 
 def referral_events(referral: Referral) -> QuerySet[ReferralEvent]:
@@ -71,9 +73,10 @@ def hidden_follow_ups_q(user: StaffUser) -> Q:
     return Q(interaction__isnull=False) & ~visible if visible != Q() else Q(pk__in=[])
 
 
+def follow_up_rows() -> QuerySet[FollowUp]:
+    """Follow-ups with what their representation shows, for rows already chosen."""
+    return FollowUp.objects.select_related("patient", "assigned_to", "completed_by")
+
+
 def follow_up_list(*, user: StaffUser) -> QuerySet[FollowUp]:
-    return (
-        FollowUp.objects.filter(visible_follow_ups_q(user))
-        .select_related("patient", "assigned_to", "completed_by")
-        .order_by("due_at", "id")
-    )
+    return follow_up_rows().filter(visible_follow_ups_q(user)).order_by("due_at", "id")

@@ -13,10 +13,12 @@ from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Sum, Va
 from django.utils import timezone
 
 from crm.tallies import DAY, day_of, start_of
+from crm.worklists import read_in_order
 from referrals import service_levels, tallies
 from referrals.choices import FOLLOW_UP_PRIORITY_RANK, PRIORITY_RANK, FollowUpStatus
 from referrals.choices import ReferralStatus as S
 from referrals.models import FollowUp, FollowUpTally, Referral, ReferralTally, ServiceLevelTarget
+from referrals.selectors import follow_up_rows, referral_rows
 
 User = get_user_model()
 
@@ -181,22 +183,23 @@ def referral_worklist(
     due times follow from when its referrals entered their state (or from the visit
     time), so that is the order; each bucket is one read of an index in that order.
     ``everyone``: ``referrals`` are all of them, and the counts come from the tallies.
-    Seven queries (nine for everyone)."""
+    Eight queries (ten for everyone)."""
     if everyone:
         counts = team_bucket_counts(targets, now)
     else:
         counts = bucket_counts(referrals, targets, now)
-    buckets = []
-    for (key, label), condition in zip(
-        ReferralBucket.choices, bucket_conditions(targets, now).values(), strict=True
-    ):
+    picks = []
+    for key, condition in bucket_conditions(targets, now).items():
         passed = key == ReferralBucket.APPOINTMENT_PASSED
         since = "appointment_at" if passed else "status_changed_at"
-        items = referrals.filter(condition).order_by("priority_rank", since, "pk")
-        buckets.append(
-            {"key": key, "label": label, **counts[key], "items": items[offset : offset + limit]}
+        order = referrals.filter(condition).order_by("priority_rank", since, "pk")
+        picks.append(order[offset : offset + limit])
+    return [
+        {"key": key, "label": label, **counts[key], "items": items}
+        for (key, label), items in zip(
+            ReferralBucket.choices, read_in_order(referral_rows(), picks), strict=True
         )
-    return buckets
+    ]
 
 
 def _end_of_today(now: datetime) -> datetime:
@@ -306,7 +309,7 @@ def follow_up_worklist(
     person or a department queue). Items earliest due first (each bucket one read of
     the due-time index), or with ``by_priority`` highest priority first and then
     earliest due. With ``counted`` (which says what ``follow_ups`` are) the counts come
-    from the tallies. Seven queries (up to nine from the tallies)."""
+    from the tallies. Eight queries (up to ten from the tallies)."""
     buckets = follow_up_buckets(now, horizon)
     open_ = follow_ups.filter(status=FollowUpStatus.OPEN, due_at__lt=now + horizon)
     if counted is None:
@@ -321,17 +324,16 @@ def follow_up_worklist(
     ]
     owners.sort(key=lambda o: (o["assigned_to"] is None, o["queue"] or "", str(o["assigned_to"])))
     order = [_priority_rank().asc()] if by_priority else []
+    picks = [
+        open_.filter(buckets[key]).order_by(*order, "due_at", "pk")[offset : offset + limit]
+        for key, _ in FollowUpBucket.choices
+    ]
     return {
         "buckets": [
-            {
-                "key": key,
-                "label": label,
-                "count": sum(owner[key] for owner in owners),
-                "items": open_.filter(buckets[key]).order_by(*order, "due_at", "pk")[
-                    offset : offset + limit
-                ],
-            }
-            for key, label in FollowUpBucket.choices
+            {"key": key, "label": label, "count": sum(o[key] for o in owners), "items": items}
+            for (key, label), items in zip(
+                FollowUpBucket.choices, read_in_order(follow_up_rows(), picks), strict=True
+            )
         ],
         "owners": owners,
     }

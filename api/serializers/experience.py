@@ -7,7 +7,13 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import AllowedActionsField, ChoiceField, UserSummarySerializer, write_id
+from api.fields import (
+    AllowedActionsField,
+    ChoiceField,
+    UserSummarySerializer,
+    one_for_all_rows,
+    write_id,
+)
 from api.serializers.care import PeriodSerializer, RatioSerializer
 from api.serializers.common import TransitionEventSerializer
 from api.serializers.interactions import InteractionMessageSerializer
@@ -186,10 +192,12 @@ class SurveyInvitationSerializer(serializers.ModelSerializer):
     def get_link(self, invitation) -> str | None:
         return getattr(invitation, "link", None)
 
+    _message = one_for_all_rows(InteractionMessageSerializer)
+
     @extend_schema_field(InteractionMessageSerializer(allow_null=True))
     def get_message(self, invitation) -> dict | None:
         message = getattr(invitation, "message", None)
-        return InteractionMessageSerializer(message).data if message is not None else None
+        return self._message.to_representation(message) if message is not None else None
 
 
 class SurveyResponseSerializer(serializers.ModelSerializer):

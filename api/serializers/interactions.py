@@ -6,7 +6,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import ChoiceField, UserSummarySerializer, write_id
+from api.fields import ChoiceField, UserSummarySerializer, one_for_all_rows, write_id
 from crm.choices import Channel, Department
 from interactions.choices import Direction, Outcome, Sensitivity, Topic
 from interactions.models import Complaint, Interaction
@@ -89,6 +89,8 @@ class InteractionSerializer(serializers.ModelSerializer):
             fields["patient_id"].read_only = True
         return fields
 
+    _message = one_for_all_rows(InteractionMessageSerializer)
+
     @extend_schema_field(InteractionMessageSerializer(allow_null=True))
     def get_message(self, interaction) -> dict | None:
         # The selectors join it; a row just logged by hand has none, and asks nothing.
@@ -98,7 +100,7 @@ class InteractionSerializer(serializers.ModelSerializer):
             message = interaction.message
         except ObjectDoesNotExist:
             return None
-        return InteractionMessageSerializer(message).data
+        return self._message.to_representation(message)
 
     def validate_occurred_at(self, value):
         if value > timezone.now() + timedelta(minutes=5):

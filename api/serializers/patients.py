@@ -3,7 +3,13 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import ChoiceField, SectionFieldsMixin, UserSummarySerializer, write_id
+from api.fields import (
+    ChoiceField,
+    SectionFieldsMixin,
+    UserSummarySerializer,
+    one_for_all_rows,
+    write_id,
+)
 from api.serializers.appointments import AppointmentSummarySerializer
 from api.serializers.events import DepartmentEventSerializer
 from api.serializers.interactions import InteractionSerializer
@@ -190,10 +196,12 @@ class PatientListSerializer(serializers.ModelSerializer):
             "preferred_language",
         ]
 
+    _language = one_for_all_rows(LanguageSerializer)
+
     @extend_schema_field(LanguageSerializer(allow_null=True))
     def get_preferred_language(self, patient):
         language = preferred_language(patient)
-        return LanguageSerializer(language).data if language else None
+        return self._language.to_representation(language) if language else None
 
 
 # The patient's fields by section of the record (crm.access).
@@ -310,10 +318,12 @@ class PatientSerializer(SectionFieldsMixin, serializers.ModelSerializer):
             )
         return value
 
+    _contact_status = one_for_all_rows(ContactStatusSerializer)
+
     @extend_schema_field(ContactStatusSerializer)
     def get_contact_status(self, patient) -> dict:
         at = self.context.get("now") or timezone.now()
-        return ContactStatusSerializer(contact_summary(patient, at=at)).data
+        return self._contact_status.to_representation(contact_summary(patient, at=at))
 
     def get_age(self, patient) -> int:
         today = timezone.localdate()
