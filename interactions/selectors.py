@@ -15,9 +15,8 @@ from django.db.models import (
     Subquery,
     Value,
     When,
-    Window,
 )
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import Coalesce
 
 from crm.access import Section, can, hidden_fields, rows_q
 from crm.history import merged_change_log
@@ -195,15 +194,10 @@ def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
         # One query: every open referral and the latest past ones (a patient seen for
         # years by many services may have hundreds).
         is_open = Q(status__in=OPEN_STATUSES)
-        latest = Window(
-            RowNumber(),
-            partition_by=[Case(When(is_open, then=Value(True)), default=Value(False))],
-            order_by=[F("created_at").desc(), F("id").desc()],
-        )
+        latest_past = patient.referrals.exclude(is_open).order_by("-created_at", "-id")
         referrals = list(
             with_replacement(patient.referrals.select_related(*REFERRAL_RELATED))
-            .annotate(latest=latest)
-            .filter(is_open | Q(latest__lte=PAST_REFERRALS_SHOWN))
+            .filter(is_open | Q(pk__in=latest_past.values("pk")[:PAST_REFERRALS_SHOWN]))
             .order_by("-created_at", "-id")
         )
     past = [r for r in referrals if r.status not in OPEN_STATUSES]
