@@ -52,9 +52,9 @@ LARGEST_OFFSET = 2**63 - 1
 class CountedPaginator(Paginator):
     """Reads a page of a queryset and the total in one query (``COUNT(*) OVER ()``),
     where Django's paginator counts first and reads after: a search that ranks thousands
-    of candidates finds them once, not twice. Only a page past the last (or of an empty
-    result) is counted apart. A DISTINCT queryset is paged as usual: its window would
-    count the rows before DISTINCT."""
+    of candidates finds them once, not twice. An empty first page is a total of none;
+    only a page past the last is counted apart. A DISTINCT queryset is paged as usual:
+    its window would count the rows before DISTINCT."""
 
     def page(self, number):
         if self.object_list.query.distinct or self.orphans:
@@ -68,8 +68,8 @@ class CountedPaginator(Paginator):
                 bottom : bottom + self.per_page
             ]
         )
-        if rows:
-            self.__dict__["count"] = rows[0].total_found  # the cached property's value
+        if rows or bottom == 0:  # the cached property's value
+            self.__dict__["count"] = rows[0].total_found if rows else 0
         return self._get_page(rows, self.validate_number(number), self)
 
 
