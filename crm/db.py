@@ -45,7 +45,7 @@ def joins_in_written_order() -> Iterator[None]:
     """The block's queries, in a transaction of their own, planned with their joins in
     the order the ORM writes them (PostgreSQL's ``join_collapse_limit = 1``): the
     filtered table first, then the rows it points to (``select_related``). For reads
-    whose joins are such lookups: the referral worklist's buckets join six tables,
+    whose joins are such lookups: the referral worklist's rows join six tables,
     and choosing their order took the planner 2.3-6 ms per bucket at a million
     patients, more than running the query (0.2-0.7 ms); in that order it takes under
     1 ms, and the plans are the same. Querysets must be evaluated inside the block."""

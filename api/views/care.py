@@ -72,7 +72,7 @@ class ReferralWorklistView(AuditedMixin, GenericAPIView):
             self, rows_q(request.user, Section.REFERRALS) == Q()
         )
         context = {**self.get_serializer_context(), "now": now, "service_levels": targets}
-        with joins_in_written_order():  # the buckets' items are read while serialized
+        with joins_in_written_order():  # the buckets' rows, read with what they point to
             buckets = referral_worklist(
                 referrals,
                 targets=targets,
@@ -81,8 +81,8 @@ class ReferralWorklistView(AuditedMixin, GenericAPIView):
                 offset=options["offset"],
                 everyone=everyone,
             )
-            data = {"coordinators": coordinators, "buckets": buckets}
-            return Response(ReferralWorklistSerializer(data, context=context).data)
+        data = {"coordinators": coordinators, "buckets": buckets}
+        return Response(ReferralWorklistSerializer(data, context=context).data)
 
 
 class FollowUpWorklistView(AuditedMixin, GenericAPIView):
