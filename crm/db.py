@@ -46,9 +46,9 @@ def joins_in_written_order() -> Iterator[None]:
     the order the ORM writes them (PostgreSQL's ``join_collapse_limit = 1``): the
     filtered table first, then the rows it points to (``select_related``). For reads
     whose joins are such lookups: the referral worklist's rows join six tables,
-    and choosing their order took the planner 2.3-6 ms per bucket at a million
-    patients, more than running the query (0.2-0.7 ms); in that order it takes under
-    1 ms, and the plans are the same. Querysets must be evaluated inside the block."""
+    and choosing their order took the planner 2.3-6 ms per query at a million
+    patients, more than running it (0.2-0.7 ms); in that order it takes under 1 ms,
+    and the plans are the same. Querysets must be evaluated inside the block."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:

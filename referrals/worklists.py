@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
+from crm.db import joins_in_written_order
 from crm.tallies import DAY, day_of, start_of
 from crm.worklists import read_in_order
 from referrals import service_levels, tallies
@@ -194,11 +195,11 @@ def referral_worklist(
         since = "appointment_at" if passed else "status_changed_at"
         order = referrals.filter(condition).order_by("priority_rank", since, "pk")
         picks.append(order[offset : offset + limit])
+    with joins_in_written_order():  # the rows and the five tables they point to
+        rows = read_in_order(referral_rows(), picks)
     return [
         {"key": key, "label": label, **counts[key], "items": items}
-        for (key, label), items in zip(
-            ReferralBucket.choices, read_in_order(referral_rows(), picks), strict=True
-        )
+        for (key, label), items in zip(ReferralBucket.choices, rows, strict=True)
     ]
 
 

@@ -19,7 +19,7 @@ from api.serializers.care import (
     WorklistQuerySerializer,
 )
 from crm.access import Scope, Section, rows_q
-from crm.db import joins_in_written_order, replica_reads
+from crm.db import replica_reads
 from crm.roles import user_queues
 from crm.worklists import mine_q
 from referrals import selectors, service_levels
@@ -72,15 +72,14 @@ class ReferralWorklistView(AuditedMixin, GenericAPIView):
             self, rows_q(request.user, Section.REFERRALS) == Q()
         )
         context = {**self.get_serializer_context(), "now": now, "service_levels": targets}
-        with joins_in_written_order():  # the buckets' rows, read with what they point to
-            buckets = referral_worklist(
-                referrals,
-                targets=targets,
-                now=now,
-                limit=options["limit"],
-                offset=options["offset"],
-                everyone=everyone,
-            )
+        buckets = referral_worklist(
+            referrals,
+            targets=targets,
+            now=now,
+            limit=options["limit"],
+            offset=options["offset"],
+            everyone=everyone,
+        )
         data = {"coordinators": coordinators, "buckets": buckets}
         return Response(ReferralWorklistSerializer(data, context=context).data)
 
