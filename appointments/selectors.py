@@ -54,13 +54,20 @@ def patient_appointments(
     mine = queryset.filter(patient_id=patient_id)
     today = now - datetime.timedelta(hours=12)
     coming = (*UPCOMING, AppointmentStatus.ARRIVED)
-    upcoming = list(mine.filter(status__in=coming, start__gte=today)[:UPCOMING_SHOWN])
-    recent = list(
-        mine.filter(Q(start__lt=now) | Q(status=AppointmentStatus.CANCELLED))
-        .exclude(pk__in=[a.pk for a in upcoming])
-        .order_by("-start", "-id")[:RECENT_SHOWN]
+    is_upcoming = Q(status__in=coming, start__gte=today)
+    is_recent = (Q(start__lt=now) | Q(status=AppointmentStatus.CANCELLED)) & ~is_upcoming
+    # One query: the ids of each kind, limited, then their rows.
+    upcoming_ids = mine.filter(is_upcoming).order_by("start", "id").values("pk")
+    recent_ids = mine.filter(is_recent).order_by("-start", "-id").values("pk")
+    shown = list(
+        mine.filter(Q(pk__in=upcoming_ids[:UPCOMING_SHOWN]) | Q(pk__in=recent_ids[:RECENT_SHOWN]))
     )
-    return upcoming, recent
+    upcoming: list[Appointment] = []
+    recent: list[Appointment] = []
+    for appointment in shown:  # in the order of start
+        is_coming = appointment.status in coming and appointment.start >= today
+        (upcoming if is_coming else recent).append(appointment)
+    return upcoming, recent[::-1]
 
 
 # The front desk's day shows at most this many (a clinic's day is well under it).

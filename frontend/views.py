@@ -31,7 +31,7 @@ from patients.choices import (
     InterpreterNeeded,
     LanguageMode,
 )
-from referrals.choices import FollowUpKind, FollowUpPriority, ReferralPriority
+from referrals.choices import FollowUpKind, FollowUpPriority, ReferralPriority, ReferralStatus
 from referrals.workflow import FOLLOW_UP_WORKFLOW, REFERRAL_WORKFLOW
 
 # The code lists the app's forms and filters offer, as the API spells them.
@@ -42,6 +42,7 @@ CHOICES = {
     "topic": Topic,
     "outcome": Outcome,
     "referral_priority": ReferralPriority,
+    "referral_status": ReferralStatus,
     "complaint_category": ComplaintCategory,
     "complaint_priority": ComplaintPriority,
     "follow_up_kind": FollowUpKind,

@@ -15,6 +15,7 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    Window,
 )
 from django.db.models.functions import Coalesce
 
@@ -155,6 +156,9 @@ def complaint_worklist(
 
 TIMELINE_SIZE = 20
 PAST_REFERRALS_SHOWN = 10
+# Open referrals (newest first) and open follow-ups (soonest due first) the 360 brings;
+# the counts say how many there are, and the lists page through the rest.
+OPEN_SHOWN = 20
 
 
 def _count(queryset: QuerySet) -> Coalesce:
@@ -170,8 +174,9 @@ def _count(queryset: QuerySet) -> Coalesce:
 
 def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
     """Everything staff need before talking to the patient, in a constant number of
-    queries: the record, the latest interactions, open referrals and the latest others
-    (declined, closed, cancelled), and open follow-ups."""
+    queries whatever the patient's history: the record, the latest interactions, the
+    newest open referrals and the latest others (declined, closed, cancelled), the open
+    follow-ups due first, and how many of each there are."""
     visible = Interaction.objects.filter(visible_interactions_q(user))
     # The user's own emergency access to this patient, while it lasts: the app's banner.
     # (The 360 is for signed-in staff; an anonymous user's pk is None and matches none.)
@@ -183,6 +188,7 @@ def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
         .annotate(
             interactions_total=_count(visible),
             referrals_total=_count(Referral.objects.all()),
+            open_referrals_total=_count(Referral.objects.filter(status__in=OPEN_STATUSES)),
             emergency_access_until=Subquery(emergency.values("expires_at")[:1]),
         )
         .get(pk=patient_id)
@@ -190,23 +196,31 @@ def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
     timeline = list(interaction_list(user=user).filter(patient=patient)[: TIMELINE_SIZE + 1])
     # Through the related managers, each row's ``patient`` is already this patient.
     referrals = []
-    if can(user, Section.REFERRALS):
-        # One query: every open referral and the latest past ones (a patient seen for
-        # years by many services may have hundreds).
+    may_read_referrals = can(user, Section.REFERRALS)
+    if may_read_referrals:
+        # One query: the newest open referrals and the latest past ones (a patient seen
+        # for years by many services may have hundreds of either).
+        newest = patient.referrals.order_by("-created_at", "-id")
         is_open = Q(status__in=OPEN_STATUSES)
-        latest_past = patient.referrals.exclude(is_open).order_by("-created_at", "-id")
+        shown = newest.filter(is_open).values("pk")[:OPEN_SHOWN]
+        latest_past = newest.exclude(is_open).values("pk")[:PAST_REFERRALS_SHOWN]
         referrals = list(
             with_replacement(patient.referrals.select_related(*REFERRAL_RELATED))
-            .filter(is_open | Q(pk__in=latest_past.values("pk")[:PAST_REFERRALS_SHOWN]))
+            .filter(Q(pk__in=shown) | Q(pk__in=latest_past))
             .order_by("-created_at", "-id")
         )
     past = [r for r in referrals if r.status not in OPEN_STATUSES]
     referrals = [r for r in referrals if r.status in OPEN_STATUSES]
+    # Each row counts them all (a window over the rows before the limit).
     follow_ups = list(
         patient.follow_ups.filter(status=FollowUpStatus.OPEN)
         .filter(visible_follow_ups_q(user))
         .select_related("assigned_to")
-        .order_by("due_at", "id")
+        .annotate(
+            open_total=Window(Count("pk")),
+            overdue_total=Window(Count("pk", filter=Q(due_at__lt=now))),
+        )
+        .order_by("due_at", "id")[:OPEN_SHOWN]
     )
     return {
         "patient": patient,
@@ -222,13 +236,13 @@ def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
         "service_levels": service_levels.targets(),
         "counts": {
             "interactions": patient.interactions_total,
-            "referrals": patient.referrals_total if can(user, Section.REFERRALS) else 0,
-            "open_referrals": len(referrals),
-            "past_referrals": patient.referrals_total - len(referrals)
-            if can(user, Section.REFERRALS)
+            "referrals": patient.referrals_total if may_read_referrals else 0,
+            "open_referrals": patient.open_referrals_total if may_read_referrals else 0,
+            "past_referrals": patient.referrals_total - patient.open_referrals_total
+            if may_read_referrals
             else 0,
-            "open_follow_ups": len(follow_ups),
-            "overdue_follow_ups": sum(1 for f in follow_ups if f.due_at < now),
+            "open_follow_ups": follow_ups[0].open_total if follow_ups else 0,
+            "overdue_follow_ups": follow_ups[0].overdue_total if follow_ups else 0,
         },
     }
 

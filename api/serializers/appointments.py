@@ -3,7 +3,7 @@ from drf_spectacular.plumbing import build_basic_type, build_object_type
 from drf_spectacular.types import OpenApiTypes
 from rest_framework import serializers
 
-from api.fields import AllowedActionsField, ChoiceField, write_id
+from api.fields import AllowedActionsField, ChoiceField, ModelSerializer, Serializer, write_id
 from api.serializers.care import PeriodSerializer, RatioSerializer
 from api.serializers.common import TransitionEventSerializer
 from api.serializers.referrals import (
@@ -20,7 +20,7 @@ from patients.models import PHONE_SYSTEMS, Patient
 from referrals.models import Organization, Practitioner, Referral
 
 
-class ReminderSerializer(serializers.ModelSerializer):
+class ReminderSerializer(ModelSerializer):
     before_hours = serializers.SerializerMethodField()
 
     class Meta:
@@ -31,7 +31,7 @@ class ReminderSerializer(serializers.ModelSerializer):
         return reminder.before.total_seconds() / 3600
 
 
-class ServiceTypeSerializer(serializers.ModelSerializer):
+class ServiceTypeSerializer(ModelSerializer):
     """A kind of visit and what happens around it (edited in the admin)."""
 
     reminders = ReminderSerializer(many=True, read_only=True)
@@ -78,7 +78,7 @@ class ServiceTypeFieldExtension(OpenApiSerializerFieldExtension):
         )
 
 
-class AppointmentSerializer(serializers.ModelSerializer):
+class AppointmentSerializer(ModelSerializer):
     """An appointment. Its time moves by the ``reschedule`` action and its status by the
     other actions; an update changes the rest."""
 
@@ -248,7 +248,7 @@ class DayAppointmentSerializer(AppointmentSummarySerializer):
         fields = ["patient", *AppointmentSummarySerializer.Meta.fields]
 
 
-class DayQuerySerializer(serializers.Serializer):
+class DayQuerySerializer(Serializer):
     day = serializers.DateField(required=False, help_text="Defaults to tomorrow.")
     unconfirmed = serializers.BooleanField(
         required=False, default=False, help_text="Only those not confirmed yet: the call list."
@@ -256,7 +256,7 @@ class DayQuerySerializer(serializers.Serializer):
     department = serializers.CharField(required=False, max_length=100)
 
 
-class DaySerializer(serializers.Serializer):
+class DaySerializer(Serializer):
     """The front desk's day: its appointments in time order and how many are confirmed."""
 
     day = serializers.DateField()
@@ -271,13 +271,13 @@ class NoShowRowSerializer(RatioSerializer):
     reminder_reached = serializers.BooleanField(required=False)
 
 
-class LeadTimeSerializer(serializers.Serializer):
+class LeadTimeSerializer(Serializer):
     median = serializers.FloatField(allow_null=True)
     p90 = serializers.FloatField(allow_null=True)
     n = serializers.IntegerField(help_text="Appointments with a booking time.")
 
 
-class AppointmentMetricsSerializer(serializers.Serializer):
+class AppointmentMetricsSerializer(Serializer):
     """Appointments that start in the period (docs/domain.md, appointment metrics)."""
 
     period = PeriodSerializer()

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from api.fields import UserSummarySerializer
+from api.fields import Serializer, UserSummarySerializer
 from api.serializers.referrals import FollowUpSerializer, ReferralSerializer
 from crm.choices import Channel, Department
 from interactions.choices import ComplaintCategory
@@ -12,7 +12,7 @@ from interactions.choices import ComplaintCategory
 User = get_user_model()
 
 
-class ReferralBucketSerializer(serializers.Serializer):
+class ReferralBucketSerializer(Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
     count = serializers.IntegerField()
@@ -20,21 +20,21 @@ class ReferralBucketSerializer(serializers.Serializer):
     items = ReferralSerializer(many=True, help_text="Most urgent first, up to `limit`.")
 
 
-class ReferralWorklistSerializer(serializers.Serializer):
+class ReferralWorklistSerializer(Serializer):
     coordinators = serializers.ListField(
         child=serializers.IntegerField(), allow_null=True, help_text="null for the whole team."
     )
     buckets = ReferralBucketSerializer(many=True)
 
 
-class FollowUpBucketSerializer(serializers.Serializer):
+class FollowUpBucketSerializer(Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
     count = serializers.IntegerField()
     items = FollowUpSerializer(many=True, help_text="Earliest due first, up to `limit`.")
 
 
-class FollowUpOwnerSerializer(serializers.Serializer):
+class FollowUpOwnerSerializer(Serializer):
     assigned_to = UserSummarySerializer(allow_null=True)
     queue = serializers.CharField(allow_null=True)
     overdue = serializers.IntegerField()
@@ -42,7 +42,7 @@ class FollowUpOwnerSerializer(serializers.Serializer):
     upcoming = serializers.IntegerField()
 
 
-class FollowUpWorklistSerializer(serializers.Serializer):
+class FollowUpWorklistSerializer(Serializer):
     buckets = FollowUpBucketSerializer(many=True)
     owners = FollowUpOwnerSerializer(many=True)
 
@@ -61,7 +61,7 @@ class QueryChoiceField(serializers.ChoiceField):
         return dictionary.get(self.field_name, empty)
 
 
-class WorklistQuerySerializer(serializers.Serializer):
+class WorklistQuerySerializer(Serializer):
     team = serializers.BooleanField(default=False, help_text="Everyone's, not only mine.")
     limit = serializers.IntegerField(default=25, min_value=1, max_value=200)
     offset = serializers.IntegerField(
@@ -80,7 +80,7 @@ class WorklistQuerySerializer(serializers.Serializer):
     )
 
 
-class MetricsQuerySerializer(serializers.Serializer):
+class MetricsQuerySerializer(Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
 
@@ -92,36 +92,36 @@ class MetricsQuerySerializer(serializers.Serializer):
         return data
 
 
-class RatioSerializer(serializers.Serializer):
+class RatioSerializer(Serializer):
     numerator = serializers.IntegerField()
     denominator = serializers.IntegerField()
     rate = serializers.FloatField(allow_null=True, help_text="null when the denominator is 0.")
 
 
-class DaysSerializer(serializers.Serializer):
+class DaysSerializer(Serializer):
     median = serializers.FloatField(allow_null=True)
     p90 = serializers.FloatField(allow_null=True)
     n = serializers.IntegerField(help_text="Referrals that reached the later state.")
 
 
-class IntervalsSerializer(serializers.Serializer):
+class IntervalsSerializer(Serializer):
     sent_to_accepted = DaysSerializer()
     accepted_to_scheduled = DaysSerializer()
     seen_to_closed = DaysSerializer()
     sent_to_closed = DaysSerializer()
 
 
-class BucketCountSerializer(serializers.Serializer):
+class BucketCountSerializer(Serializer):
     count = serializers.IntegerField()
     overdue = serializers.IntegerField()
 
 
-class PeriodSerializer(serializers.Serializer):
+class PeriodSerializer(Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
 
 
-class ReferralMetricsSerializer(serializers.Serializer):
+class ReferralMetricsSerializer(Serializer):
     period = PeriodSerializer()
     sent = serializers.IntegerField()
     loop_closure = RatioSerializer()
@@ -132,14 +132,14 @@ class ReferralMetricsSerializer(serializers.Serializer):
     follow_ups_on_time = RatioSerializer()
 
 
-class ReassignCoordinatorSerializer(serializers.Serializer):
+class ReassignCoordinatorSerializer(Serializer):
     coordinator_id = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True), source="coordinator"
     )
     reason = serializers.CharField(max_length=500)
 
 
-class HandoffSerializer(serializers.Serializer):
+class HandoffSerializer(Serializer):
     from_user_id = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), source="from_user"
     )
@@ -158,13 +158,13 @@ class HandoffSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
-class MovedSerializer(serializers.Serializer):
+class MovedSerializer(Serializer):
     patients = serializers.IntegerField()
     referrals = serializers.IntegerField()
     follow_ups = serializers.IntegerField()
 
 
-class ExperienceFilterSerializer(serializers.Serializer):
+class ExperienceFilterSerializer(Serializer):
     department = serializers.ListField(
         child=serializers.ChoiceField(choices=Department.choices), required=False
     )

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from api.fields import Serializer
 from integrations.feed import FOLLOWED, MAX_LIMIT, BadCursor, parse_cursor
 from integrations.models import Change
 
@@ -14,7 +15,7 @@ def record_types_field(help_text: str) -> serializers.ListField:
     )
 
 
-class ChangeQuerySerializer(serializers.Serializer):
+class ChangeQuerySerializer(Serializer):
     after = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -45,7 +46,7 @@ class ChangeQuerySerializer(serializers.Serializer):
         return types
 
 
-class FeedEntrySerializer(serializers.Serializer):
+class FeedEntrySerializer(Serializer):
     """A change as ``integrations.feed.entry`` gives it (the webhooks send the same)."""
 
     cursor = serializers.CharField()
@@ -56,7 +57,7 @@ class FeedEntrySerializer(serializers.Serializer):
     at = serializers.DateTimeField()
 
 
-class ChangePageSerializer(serializers.Serializer):
+class ChangePageSerializer(Serializer):
     results = FeedEntrySerializer(many=True)
     next = serializers.CharField(help_text="Ask again with after=next; keep it between polls.")
     more = serializers.BooleanField(help_text="A full page: ask again at once.")

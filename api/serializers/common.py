@@ -1,10 +1,10 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
-from api.fields import UserSummarySerializer
+from api.fields import ModelSerializer, Serializer, UserSummarySerializer
 
 
-class TransitionEventSerializer(serializers.ModelSerializer):
+class TransitionEventSerializer(ModelSerializer):
     """One step of a record's workflow: who, when, from, to, why, and the facts it
     recorded. Each record's subclass names its event model and reads its action and
     statuses with their labels."""
@@ -24,7 +24,7 @@ class TransitionEventSerializer(serializers.ModelSerializer):
         ]
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(Serializer):
     """The body of every 4xx answer."""
 
     message = serializers.CharField()
@@ -43,7 +43,7 @@ class StaleUpdateSerializer(ErrorSerializer):
     current_version = serializers.IntegerField()
 
 
-class ChangeSerializer(serializers.Serializer):
+class ChangeSerializer(Serializer):
     """One field's change: raw values as stored, and as a person reads them (a choice's
     label, a person's or record's name)."""
 
@@ -60,7 +60,7 @@ class ChangeSerializer(serializers.Serializer):
         return fields
 
 
-class HistoryEntrySerializer(serializers.Serializer):
+class HistoryEntrySerializer(Serializer):
     """One change to a record: when, by whom, which fields from what to what."""
 
     at = serializers.DateTimeField()
@@ -80,7 +80,7 @@ class HistoryEntrySerializer(serializers.Serializer):
         return {"id": user.pk, "name": user.get_full_name() or user.get_username()}
 
 
-class HistoryPageSerializer(serializers.Serializer):
+class HistoryPageSerializer(Serializer):
     """A page of change history, newest first (``page`` and ``page_size`` choose it)."""
 
     count = serializers.IntegerField()

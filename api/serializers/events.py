@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from api.fields import ChoiceField, write_id
+from api.fields import ChoiceField, ModelSerializer, write_id
 from crm.choices import Department
 from integrations.choices import EventKind
 from integrations.models import DepartmentEvent
@@ -9,7 +9,7 @@ from messaging.models import Message
 from patients.models import Patient
 
 
-class EventMessageSerializer(serializers.ModelSerializer):
+class EventMessageSerializer(ModelSerializer):
     """The message that told the patient: where it stands."""
 
     channel = ChoiceField(choices=MessageChannel.choices)
@@ -20,7 +20,7 @@ class EventMessageSerializer(serializers.ModelSerializer):
         fields = ["id", "channel", "status", "status_reason"]
 
 
-class DepartmentEventSerializer(serializers.ModelSerializer):
+class DepartmentEventSerializer(ModelSerializer):
     """A pharmacy, lab or billing event on the patient's record. Pushed by the
     department's system by ``source`` and ``external_id``: the first push is a 201, a
     repeat a 200 that applies what changed. ``notify_patient`` tells the patient once,

@@ -10,6 +10,8 @@ from rest_framework import serializers
 from api.fields import (
     AllowedActionsField,
     ChoiceField,
+    ModelSerializer,
+    Serializer,
     UserSummarySerializer,
     one_for_all_rows,
     write_id,
@@ -41,13 +43,13 @@ from referrals.models import Referral
 User = get_user_model()
 
 
-class ComplaintDueSerializer(serializers.Serializer):
+class ComplaintDueSerializer(Serializer):
     first_response_due = serializers.DateTimeField(allow_null=True)
     resolve_due = serializers.DateTimeField(allow_null=True)
     overdue = serializers.BooleanField()
 
 
-class ComplaintSerializer(serializers.ModelSerializer):
+class ComplaintSerializer(ModelSerializer):
     """A complaint; its status changes through the actions. Needs ``complaint_targets``
     and ``now`` in the context for ``due``."""
 
@@ -140,7 +142,7 @@ class ComplaintEventSerializer(TransitionEventSerializer):
         fields = [f for f in TransitionEventSerializer.Meta.fields if f != "details"]
 
 
-class SurveyInvitationSerializer(serializers.ModelSerializer):
+class SurveyInvitationSerializer(ModelSerializer):
     """A survey sent as a single-use link, by text or email (the ``message`` that
     carries it), or handed over by staff on other channels. The link is returned once,
     when created."""
@@ -200,7 +202,7 @@ class SurveyInvitationSerializer(serializers.ModelSerializer):
         return self._message.to_representation(message) if message is not None else None
 
 
-class SurveyResponseSerializer(serializers.ModelSerializer):
+class SurveyResponseSerializer(ModelSerializer):
     """A survey answer; staff record one taken by phone or in person here."""
 
     patient = PatientSummarySerializer(read_only=True)
@@ -249,7 +251,7 @@ class SurveyResponseSerializer(serializers.ModelSerializer):
         return data
 
 
-class ComplaintBucketSerializer(serializers.Serializer):
+class ComplaintBucketSerializer(Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
     count = serializers.IntegerField()
@@ -257,11 +259,11 @@ class ComplaintBucketSerializer(serializers.Serializer):
     items = ComplaintSerializer(many=True)
 
 
-class ComplaintWorklistSerializer(serializers.Serializer):
+class ComplaintWorklistSerializer(Serializer):
     buckets = ComplaintBucketSerializer(many=True)
 
 
-class ScoreSerializer(serializers.Serializer):
+class ScoreSerializer(Serializer):
     score = serializers.FloatField(allow_null=True)
     n = serializers.IntegerField()
 
@@ -276,19 +278,19 @@ class CsatSerializer(ScoreSerializer):
     satisfied = serializers.IntegerField()
 
 
-class HoursSerializer(serializers.Serializer):
+class HoursSerializer(Serializer):
     median = serializers.FloatField(allow_null=True)
     p90 = serializers.FloatField(allow_null=True)
     n = serializers.IntegerField()
 
 
-class PercentSerializer(serializers.Serializer):
+class PercentSerializer(Serializer):
     numerator = serializers.IntegerField()
     denominator = serializers.IntegerField()
     percent = serializers.FloatField(allow_null=True)
 
 
-class ComplaintFiguresSerializer(serializers.Serializer):
+class ComplaintFiguresSerializer(Serializer):
     received = serializers.IntegerField()
     by_category = serializers.DictField(child=serializers.IntegerField())
     by_status = serializers.DictField(child=serializers.IntegerField())
@@ -297,7 +299,7 @@ class ComplaintFiguresSerializer(serializers.Serializer):
     resolved_within_target = PercentSerializer()
 
 
-class ChannelResponseSerializer(serializers.Serializer):
+class ChannelResponseSerializer(Serializer):
     channel = serializers.CharField()
     inbound = serializers.IntegerField()
     answered = serializers.IntegerField()
@@ -305,7 +307,7 @@ class ChannelResponseSerializer(serializers.Serializer):
     p90 = serializers.FloatField(allow_null=True)
 
 
-class MessageCountsSerializer(serializers.Serializer):
+class MessageCountsSerializer(Serializer):
     channel = serializers.CharField()
     purpose = serializers.CharField()
     went_out = serializers.IntegerField(help_text="Sent or delivered.")
@@ -319,14 +321,14 @@ class AnswerTimeSerializer(HoursSerializer):
     unanswered = serializers.IntegerField()
 
 
-class MessageMetricsSerializer(serializers.Serializer):
+class MessageMetricsSerializer(Serializer):
     by_channel_and_purpose = MessageCountsSerializer(many=True)
     opt_out_rate = RatioSerializer(help_text="Patients who texted STOP / patients texted.")
     reply_rate = RatioSerializer(help_text="Texts answered by the patient / texts sent.")
     hours_to_answer = AnswerTimeSerializer(help_text="From a patient's text to a staff reply.")
 
 
-class ExperienceMetricsSerializer(serializers.Serializer):
+class ExperienceMetricsSerializer(Serializer):
     period = PeriodSerializer()
     nps = NpsSerializer()
     csat = CsatSerializer()

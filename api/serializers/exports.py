@@ -1,18 +1,19 @@
 from django.urls import reverse
 from rest_framework import serializers
 
+from api.fields import ModelSerializer, Serializer
 from api.serializers.changes import record_types_field
 from integrations.models import Export
 
 
-class ExportRequestSerializer(serializers.Serializer):
+class ExportRequestSerializer(Serializer):
     types = record_types_field("Record types; none: every type the caller may read.")
     since = serializers.DateTimeField(
         required=False, help_text="Only records changed at or after this time."
     )
 
 
-class ExportSerializer(serializers.ModelSerializer):
+class ExportSerializer(ModelSerializer):
     files = serializers.SerializerMethodField()
 
     class Meta:

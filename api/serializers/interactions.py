@@ -6,7 +6,14 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import ChoiceField, UserSummarySerializer, one_for_all_rows, write_id
+from api.fields import (
+    ChoiceField,
+    ModelSerializer,
+    Serializer,
+    UserSummarySerializer,
+    one_for_all_rows,
+    write_id,
+)
 from crm.choices import Channel, Department
 from interactions.choices import Direction, Outcome, Sensitivity, Topic
 from interactions.models import Complaint, Interaction
@@ -15,7 +22,7 @@ from patients.models import Patient
 from referrals.models import FollowUp, Referral
 
 
-class InteractionMessageSerializer(serializers.Serializer):
+class InteractionMessageSerializer(Serializer):
     """The text or email an interaction is, and where it is on its way."""
 
     id = serializers.IntegerField()
@@ -25,7 +32,7 @@ class InteractionMessageSerializer(serializers.Serializer):
     fallback = serializers.BooleanField()
 
 
-class InteractionSerializer(serializers.ModelSerializer):
+class InteractionSerializer(ModelSerializer):
     """One touchpoint. ``staff`` defaults to the signed-in user; ``occurred_at`` to now.
     A text or email sent or received through the app carries its ``message``."""
 

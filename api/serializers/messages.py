@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from api.fields import ChoiceField, UserSummarySerializer, write_id
+from api.fields import ChoiceField, ModelSerializer, Serializer, UserSummarySerializer, write_id
 from api.serializers.common import TransitionEventSerializer
 from api.serializers.referrals import PatientSummarySerializer
 from crm.choices import Department
@@ -20,7 +20,7 @@ from patients.choices import ConsentPurpose
 from patients.models import Patient
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(ModelSerializer):
     """A text or email to or from a patient, with where it is on its way."""
 
     patient = PatientSummarySerializer(read_only=True)
@@ -96,7 +96,7 @@ class MessageEventSerializer(TransitionEventSerializer):
         model = MessageEvent
 
 
-class MessageDraftSerializer(serializers.Serializer):
+class MessageDraftSerializer(Serializer):
     """A message to send (or preview): a template filled in the patient's language, or
     free text (``template`` general). With no channel the contact policy picks one."""
 
@@ -114,7 +114,7 @@ class MessageDraftSerializer(serializers.Serializer):
     )
 
 
-class MessagePreviewSerializer(serializers.Serializer):
+class MessagePreviewSerializer(Serializer):
     """What the message would be, and the contact policy's answer, before sending."""
 
     allowed = serializers.BooleanField()
@@ -136,9 +136,9 @@ class MessagePreviewSerializer(serializers.Serializer):
     )
 
 
-class MessageReplySerializer(serializers.Serializer):
+class MessageReplySerializer(Serializer):
     text = serializers.CharField(max_length=1600)
 
 
-class MessageCancelSerializer(serializers.Serializer):
+class MessageCancelSerializer(Serializer):
     reason = serializers.CharField(max_length=4000)

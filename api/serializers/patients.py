@@ -5,7 +5,9 @@ from rest_framework import serializers
 
 from api.fields import (
     ChoiceField,
+    ModelSerializer,
     SectionFieldsMixin,
+    Serializer,
     UserSummarySerializer,
     one_for_all_rows,
     write_id,
@@ -22,7 +24,7 @@ from appointments.selectors import RECENT_SHOWN, UPCOMING_SHOWN
 from crm.access import Section
 from crm.choices import Channel
 from integrations.selectors import EVENTS_SHOWN
-from interactions.selectors import PAST_REFERRALS_SHOWN, TIMELINE_SIZE
+from interactions.selectors import OPEN_SHOWN, PAST_REFERRALS_SHOWN, TIMELINE_SIZE
 from patients.choices import (
     AccessibilityNeed,
     AdministrativeSex,
@@ -51,14 +53,14 @@ from patients.validators import language_name
 from referrals.models import Practitioner
 
 
-class IdentifierSerializer(serializers.ModelSerializer):
+class IdentifierSerializer(ModelSerializer):
     class Meta:
         model = PatientIdentifier
         fields = ["id", "system", "value"]
         validators = []  # uniqueness is checked by the service, across patients
 
 
-class ContactPointSerializer(serializers.ModelSerializer):
+class ContactPointSerializer(ModelSerializer):
     system = ChoiceField(choices=ContactSystem.choices)
     use = ChoiceField(choices=ContactUse.choices, required=False, allow_blank=True)
 
@@ -69,7 +71,7 @@ class ContactPointSerializer(serializers.ModelSerializer):
         validators = []
 
 
-class LanguageSerializer(serializers.ModelSerializer):
+class LanguageSerializer(ModelSerializer):
     mode = ChoiceField(choices=LanguageMode.choices, required=False)
     name = serializers.SerializerMethodField(help_text="English name of the language.")
 
@@ -83,7 +85,7 @@ class LanguageSerializer(serializers.ModelSerializer):
         return language_name(obj.language)
 
 
-class ConsentSerializer(serializers.ModelSerializer):
+class ConsentSerializer(ModelSerializer):
     channel = ChoiceField(choices=Channel.choices)
     purpose = ChoiceField(choices=ConsentPurpose.choices)
     status = ChoiceField(choices=ConsentStatus.choices)
@@ -107,7 +109,7 @@ class ConsentSerializer(serializers.ModelSerializer):
         validators = []
 
 
-class ContactDecisionSerializer(serializers.Serializer):
+class ContactDecisionSerializer(Serializer):
     """The contact policy's answer for one purpose (``patients.contact``)."""
 
     purpose = ChoiceField(choices=ConsentPurpose.choices)
@@ -125,12 +127,12 @@ class ContactDecisionSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class OptOutSerializer(serializers.Serializer):
+class OptOutSerializer(Serializer):
     channel = ChoiceField(choices=Channel.choices)
     purpose = ChoiceField(choices=ConsentPurpose.choices)
 
 
-class ContactStatusSerializer(serializers.Serializer):
+class ContactStatusSerializer(Serializer):
     """How to reach the patient now, as the contact policy answers it: what the 360's
     header shows. Opt-outs count only while in effect."""
 
@@ -144,7 +146,7 @@ class ContactStatusSerializer(serializers.Serializer):
     purposes = ContactDecisionSerializer(many=True)
 
 
-class EmergencyAccessSerializer(serializers.ModelSerializer):
+class EmergencyAccessSerializer(ModelSerializer):
     user = UserSummarySerializer(read_only=True)
     reviewed_by = UserSummarySerializer(read_only=True, allow_null=True)
 
@@ -171,11 +173,11 @@ class EmergencyAccessSerializer(serializers.ModelSerializer):
         ]
 
 
-class EmergencyAccessReviewSerializer(serializers.Serializer):
+class EmergencyAccessReviewSerializer(Serializer):
     note = serializers.CharField(max_length=2000)
 
 
-class PatientListSerializer(serializers.ModelSerializer):
+class PatientListSerializer(ModelSerializer):
     """What a search result needs: who, born when, which MRN, which language."""
 
     status = ChoiceField(choices=PatientStatus.choices, read_only=True)
@@ -241,7 +243,7 @@ CARE_TEAM_FIELDS = [
 ]
 
 
-class PatientSerializer(SectionFieldsMixin, serializers.ModelSerializer):
+class PatientSerializer(SectionFieldsMixin, ModelSerializer):
     """The patient's record with identifiers, contact points, languages and consents.
 
     On update, a child list that is sent replaces the stored one (rows are matched by
@@ -331,7 +333,7 @@ class PatientSerializer(SectionFieldsMixin, serializers.ModelSerializer):
         return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-class Patient360Serializer(SectionFieldsMixin, serializers.Serializer):
+class Patient360Serializer(SectionFieldsMixin, Serializer):
     """The 360-degree view: the record, recent contacts, open work, counts."""
 
     patient = PatientSerializer()
@@ -339,13 +341,20 @@ class Patient360Serializer(SectionFieldsMixin, serializers.Serializer):
     interactions_next = serializers.CharField(
         allow_null=True, help_text="URL of the full timeline when there are more."
     )
-    open_referrals = ReferralSerializer(many=True)
+    open_referrals = ReferralSerializer(
+        many=True,
+        help_text=f"The newest {OPEN_SHOWN} open ones; counts.open_referrals says how many "
+        "there are.",
+    )
     past_referrals = ReferralSerializer(
         many=True,
         help_text=f"The latest {PAST_REFERRALS_SHOWN} declined, closed or cancelled; "
         "counts.past_referrals says how many there are.",
     )
-    open_follow_ups = FollowUpSerializer(many=True)
+    open_follow_ups = FollowUpSerializer(
+        many=True,
+        help_text=f"The {OPEN_SHOWN} due first; counts.open_follow_ups says how many there are.",
+    )
     upcoming_appointments = AppointmentSummarySerializer(
         many=True,
         default=list,
@@ -377,20 +386,20 @@ class Patient360Serializer(SectionFieldsMixin, serializers.Serializer):
     }
 
 
-class EvidenceSerializer(serializers.Serializer):
+class EvidenceSerializer(Serializer):
     field = serializers.CharField()
     outcome = serializers.CharField()
     weight = serializers.FloatField()
 
 
-class MatchPatientSerializer(serializers.Serializer):
+class MatchPatientSerializer(Serializer):
     id = serializers.IntegerField()
     given_name = serializers.CharField()
     family_name = serializers.CharField()
     birth_date = serializers.DateField()
 
 
-class DuplicateMatchSerializer(serializers.Serializer):
+class DuplicateMatchSerializer(Serializer):
     """A record that may be the same person: the score and every reason for it."""
 
     patient = MatchPatientSerializer()
@@ -398,7 +407,7 @@ class DuplicateMatchSerializer(serializers.Serializer):
     evidence = EvidenceSerializer(many=True)
 
 
-class PossibleDuplicateSerializer(serializers.Serializer):
+class PossibleDuplicateSerializer(Serializer):
     """The 409 of a registration that looks like a patient already registered."""
 
     message = serializers.CharField()
@@ -406,7 +415,7 @@ class PossibleDuplicateSerializer(serializers.Serializer):
     candidates = DuplicateMatchSerializer(many=True)
 
 
-class DuplicateCandidateSerializer(serializers.ModelSerializer):
+class DuplicateCandidateSerializer(ModelSerializer):
     """Two records that may be one person, for the registration team."""
 
     patient = PatientListSerializer(read_only=True)
@@ -431,7 +440,7 @@ class DuplicateCandidateSerializer(serializers.ModelSerializer):
         ]
 
 
-class MergeSerializer(serializers.Serializer):
+class MergeSerializer(Serializer):
     """Join another record into this one (the survivor)."""
 
     other_id = serializers.PrimaryKeyRelatedField(
@@ -440,11 +449,11 @@ class MergeSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class UnmergeSerializer(serializers.Serializer):
+class UnmergeSerializer(Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class PatientMergeSerializer(serializers.ModelSerializer):
+class PatientMergeSerializer(ModelSerializer):
     """A merge: who joined which records, what moved (rows by table) and what changed."""
 
     survivor = serializers.PrimaryKeyRelatedField(read_only=True)

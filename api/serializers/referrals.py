@@ -6,7 +6,9 @@ from rest_framework import serializers
 from api.fields import (
     AllowedActionsField,
     ChoiceField,
+    ModelSerializer,
     SectionFieldsMixin,
+    Serializer,
     UserSummarySerializer,
     write_id,
 )
@@ -33,7 +35,7 @@ from referrals.workflow import FOLLOW_UP_WORKFLOW, REFERRAL_WORKFLOW
 User = get_user_model()
 
 
-class OrganizationSerializer(serializers.ModelSerializer):
+class OrganizationSerializer(ModelSerializer):
     class Meta:
         model = Organization
         fields = [
@@ -51,13 +53,13 @@ class OrganizationSerializer(serializers.ModelSerializer):
         ]
 
 
-class OrganizationSummarySerializer(serializers.ModelSerializer):
+class OrganizationSummarySerializer(ModelSerializer):
     class Meta:
         model = Organization
         fields = ["id", "name", "in_network"]
 
 
-class PractitionerSerializer(serializers.ModelSerializer):
+class PractitionerSerializer(ModelSerializer):
     organization = OrganizationSummarySerializer(read_only=True, allow_null=True)
     organization_id = write_id(
         Organization.objects.all(), "organization", required=False, allow_null=True
@@ -98,25 +100,25 @@ class PractitionerSerializer(serializers.ModelSerializer):
         return list(dict.fromkeys(normalized))
 
 
-class PractitionerSummarySerializer(serializers.ModelSerializer):
+class PractitionerSummarySerializer(ModelSerializer):
     class Meta:
         model = Practitioner
         fields = ["id", "given_name", "family_name", "specialty"]
 
 
-class PatientSummarySerializer(serializers.ModelSerializer):
+class PatientSummarySerializer(ModelSerializer):
     class Meta:
         model = Patient
         fields = ["id", "mrn", "given_name", "family_name", "preferred_name", "birth_date"]
 
 
-class NextStepSerializer(serializers.Serializer):
+class NextStepSerializer(Serializer):
     step = serializers.CharField()
     due_at = serializers.DateTimeField(allow_null=True)
     overdue = serializers.BooleanField()
 
 
-class ReferralSerializer(SectionFieldsMixin, serializers.ModelSerializer):
+class ReferralSerializer(SectionFieldsMixin, ModelSerializer):
     """A referral; its status changes only through the transition actions.
 
     Needs ``service_levels`` and ``now`` in the serializer context for ``next_step``.
@@ -259,7 +261,7 @@ class ReferralEventSerializer(TransitionEventSerializer):
         return data
 
 
-class FollowUpSerializer(serializers.ModelSerializer):
+class FollowUpSerializer(ModelSerializer):
     patient = PatientSummarySerializer(read_only=True)
     patient_id = write_id(Patient.objects.all(), "patient")
     kind = ChoiceField(choices=FollowUpKind.choices, required=False)

@@ -1,11 +1,12 @@
 from rest_framework import serializers
 
+from api.fields import ModelSerializer, Serializer
 from api.serializers.changes import ChangeQuerySerializer, record_types_field
 from integrations.feed import format_cursor
 from integrations.models import WebhookDelivery, WebhookSubscription
 
 
-class WebhookSerializer(serializers.ModelSerializer):
+class WebhookSerializer(ModelSerializer):
     types = record_types_field("Record types to receive; none: every type the owner may read.")
     delivered_up_to = serializers.SerializerMethodField()
 
@@ -41,7 +42,7 @@ class WebhookCreatedSerializer(WebhookSerializer):
         fields = [*WebhookSerializer.Meta.fields, "secret"]
 
 
-class WebhookDeliverySerializer(serializers.ModelSerializer):
+class WebhookDeliverySerializer(ModelSerializer):
     class Meta:
         model = WebhookDelivery
         fields = [
@@ -57,7 +58,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         ]
 
 
-class ResendSerializer(serializers.Serializer):
+class ResendSerializer(Serializer):
     after = serializers.CharField(
         max_length=40, help_text="Deliver again every change after this cursor."
     )

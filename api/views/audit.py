@@ -4,7 +4,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from api.audit import AuditedMixin
-from api.fields import ChoiceField
+from api.fields import ChoiceField, ModelSerializer
 from api.pagination import keyset
 from api.permissions import HasRole, HasStaffRole
 from api.serializers.patients import EmergencyAccessReviewSerializer, EmergencyAccessSerializer
@@ -16,7 +16,7 @@ from patients.models import EmergencyAccess
 from patients.services import emergency_access_review
 
 
-class AccessRecordSerializer(serializers.ModelSerializer):
+class AccessRecordSerializer(ModelSerializer):
     patients = serializers.SerializerMethodField()
     outcome = ChoiceField(choices=AccessRecord.Outcome.choices)
     purpose = ChoiceField(choices=AccessRecord.Purpose.choices, allow_blank=True)

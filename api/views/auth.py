@@ -7,6 +7,7 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
+from api.fields import ModelSerializer, Serializer
 from api.serializers.common import ErrorSerializer
 from crm.authentication import (
     api_token_create,
@@ -19,13 +20,13 @@ from crm.models import ApiToken
 from crm.roles import Role, has_role
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class TokenRequestSerializer(Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
     name = serializers.CharField(max_length=100, default="script")
 
 
-class ApiTokenSerializer(serializers.ModelSerializer):
+class ApiTokenSerializer(ModelSerializer):
     key = serializers.SerializerMethodField(help_text="Only in the answer that creates it.")
 
     class Meta:
@@ -89,7 +90,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.
         api_token_revoke(instance)
 
 
-class SignOutSerializer(serializers.Serializer):
+class SignOutSerializer(Serializer):
     user_id = serializers.PrimaryKeyRelatedField(
         queryset=get_user_model().objects.all(),
         source="user",
@@ -98,7 +99,7 @@ class SignOutSerializer(serializers.Serializer):
     )
 
 
-class SignedOutSerializer(serializers.Serializer):
+class SignedOutSerializer(Serializer):
     tokens = serializers.IntegerField()
     sessions = serializers.IntegerField()
 

@@ -7,10 +7,11 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 
+from api.fields import ModelSerializer
 from crm.roles import Role
 
 
-class StaffSerializer(serializers.ModelSerializer):
+class StaffSerializer(ModelSerializer):
     name = serializers.SerializerMethodField()
     roles = serializers.SerializerMethodField()
 

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from integrations.services import department_event_record
 from interactions.choices import Sensitivity
+from interactions.selectors import OPEN_SHOWN
 from referrals import services
 from tests.conftest import client_for
 from tests.factories import (
@@ -124,15 +125,44 @@ def test_the_query_count_is_the_same_for_1_and_for_200_related_rows(
 ):
     small = build_patient(coordinator, 1)
     large = build_patient(coordinator, 200)
-    # roles, patient+counts, 4 child prefetches, timeline, referrals, follow-ups, upcoming
-    # and recent appointments, department events, targets, and the access record
+    # roles, patient+counts, 4 child prefetches, timeline, referrals, follow-ups,
+    # appointments, department events, targets, and the access record
     for patient in (small, large):
         coordinator.__dict__.pop("_crm_roles", None)  # a real request loads a fresh user
-        with django_assert_num_queries(14):
+        with django_assert_num_queries(13):
             response = api.get(f"/api/patients/{patient.pk}/360/")
         assert response.status_code == 200
-    assert len(response.json()["open_referrals"]) == 200
+    assert len(response.json()["open_referrals"]) == OPEN_SHOWN
     assert len(response.json()["department_events"]) == 10
+
+
+def test_the_newest_open_referrals_and_the_follow_ups_due_first_come_with_their_counts(
+    api, coordinator
+):
+    """A patient seen for years by many services: the 360 brings the first few of each
+    open list, in the lists' own order, and says how many there are; the lists page on
+    to the rest."""
+    patient = build_patient(coordinator, OPEN_SHOWN + 3)
+    referral_in("cancelled", coordinator, patient=patient)
+    data = api.get(f"/api/patients/{patient.pk}/360/").json()
+
+    newest = api.get(f"/api/referrals/?patient={patient.pk}&status=sent&page_size=50").json()
+    assert [r["id"] for r in data["open_referrals"]] == [
+        r["id"] for r in newest["results"][:OPEN_SHOWN]
+    ]
+    due_first = api.get(f"/api/follow-ups/?patient={patient.pk}&status=open&page_size=50").json()
+    assert [f["id"] for f in data["open_follow_ups"]] == [
+        f["id"] for f in due_first["results"][:OPEN_SHOWN]
+    ]
+    assert len(data["past_referrals"]) == 1
+    assert data["counts"] == {
+        "interactions": OPEN_SHOWN + 3,
+        "referrals": OPEN_SHOWN + 4,
+        "open_referrals": OPEN_SHOWN + 3,
+        "past_referrals": 1,
+        "open_follow_ups": OPEN_SHOWN + 3,
+        "overdue_follow_ups": 1,
+    }
 
 
 def test_restricted_interactions_are_hidden_from_billing(billing, coordinator):

@@ -11,9 +11,10 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from interactions.models import Interaction
+from interactions.selectors import OPEN_SHOWN
 from patients.models import Patient
 from referrals import services
-from referrals.choices import FollowUpStatus, ReferralStatus
+from referrals.choices import OPEN_STATUSES, FollowUpStatus, ReferralStatus
 from referrals.models import Referral
 from tests.factories import (
     ContactPointFactory,
@@ -590,6 +591,38 @@ def test_a_declined_referral_is_redirected_with_the_provider_picker(
         ).to_be_visible()
         expect(card.get_by_role("button", name="Redirect to another provider")).to_have_count(0)
         page.reload()
+
+
+def test_open_referrals_and_follow_ups_beyond_the_first_twenty_are_shown_on_request(
+    screen_for, coordinator, clinic
+):
+    patient = clinic["patient"]
+    now = timezone.now()
+    for n in range(OPEN_SHOWN + 2):
+        ReferralFactory(patient=patient, coordinator=coordinator)
+        FollowUpFactory(
+            patient=patient, assigned_to=coordinator, due_at=now + datetime.timedelta(days=n + 1)
+        )
+    open_referrals = Referral.objects.filter(patient=patient, status__in=OPEN_STATUSES).count()
+    open_follow_ups = patient.follow_ups.filter(status=FollowUpStatus.OPEN).count()
+    screen = screen_for(coordinator)
+    page = screen.open(f"/patients/{patient.pk}/")
+
+    cards = page.locator(".referrals .cards").first.locator("[data-referral]")
+    expect(cards).to_have_count(OPEN_SHOWN)
+    page.get_by_role("button", name=f"Show all {open_referrals} open referrals").click()
+    expect(cards).to_have_count(open_referrals)
+    expect(page.get_by_role("button", name=re.compile("open referrals"))).to_have_count(0)
+
+    items = page.locator("[data-follow-up]")
+    expect(items).to_have_count(OPEN_SHOWN)
+    page.get_by_role("button", name=f"Show all {open_follow_ups} open follow-ups").click()
+    expect(items).to_have_count(open_follow_ups)
+    # Due first, as the list pages them.
+    due_first = patient.follow_ups.filter(status=FollowUpStatus.OPEN).order_by("due_at", "id")
+    shown = [int(item.get_attribute("data-follow-up")) for item in items.all()]
+    assert shown == list(due_first.values_list("pk", flat=True))
+    screen.capture("360-all-open-follow-ups")
 
 
 def test_a_new_referral_is_created_from_the_360(screen_for, coordinator, clinic):

@@ -98,7 +98,7 @@ const PAST = ["declined", "closed", "cancelled"];
 /**
  * The patient's open referrals and, below them, the others, newest first: declined
  * (with the button that redirects them to another provider), closed (with their report)
- * and cancelled. Both come with the 360 (`record`); older past ones load on request.
+ * and cancelled. The 360 (`record`) brings the newest of each; the rest load on request.
  * `onChange` runs after a step.
  */
 export function renderReferrals(container, { patient, record, onChange, signal }) {
@@ -125,34 +125,59 @@ export function renderReferrals(container, { patient, record, onChange, signal }
     announce(`New ${created.specialty} referral created as a draft.`);
     add(created);
   };
-  const past = h("div", { class: "panel" });
+  const cards = (items, empty) => (items.length ? items.map((r) => referralCard(r, onChange, options)) : [h("p", { class: "muted" }, empty)]);
+  const open = pagedReferrals({
+    cards: list,
+    status: session.choices.referral_status.map((s) => s.value).filter((s) => !PAST.includes(s)),
+    show: (items) => list.replaceChildren(...cards(items, "No open referrals.")),
+    shown: record.open_referrals,
+    total: record.counts.open_referrals,
+    label: (total) => `Show all ${total} open referrals`,
+    more: "Show more open referrals",
+    patient,
+    signal,
+  });
   const pastList = h("div", { class: "cards" });
-  const footer = h("div", { class: "panel-footer" });
-  const showPast = (items) => pastList.replaceChildren(...(items.length ? items.map((r) => referralCard(r, onChange, options)) : [h("p", { class: "muted" }, "No past referrals.")]));
-  // The 360 brings the latest few; the rest page in from the referral list.
-  let shown = [];
-  const loadMore = (url) =>
-    loadInto(past, () => api(url, { signal }), (page) => {
-      shown = [...shown, ...page.results];
-      showPast(shown);
-      footer.replaceChildren(page.next ? h("button", { type: "button", onclick: () => loadMore(page.next) }, "Show older referrals") : "");
-    });
-  const total = record.counts.past_referrals;
-  if (total > record.past_referrals.length) {
-    const all = `referrals/${query({ patient: patient.id, status: PAST, page_size: 50 })}`;
-    footer.append(h("button", { type: "button", onclick: () => loadMore(all) }, `Show all ${total}`));
-  }
+  const past = pagedReferrals({
+    cards: pastList,
+    status: PAST,
+    show: (items) => pastList.replaceChildren(...cards(items, "No past referrals.")),
+    shown: record.past_referrals,
+    total: record.counts.past_referrals,
+    label: (total) => `Show all ${total}`,
+    more: "Show older referrals",
+    patient,
+    signal,
+  });
   container.append(
     h("div", { class: "section-head" }, h("h2", {}, "Open referrals"), can("referrals", "write") ? h("button", { type: "button", onclick: create }, "New referral") : null),
-    list,
+    ...open,
     h("h3", {}, "Declined and past referrals"),
-    past,
-    pastList,
-    footer,
+    ...past,
   );
-  const referrals = record.open_referrals;
-  list.append(...(referrals.length ? referrals.map((r) => referralCard(r, onChange, options)) : [h("p", { class: "muted" }, "No open referrals.")]));
-  showPast(record.past_referrals);
+}
+
+/**
+ * A list of referral cards the 360 filled with its first few, and a button that pages in
+ * all `total` of them (`status`) from the referral list, 50 at a time. The elements to
+ * place: a status panel, the cards, the button's footer.
+ */
+function pagedReferrals({ cards, status, show, shown, total, label, more, patient, signal }) {
+  const panel = h("div", { class: "panel" });
+  const footer = h("div", { class: "panel-footer" });
+  let loaded = [];
+  const loadMore = (url) =>
+    loadInto(panel, () => api(url, { signal }), (page) => {
+      loaded = [...loaded, ...page.results];
+      show(loaded);
+      footer.replaceChildren(page.next ? h("button", { type: "button", onclick: () => loadMore(page.next) }, more) : "");
+    });
+  if (total > shown.length) {
+    const all = `referrals/${query({ patient: patient.id, status, page_size: 50 })}`;
+    footer.append(h("button", { type: "button", onclick: () => loadMore(all) }, label(total)));
+  }
+  show(shown);
+  return [panel, cards, footer];
 }
 
 /** "Assign to": a person (user:ID) or a department queue (queue:KEY). */
@@ -229,9 +254,14 @@ function followUpItem(followUp, remove, replace) {
   return item;
 }
 
-export function renderFollowUps(container, { patient, followUps, signal }) {
+/**
+ * The patient's open follow-ups, due first: the 360's first few of `total`, all of them
+ * on request, and again from the list after a referral step (`refresh`).
+ */
+export function renderFollowUps(container, { patient, followUps, total, signal }) {
   const list = h("ul", { class: "items" });
   const status = h("div", { class: "panel" });
+  const footer = h("div", { class: "panel-footer" });
   const remove = (item) => {
     const next = item.nextElementSibling || item.previousElementSibling;
     item.remove();
@@ -272,10 +302,17 @@ export function renderFollowUps(container, { patient, followUps, signal }) {
     h("div", { class: "section-head" }, h("h2", { tabindex: "-1" }, "Open follow-ups"), can("follow_ups", "write") ? h("button", { type: "button", onclick: create }, "New follow-up") : null),
     status,
     list,
+    footer,
   );
+  let loaded = [];
+  const load = (url, more = false) =>
+    loadInto(status, () => api(url, { signal }), (page) => {
+      loaded = more ? [...loaded, ...page.results] : page.results;
+      show(loaded);
+      footer.replaceChildren(page.next ? h("button", { type: "button", onclick: () => load(page.next, true) }, "Show more open follow-ups") : "");
+    });
+  const all = `follow-ups/${query({ patient: patient.id, status: "open", page_size: 50 })}`;
   show(followUps);
-  return {
-    refresh: () =>
-      loadInto(status, () => api(`follow-ups/${query({ patient: patient.id, status: "open", page_size: 50 })}`, { signal }), (page) => show(page.results)),
-  };
+  if (total > followUps.length) footer.append(h("button", { type: "button", onclick: () => load(all) }, `Show all ${total} open follow-ups`));
+  return { refresh: () => load(all) };
 }

@@ -346,7 +346,7 @@ export async function renderPatient(main, { params: [id], signal, setTitle }) {
         }
         if (record.open_follow_ups) {
           const followUps = h("section", { class: "follow-ups" });
-          followUpsView = renderFollowUps(followUps, { patient, followUps: record.open_follow_ups, signal });
+          followUpsView = renderFollowUps(followUps, { patient, followUps: record.open_follow_ups, total: record.counts.open_follow_ups, signal });
           care.append(followUps);
         }
         const timeline = h("section", { class: "timeline-section", "aria-labelledby": "timeline-heading" });
