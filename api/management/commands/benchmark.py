@@ -262,8 +262,10 @@ SCALE_READS = {
     "search birth_date=": (lambda p: f"/api/patients/?birth_date={p.birth_date}", 25),
     "search q=, name with a typo": (lambda p: f"/api/patients/?q={_misspelled(p)}", 60),
     "360, typical patient": (lambda p: f"/api/patients/{p.pk}/360/", None),
-    "referral worklist, mine": (lambda p: "/api/worklists/referrals/", 50),
-    "follow-up worklist, mine": (lambda p: "/api/worklists/follow-ups/", 50),
+    # The worklists as the app asks for them: a coordinator's in My work, 10 items a
+    # bucket; the team's on the board, 25.
+    "referral worklist, mine": (lambda p: "/api/worklists/referrals/?limit=10", 50),
+    "follow-up worklist, mine": (lambda p: "/api/worklists/follow-ups/?limit=10", 50),
     "referral worklist, team": (lambda p: "/api/worklists/referrals/?team=true", 200),
     "follow-up worklist, team": (lambda p: "/api/worklists/follow-ups/?team=true", 200),
     "referral metrics, a year": (
