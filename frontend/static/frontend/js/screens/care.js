@@ -112,9 +112,10 @@ export function renderReferrals(container, { patient, record, onChange, signal }
     card.querySelector("button, a")?.focus();
   };
   const options = { patient, onCreated: (created) => add(created), onMoved };
+  const cardOf = (referral) => referralCard(referral, onChange, options);
   const add = (created) => {
     list.querySelector(":scope > p.muted")?.remove();
-    const card = referralCard(created, onChange, options);
+    const card = cardOf(created);
     list.prepend(card);
     card.setAttribute("tabindex", "-1");
     card.focus();
@@ -125,56 +126,53 @@ export function renderReferrals(container, { patient, record, onChange, signal }
     announce(`New ${created.specialty} referral created as a draft.`);
     add(created);
   };
-  const cards = (items, empty) => (items.length ? items.map((r) => referralCard(r, onChange, options)) : [h("p", { class: "muted" }, empty)]);
-  const open = pagedReferrals({
-    cards: list,
-    status: session.choices.referral_status.map((s) => s.value).filter((s) => !PAST.includes(s)),
-    show: (items) => list.replaceChildren(...cards(items, "No open referrals.")),
-    shown: record.open_referrals,
-    total: record.counts.open_referrals,
-    label: (total) => `Show all ${total} open referrals`,
-    more: "Show more open referrals",
-    patient,
-    signal,
-  });
+  const lists = { card: cardOf, patient, signal };
   const pastList = h("div", { class: "cards" });
-  const past = pagedReferrals({
-    cards: pastList,
-    status: PAST,
-    show: (items) => pastList.replaceChildren(...cards(items, "No past referrals.")),
-    shown: record.past_referrals,
-    total: record.counts.past_referrals,
-    label: (total) => `Show all ${total}`,
-    more: "Show older referrals",
-    patient,
-    signal,
-  });
   container.append(
     h("div", { class: "section-head" }, h("h2", {}, "Open referrals"), can("referrals", "write") ? h("button", { type: "button", onclick: create }, "New referral") : null),
-    ...open,
+    ...pagedReferrals({
+      ...lists,
+      cards: list,
+      status: session.choices.referral_status.map((s) => s.value).filter((s) => !PAST.includes(s)),
+      shown: record.open_referrals,
+      total: record.counts.open_referrals,
+      showAll: `Show all ${record.counts.open_referrals} open referrals`,
+      showMore: "Show more open referrals",
+      empty: "No open referrals.",
+    }),
     h("h3", {}, "Declined and past referrals"),
-    ...past,
+    ...pagedReferrals({
+      ...lists,
+      cards: pastList,
+      status: PAST,
+      shown: record.past_referrals,
+      total: record.counts.past_referrals,
+      showAll: `Show all ${record.counts.past_referrals}`,
+      showMore: "Show older referrals",
+      empty: "No past referrals.",
+    }),
   );
 }
 
 /**
- * A list of referral cards the 360 filled with its first few, and a button that pages in
- * all `total` of them (`status`) from the referral list, 50 at a time. The elements to
+ * Referral cards (`status`) the 360 filled with its first few, and a button that pages
+ * in all `total` of them from the referral list, 50 at a time. Returns the elements to
  * place: a status panel, the cards, the button's footer.
  */
-function pagedReferrals({ cards, status, show, shown, total, label, more, patient, signal }) {
+function pagedReferrals({ cards, card, status, shown, total, showAll, showMore, empty, patient, signal }) {
   const panel = h("div", { class: "panel" });
   const footer = h("div", { class: "panel-footer" });
+  const show = (items) => cards.replaceChildren(...(items.length ? items.map(card) : [h("p", { class: "muted" }, empty)]));
   let loaded = [];
-  const loadMore = (url) =>
+  const load = (url) =>
     loadInto(panel, () => api(url, { signal }), (page) => {
       loaded = [...loaded, ...page.results];
       show(loaded);
-      footer.replaceChildren(page.next ? h("button", { type: "button", onclick: () => loadMore(page.next) }, more) : "");
+      footer.replaceChildren(page.next ? h("button", { type: "button", onclick: () => load(page.next) }, showMore) : "");
     });
   if (total > shown.length) {
     const all = `referrals/${query({ patient: patient.id, status, page_size: 50 })}`;
-    footer.append(h("button", { type: "button", onclick: () => loadMore(all) }, label(total)));
+    footer.append(h("button", { type: "button", onclick: () => load(all) }, showAll));
   }
   show(shown);
   return [panel, cards, footer];
