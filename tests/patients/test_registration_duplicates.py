@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from patients.models import DuplicateCandidate, Patient
+from patients.models import DuplicateCandidate, Patient, PatientIdentifier
 from patients.selectors import duplicate_candidates, person_of
 from tests.factories import ContactPointFactory, PatientFactory
 
@@ -91,13 +91,23 @@ def test_a_merged_record_is_no_candidate(api, registered):
 
 
 def test_the_lookup_takes_a_fixed_number_of_queries(registered, django_assert_num_queries):
+    PatientIdentifier.objects.create(patient=registered, system="urn:ehr", value="E-1")
     me = person_of(Patient.objects.prefetch_related("contact_points", "identifiers").get())
     born_that_day = 0
     for count in (1, 30):
         for n in range(count):
-            PatientFactory(birth_date=dt.date(1979, 5, 14), family_name=f"Other{count}{n}")
+            other = PatientFactory(birth_date=dt.date(1979, 5, 14), family_name=f"Other{count}{n}")
+            PatientIdentifier.objects.create(
+                patient=other, system="urn:ehr", value=f"E-{other.pk}"
+            )
         born_that_day += count
-        # the union of the lookups, the records, their contact points and identifiers
+        # the union of the lookups, the records, the contact points they share with me
+        # and their identifiers of my systems
         with django_assert_num_queries(4):
             found = duplicate_candidates(me, least=-100)
         assert len(found) == born_that_day
+        # Each other record's identifier of my system counts against it.
+        assert all(
+            ("identifier urn:ehr", "different") in [(e.field, e.outcome) for e in match.evidence]
+            for match in found
+        )
