@@ -40,16 +40,18 @@ class FieldsBuiltOnce:
     def get_fields(self):
         built = type(self).__dict__.get("_built_fields")
         if built is None:
-            built = super().get_fields()
+            built = {name: (field, _nests(field)) for name, field in super().get_fields().items()}
             type(self)._built_fields = built
-        return {name: _fresh(field) for name, field in built.items()}
+        return {
+            name: copy.deepcopy(field) if nests else copy.copy(field)
+            for name, (field, nests) in built.items()
+        }
 
 
-def _fresh(field: serializers.Field) -> serializers.Field:
-    nests = isinstance(field, serializers.BaseSerializer) or any(
+def _nests(field: serializers.Field) -> bool:
+    return isinstance(field, serializers.BaseSerializer) or any(
         isinstance(value, serializers.Field) for value in vars(field).values()
     )
-    return copy.deepcopy(field) if nests else copy.copy(field)
 
 
 class Serializer(FieldsBuiltOnce, serializers.Serializer):
