@@ -363,14 +363,14 @@ def duplicate_candidates(person: Person, *, least: float = REVIEW) -> list[Match
         .only(*MATCHED_FIELDS)
     )
     ids = [record.pk for record in records]
-    shared: dict[int, list[ContactPoint]] = defaultdict(list)
+    points_of: dict[int, list[ContactPoint]] = defaultdict(list)
     for point in ContactPoint.objects.filter(patient_id__in=ids, value__in=contacts):
-        shared[point.patient_id].append(point)
-    held: dict[int, list[PatientIdentifier]] = defaultdict(list)
+        points_of[point.patient_id].append(point)
+    identifiers_of: dict[int, list[PatientIdentifier]] = defaultdict(list)
     for identifier in PatientIdentifier.objects.filter(patient_id__in=ids, system__in=systems):
-        held[identifier.patient_id].append(identifier)
+        identifiers_of[identifier.patient_id].append(identifier)
     matches = [
-        compare(person, person_of(record, shared[record.pk], held[record.pk]))
+        compare(person, person_of(record, points_of[record.pk], identifiers_of[record.pk]))
         for record in records
     ]
     return sorted((m for m in matches if m.score >= least), key=lambda m: (-m.score, m.b.id))
