@@ -91,6 +91,13 @@ class ReadBeforeWriteClient(APIClient):
         return super().generic(method, path, *args, **extra)
 
 
+def subclasses(cls):
+    """Every class derived from ``cls``, at any depth."""
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from subclasses(sub)
+
+
 def client_for(user) -> APIClient:
     client = ReadBeforeWriteClient()
     client.force_authenticate(user)

@@ -4,16 +4,10 @@ from django.http import QueryDict
 
 import api.urls  # noqa: F401 (every filterset the API uses, imported)
 from patients.filtersets import PatientFilterSet
-from tests.conftest import client_for
+from tests.conftest import client_for, subclasses
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def _subclasses(cls):
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _subclasses(sub)
 
 
 def test_no_filterset_filters_a_request_that_names_none_of_its_filters():
@@ -21,7 +15,7 @@ def test_no_filterset_filters_a_request_that_names_none_of_its_filters():
     name: with no parameters, each leaves its queryset as it is."""
     filtersets = [
         cls
-        for cls in _subclasses(django_filters.FilterSet)
+        for cls in subclasses(django_filters.FilterSet)
         if not cls.__module__.startswith("django_filters")
     ]
     assert len(filtersets) > 10

@@ -4,21 +4,16 @@ from rest_framework import serializers
 import api.urls  # noqa: F401 (every serializer the API uses, imported)
 from api.fields import FieldsBuiltOnce
 from api.serializers.referrals import ReferralSerializer
+from tests.conftest import subclasses
 from tests.factories import ReferralFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def _subclasses(cls):
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _subclasses(sub)
-
-
 def test_every_serializer_of_the_api_builds_its_fields_once():
     ours = {
         cls
-        for cls in _subclasses(serializers.Serializer)
+        for cls in subclasses(serializers.Serializer)
         if cls.__module__.startswith("api.") and cls.__module__ != "api.fields"
     }
     assert len(ours) > 50
