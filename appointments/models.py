@@ -4,9 +4,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
 from appointments.choices import AppointmentStatus
+from crm.history import HistoricalRecords
 from crm.models import TransitionEvent, VersionedRecord
 from patients.validators import validate_time_zone
 

@@ -1,12 +1,37 @@
-"""Field-level change history from django-simple-history, as readable entries: each
-change names its field as people say it and shows values as people read them (a
-choice's label, a person's name), alongside the raw values."""
+"""Field-level change history from django-simple-history: how it is kept
+(:class:`HistoricalRecords`), and how it reads, as entries that name each field as
+people say it and show values as people read them (a choice's label, a person's name),
+alongside the raw values."""
 
+import functools
 from collections import defaultdict
 from collections.abc import Collection
 
+import simple_history.manager
+import simple_history.models
 from django.contrib.auth import get_user_model
 from django.db.models import ForeignKey, QuerySet
+
+
+class HistoryManager(simple_history.manager.HistoryManager):
+    """simple-history's manager, its class made once per queryset class. The library
+    makes the class anew, copying every queryset method into it, at each access to a
+    model's ``history``: on every save of a tracked row, about a third of a millisecond."""
+
+    @classmethod
+    @functools.cache
+    def from_queryset(cls, queryset_class, class_name=None):
+        return super().from_queryset(queryset_class, class_name)
+
+
+class HistoricalRecords(simple_history.models.HistoricalRecords):
+    """How every tracked model keeps its history: simple-history's, with the manager
+    above."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("history_manager", HistoryManager)
+        super().__init__(*args, **kwargs)
+
 
 # Columns that change on every save and say nothing to a reader, and the patient a
 # row belongs to (fixed, and the history is read by patient or by record).

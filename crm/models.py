@@ -2,8 +2,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
+from crm.history import HistoricalRecords
 from crm.scopes import unknown_scopes
 
 

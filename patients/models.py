@@ -6,9 +6,9 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
 from crm.choices import Channel
+from crm.history import HistoricalRecords
 from crm.models import VersionedRecord
 from patients.choices import (
     AdministrativeSex,

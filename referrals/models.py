@@ -7,10 +7,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
 from crm.access import Section
 from crm.choices import Channel, Department
+from crm.history import HistoricalRecords
 from crm.models import TransitionEvent, VersionedRecord
 from referrals.choices import (
     PRIORITY_RANK,
