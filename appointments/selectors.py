@@ -9,16 +9,19 @@ from appointments.choices import UPCOMING, AppointmentStatus
 from appointments.models import Appointment, AppointmentEvent, ServiceType
 from crm.access import Section, can, rows_q
 from crm.roles import StaffUser
+from patients.models import Patient
 
-RELATED = ("patient", "service_type", "practitioner", "organization")
+# What an appointment shows besides its row and its patient.
+RELATED = ("service_type", "practitioner", "organization")
+
+
+def appointment_rows(*, user: StaffUser) -> QuerySet[Appointment]:
+    """The appointments the user may read, with what they show but their patient."""
+    return Appointment.objects.filter(rows_q(user, Section.APPOINTMENTS)).select_related(*RELATED)
 
 
 def appointment_list(*, user: StaffUser) -> QuerySet[Appointment]:
-    return (
-        Appointment.objects.filter(rows_q(user, Section.APPOINTMENTS))
-        .select_related(*RELATED)
-        .order_by("start", "id")
-    )
+    return appointment_rows(user=user).select_related("patient").order_by("start", "id")
 
 
 def appointment_history_sources(
@@ -46,12 +49,13 @@ RECENT_SHOWN = 5
 
 
 def patient_appointments(
-    queryset: QuerySet[Appointment], *, patient_id: int, now: datetime.datetime
+    queryset: QuerySet[Appointment], *, patient: Patient, now: datetime.datetime
 ) -> tuple[list[Appointment], list[Appointment]]:
-    """For the 360: the patient's next appointments, soonest first (those of earlier
-    today still to be recorded, and a visit in progress, among them), and the latest
-    past or cancelled ones."""
-    mine = queryset.filter(patient_id=patient_id)
+    """For the 360: the patient's next appointments of ``queryset`` (rows without their
+    patient: it is ``patient``), soonest first (those of earlier today still to be
+    recorded, and a visit in progress, among them), and the latest past or cancelled
+    ones."""
+    mine = queryset.filter(patient=patient)
     today = now - datetime.timedelta(hours=12)
     coming = (*UPCOMING, AppointmentStatus.ARRIVED)
     is_upcoming = Q(status__in=coming, start__gte=today)
@@ -60,11 +64,14 @@ def patient_appointments(
     upcoming_ids = mine.filter(is_upcoming).order_by("start", "id").values("pk")
     recent_ids = mine.filter(is_recent).order_by("-start", "-id").values("pk")
     shown = list(
-        mine.filter(Q(pk__in=upcoming_ids[:UPCOMING_SHOWN]) | Q(pk__in=recent_ids[:RECENT_SHOWN]))
+        mine.filter(
+            Q(pk__in=upcoming_ids[:UPCOMING_SHOWN]) | Q(pk__in=recent_ids[:RECENT_SHOWN])
+        ).order_by("start", "id")
     )
     upcoming: list[Appointment] = []
     recent: list[Appointment] = []
     for appointment in shown:  # in the order of start
+        appointment.patient = patient
         is_coming = appointment.status in coming and appointment.start >= today
         (upcoming if is_coming else recent).append(appointment)
     return upcoming, recent[::-1]

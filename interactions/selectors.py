@@ -8,7 +8,6 @@ from django.db.models import (
     Case,
     Count,
     F,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -20,6 +19,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from crm.access import Section, can, hidden_fields, rows_q
+from crm.db import count_of
 from crm.history import merged_change_log
 from crm.roles import StaffUser
 from crm.worklists import ranked_buckets
@@ -161,17 +161,6 @@ PAST_REFERRALS_SHOWN = 10
 OPEN_SHOWN = 20
 
 
-def _count(queryset: QuerySet) -> Coalesce:
-    counted = (
-        queryset.filter(patient=OuterRef("pk"))
-        .order_by()
-        .values("patient")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
-
-
 def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
     """Everything staff need before talking to the patient, in a constant number of
     queries whatever the patient's history: the record, the latest interactions, the
@@ -186,9 +175,11 @@ def patient_360(*, patient_id: int, user: StaffUser, now: datetime) -> dict:
     patient = (
         patient_detail()
         .annotate(
-            interactions_total=_count(visible),
-            referrals_total=_count(Referral.objects.all()),
-            open_referrals_total=_count(Referral.objects.filter(status__in=OPEN_STATUSES)),
+            interactions_total=count_of(visible, "patient"),
+            referrals_total=count_of(Referral.objects.all(), "patient"),
+            open_referrals_total=count_of(
+                Referral.objects.filter(status__in=OPEN_STATUSES), "patient"
+            ),
             emergency_access_until=Subquery(emergency.values("expires_at")[:1]),
         )
         .get(pk=patient_id)

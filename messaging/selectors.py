@@ -4,10 +4,11 @@ section): every role that reads interactions reads them."""
 import datetime
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 
 from appointments.models import Appointment
 from crm.access import Section, can
+from crm.db import count_of
 from crm.roles import StaffUser
 from interactions.choices import Direction
 from messaging.choices import MessageStatus, Template
@@ -51,12 +52,7 @@ REACHED_PROVIDER = (MessageStatus.SENT, MessageStatus.DELIVERED)
 
 def with_reminders_sent(appointments: QuerySet[Appointment]) -> QuerySet[Appointment]:
     """Each appointment with ``reminders_sent``: its reminders the provider took."""
-    return appointments.annotate(
-        reminders_sent=Count(
-            "messages",
-            filter=Q(
-                messages__rule=Template.APPOINTMENT_REMINDER,
-                messages__status__in=REACHED_PROVIDER,
-            ),
-        )
+    reminders = Message.objects.filter(
+        rule=Template.APPOINTMENT_REMINDER, status__in=REACHED_PROVIDER
     )
+    return appointments.annotate(reminders_sent=count_of(reminders, "appointment"))

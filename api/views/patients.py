@@ -29,7 +29,7 @@ from api.views.base import WRITE_PARAMETERS, RecordViewSet, refuse_merged
 from api.views.interactions import InteractionViewSet
 from appointments.selectors import (
     appointment_history_sources,
-    appointment_list,
+    appointment_rows,
     patient_appointments,
 )
 from crm.access import EMERGENCY_ACCESS_ROLES, Section, can
@@ -118,8 +118,8 @@ class PatientViewSet(RecordViewSet):
             raise Http404 from None
         if can(request.user, Section.APPOINTMENTS):
             data["upcoming_appointments"], data["recent_appointments"] = patient_appointments(
-                with_reminders_sent(appointment_list(user=request.user)),
-                patient_id=data["patient"].pk,
+                with_reminders_sent(appointment_rows(user=request.user)),
+                patient=data["patient"],
                 now=now,
             )
         if can(request.user, Section.DEPARTMENT_EVENTS):
