@@ -7,6 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from django.db import connections
 from gunicorn.glogging import Logger
 from prometheus_client import values
 
@@ -37,6 +38,11 @@ keepalive = 5
 # for ever; the jitter keeps the workers from being replaced all at once.
 max_requests = 1000
 max_requests_jitter = 100
+# The application is loaded once, in the master process, and each worker is a fork of
+# it: a worker replaced after max_requests starts in milliseconds instead of loading
+# Django again for a second and a half of both cores (README, "Production server").
+# A new release is served after a restart of the server, not after HUP.
+preload_app = True
 
 # Only Django decides which proxy headers to trust (SECURE_PROXY_SSL_HEADER,
 # TRUSTED_PROXY_COUNT); gunicorn would otherwise trust them from 127.0.0.1.
@@ -78,6 +84,7 @@ def on_starting(server):
 
 
 def pre_fork(server, worker):
+    connections.close_all()  # one the master opened would be shared by every fork
     taken = {other.metrics_slot for other in server.WORKERS.values()}
     worker.metrics_slot = min(set(range(len(taken) + 1)) - taken)
 

@@ -47,6 +47,7 @@ def test_the_defaults_suit_a_small_machine(monkeypatch):
     assert config.wsgi_app == "crm.wsgi:application"
     assert config.graceful_timeout >= 10
     assert config.max_requests > 0 and 0 < config.max_requests_jitter < config.max_requests
+    assert config.preload_app  # a replaced worker is a fork, not a new load of Django
 
 
 def test_workers_threads_and_address_come_from_the_environment(monkeypatch):
