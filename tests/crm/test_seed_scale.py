@@ -6,9 +6,15 @@ from collections import Counter
 import pytest
 from django.core.management import call_command
 from django.db import DataError, connection
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, F, Max, Sum
+from django.utils import timezone
 
-from api.management.commands.seed_scale import HEAVY_INTERACTIONS, REFERRAL_STATES
+from api.management.commands.seed_scale import (
+    HEAVY_INTERACTIONS,
+    REFERRAL_STATES,
+    REFERRAL_VISIT,
+)
+from appointments.models import Appointment
 from crm.db import indexes_built_after
 from interactions import replies
 from interactions.models import Complaint, FirstReplyTally, Interaction
@@ -99,6 +105,23 @@ def test_the_scale_data_set_holds_together(api):
         receiving_organization__in_network=True, receiving_practitioner__in_network=False
     ).exists()
 
+    # Each referral with a visit has it as an appointment at its provider, in the state
+    # the referral says, at its appointment time; every patient has clinic visits, and
+    # some have one ahead.
+    visits = Appointment.objects.filter(referral__isnull=False).select_related("referral")
+    assert visits.count() == Referral.objects.filter(status__in=REFERRAL_VISIT).count() > 0
+    for visit in visits[:300]:
+        referral = visit.referral
+        assert (visit.patient_id, visit.start) == (referral.patient_id, referral.appointment_at)
+        assert visit.organization_id == referral.receiving_organization_id
+        assert visit.status in {REFERRAL_VISIT[referral.status], "confirmed"}
+    clinic = Appointment.objects.filter(referral__isnull=True)
+    assert clinic.values("patient").distinct().count() == 400
+    now = timezone.now()
+    assert clinic.filter(start__gt=now, status__in=["booked", "confirmed"]).exists()
+    assert not clinic.filter(start__lt=now, status__in=["booked", "confirmed"]).exists()
+    assert not Appointment.objects.filter(end__lte=F("start")).exists()
+
     # The application goes on writing after it: ids move past the seeded rows.
     response = api.post(
         "/api/patients/",
@@ -108,6 +131,19 @@ def test_the_scale_data_set_holds_together(api):
     assert response.status_code == 201, response.content
     assert response.json()["id"] > earlier.pk + 400
     assert api.get(f"/api/patients/{seeded.first().pk}/360/").status_code == 200
+    last_seeded = Appointment.objects.aggregate(last=Max("pk"))["last"]
+    booked = api.post(
+        "/api/appointments/",
+        {
+            "patient_id": seeded.first().pk,
+            "service_type": "follow-up",
+            "start": "2031-03-03T15:00:00Z",
+            "location": "Main clinic",
+        },
+        format="json",
+    )
+    assert booked.status_code == 201, booked.content
+    assert booked.json()["id"] > last_seeded
 
     call_command("seed_scale", patients=400, verbosity=0)  # loaded already: nothing added
     assert Patient.objects.filter(mrn__startswith="S").count() == 400

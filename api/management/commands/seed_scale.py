@@ -2,13 +2,16 @@
 their contact points, languages, consents and identifiers, about ten contacts each with
 a long tail (the first patient has 5,000), two referrals each on average in every state
 with the events that led there, the follow-ups the care rules would have left,
-complaints and survey answers, spread over coordinators with realistic caseloads.
+complaints, survey answers and appointments (each booked referral's visit, and a few
+clinic visits a patient, past and ahead), spread over coordinators with realistic
+caseloads.
 
 It is for measuring (``manage.py benchmark``), so it writes rows directly, not through
 the services: COPY on PostgreSQL, batched inserts on SQLite (capped, see
 ``SQLITE_MOST``). Rows get their ids here, so children need no read back; the id
 sequences are moved past them at the end. Seeded rows are not in the change feed (an
-export is an integration's first load) and have no history rows. Made up from a fixed
+export is an integration's first load) and have no history rows or, for appointments,
+workflow events. Made up from a fixed
 seed with Faker's names; nothing describes a real person.
 """
 
@@ -32,6 +35,8 @@ from api.management.commands.seed_demo import (
     SUMMARIES,
     TOPIC_DEPARTMENT,
 )
+from appointments.choices import AppointmentStatus
+from appointments.models import Appointment, ServiceType
 from crm.choices import Channel, Department
 from crm.db import indexes_built_after, insert_rows, triggers_off
 from crm.roles import Role
@@ -65,6 +70,22 @@ ORGANIZATIONS, PRACTITIONERS_PER_ORGANIZATION, OUT_OF_NETWORK = 200, 3, 0.15
 NAMES_PER_LOCALE = 1_500
 YEARS_OF_HISTORY = 3
 REPLIED = 0.7  # of inbound contacts, answered on their thread (after 6 hours on average)
+# Clinic visits over the years of history (mean a patient; the first one has the most),
+# how a past one ended (share), and the patients with one booked in the next 60 days.
+CLINIC_VISITS, HEAVY_VISITS = 2, 150
+VISIT_OUTCOMES = {
+    AppointmentStatus.FULFILLED: 0.88,
+    AppointmentStatus.NO_SHOW: 0.05,
+    AppointmentStatus.CANCELLED: 0.07,
+}
+VISIT_AHEAD = 0.1
+# A referral's visit in each state of the referral that has one.
+REFERRAL_VISIT = {
+    ReferralStatus.SCHEDULED: AppointmentStatus.BOOKED,
+    ReferralStatus.SEEN: AppointmentStatus.FULFILLED,
+    ReferralStatus.CLOSED: AppointmentStatus.FULFILLED,
+    ReferralStatus.NO_SHOW: AppointmentStatus.NO_SHOW,
+}
 
 # Where referrals end up (share), and the path that led there.
 REFERRAL_STATES = [
@@ -253,6 +274,10 @@ class Seeder:
         # (id, patient, status, when each step of its path happened)
         self.referrals: list[tuple[int, int, str, list[datetime.datetime]]] = []
         self.complaints: list[tuple[int, list[str], datetime.datetime]] = []
+        # (referral, patient, status, specialty, booked, visit, practitioner, organization)
+        self.referral_visits: list[tuple] = []
+        # Read now: during a table's COPY its connection serves nothing else.
+        self.service_types = {row.code: row for row in ServiceType.objects.all()}
         self.first_patient = 0
 
     def first_id(self, model: type[models.Model]) -> int:
@@ -281,6 +306,7 @@ class Seeder:
             (Complaint, COMPLAINT_COLUMNS, self.complaint_rows),
             (ComplaintEvent, COMPLAINT_EVENT_COLUMNS, self.complaint_event_rows),
             (SurveyResponse, SURVEY_COLUMNS, self.survey_rows),
+            (Appointment, APPOINTMENT_COLUMNS, self.appointment_rows),
         ):
             yield model, columns, rows(self.first_id(model))
 
@@ -459,10 +485,16 @@ class Seeder:
                 self.referrals.append((pk, self.first_patient + offset, status, times))
                 priority = rng.choices(("routine", "urgent", "stat"), (0.8, 0.17, 0.03))[0]
                 organization, practitioner = self.receiver_rng.choice(self.receivers)
+                specialty = rng.choice(SPECIALTIES)
+                if appointment is not None:
+                    visit = (at["schedule"], appointment, practitioner, organization)
+                    self.referral_visits.append(
+                        (pk, self.first_patient + offset, status, specialty, *visit)
+                    )
                 # The state times and counts the workflow keeps are those of the path.
                 yield (
                     pk,
-                    rng.choice(SPECIALTIES),
+                    specialty,
                     priority,
                     PRIORITY_RANK[priority],
                     status,
@@ -614,6 +646,80 @@ class Seeder:
             )
             pk += 1
 
+    def appointment_rows(self, pk: int) -> Iterator[tuple]:
+        """Each booked referral's visit at the provider it went to, as its state says
+        (ahead, seen or missed); then each patient's clinic visits over the years, most
+        of them kept, and for some one booked ahead."""
+        services = self.service_types
+        for referral, patient, state, specialty, booked, start, *provider in self.referral_visits:
+            status = REFERRAL_VISIT[state]
+            if status == AppointmentStatus.BOOKED and self.rng.random() < 0.4:
+                status = AppointmentStatus.CONFIRMED
+            where = (*provider, specialty, "referral", referral)
+            service = services["specialist-visit"]
+            yield self._appointment(pk, patient, service, start, status, booked, where)
+            pk += 1
+        clinic = (None, None, "Primary care", "crm", None)
+        outcomes, shares = list(VISIT_OUTCOMES), list(VISIT_OUTCOMES.values())
+        for offset in range(len(self.patients)):
+            patient = self.first_patient + offset
+            visits = max(1, self._how_many(offset, CLINIC_VISITS, HEAVY_VISITS))
+            starts = sorted(self.before_now(365 * YEARS_OF_HISTORY) for _ in range(visits))
+            for number, start in enumerate(starts):
+                status = self.rng.choices(outcomes, shares)[0]
+                booked = start - datetime.timedelta(days=self.rng.uniform(1, 30))
+                service = services["new-patient" if number == 0 else "follow-up"]
+                yield self._appointment(pk, patient, service, start, status, booked, clinic)
+                pk += 1
+            if self.rng.random() < VISIT_AHEAD:
+                start = self.now + datetime.timedelta(days=self.rng.uniform(0.5, 60))
+                status = self.rng.choice((AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED))
+                service = services["follow-up"]
+                booked = self.before_now(30)
+                yield self._appointment(pk, patient, service, start, status, booked, clinic)
+                pk += 1
+
+    def _appointment(
+        self,
+        pk: int,
+        patient: int,
+        service: ServiceType,
+        start: datetime.datetime,
+        status: str,
+        booked: datetime.datetime,
+        where: tuple,
+    ) -> tuple:
+        """An appointment's row: a past visit's status changed when it ended, a confirmed
+        one's a day after it was booked. ``where``: practitioner, organization,
+        department, source and referral."""
+        end = start + datetime.timedelta(minutes=service.minutes)
+        booked = min(booked, start)
+        confirmed = min(booked + datetime.timedelta(days=1), start)
+        if status == AppointmentStatus.BOOKED:
+            changed = booked
+        elif status == AppointmentStatus.CONFIRMED:
+            changed = confirmed
+        else:
+            changed = min(end, self.now)
+        return (
+            pk,
+            patient,
+            service.pk,
+            "",
+            start,
+            end,
+            "",
+            status,
+            changed,
+            booked,
+            None if status == AppointmentStatus.BOOKED else confirmed,
+            "",
+            1,
+            booked,
+            changed,
+            *where,
+        )
+
 
 def restricted(topic: str, rng: random.Random) -> str:
     """Some test-result contacts are restricted, as staff mark them."""
@@ -672,6 +778,11 @@ COMPLAINT_EVENT_COLUMNS = _columns(
 )
 SURVEY_COLUMNS = _columns(
     "id department channel nps_score csat_score comment language received_at patient_id"
+)
+APPOINTMENT_COLUMNS = _columns(
+    "id patient_id service_type_id location start end time_zone status status_changed_at "
+    "booked_at confirmed_at external_id version created_at updated_at practitioner_id "
+    "organization_id department source referral_id"
 )
 
 
