@@ -40,7 +40,7 @@ max_requests = 1000
 max_requests_jitter = 100
 # The application is loaded once, in the master process, and each worker is a fork of
 # it: a worker replaced after max_requests starts in milliseconds instead of loading
-# Django again for a second and a half of both cores (README, "Production server").
+# Django again, a second and a half of a core (README, "Production server").
 # A new release is served after a restart of the server, not after HUP.
 preload_app = True
 
