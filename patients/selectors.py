@@ -3,7 +3,7 @@ query. The 360 view, which reads every app, is ``interactions.selectors.patient_
 
 import datetime
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from contextlib import suppress
 from typing import Any
 
@@ -357,10 +357,7 @@ def duplicate_candidates(person: Person, *, least: float = REVIEW) -> list[Match
         shared = ContactPoint.objects.filter(value__in=contacts)
         lookups.append(shared.order_by().values_list("patient_id"))
     if person.identifiers:
-        held = Q()
-        for system, value in person.identifiers.items():
-            held |= Q(system=system, value=value)
-        same_id = PatientIdentifier.objects.filter(held)
+        same_id = PatientIdentifier.objects.filter(identifiers_q(person.identifiers.items()))
         lookups.append(same_id.order_by().values_list("patient_id"))
     found = lookups[0].union(*lookups[1:]).order_by()[:CANDIDATES_READ]
     # Each record with what a score reads of it: the fields compared, then in one more
@@ -413,11 +410,18 @@ def duplicate_candidate_list() -> QuerySet[DuplicateCandidate]:
     )
 
 
+def identifiers_q(identifiers: Iterable[tuple[str, str]]) -> Q:
+    """The identifiers rows of these (system, value) pairs: one lookup of the unique
+    index each, in one query."""
+    held = Q(pk__in=[])
+    for system, value in identifiers:
+        held |= Q(system=system, value=value)
+    return held
+
+
 def patient_holding(identifiers: list[dict]) -> Patient | None:
     """The record holding any of these identifiers (``{"system", "value"}``), if one
     does: how an integration's push finds the patient it sent before."""
-    held = Q()
-    for identifier in identifiers:
-        held |= Q(system=identifier["system"], value=identifier["value"])
+    held = identifiers_q((identifier["system"], identifier["value"]) for identifier in identifiers)
     found = PatientIdentifier.objects.filter(held).values_list("patient_id", flat=True)[:1]
     return Patient.objects.filter(pk__in=found).first()

@@ -45,6 +45,7 @@ from patients.models import (
 from patients.selectors import (
     PATIENT_RELATED,
     duplicate_candidates,
+    identifiers_q,
     patient_children,
     person_of,
 )
@@ -158,13 +159,14 @@ def match_summary(match: Match) -> dict:
 
 
 def _validate_unique_identifiers(patient: Patient, identifiers: list[Any]) -> None:
-    clashes = [
-        index
-        for index, identifier in enumerate(identifiers)
-        if PatientIdentifier.objects.filter(system=identifier.system, value=identifier.value)
+    """Each identifier held by no other patient; all looked up in one query."""
+    pairs = [(identifier.system, identifier.value) for identifier in identifiers]
+    held_elsewhere = set(
+        PatientIdentifier.objects.filter(identifiers_q(pairs))
         .exclude(patient=patient)
-        .exists()
-    ]
+        .values_list("system", "value")
+    )
+    clashes = [index for index, pair in enumerate(pairs) if pair in held_elsewhere]
     if clashes:
         errors = [
             {"value": ["Another patient already has this identifier."]} if i in clashes else {}

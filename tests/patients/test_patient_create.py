@@ -1,6 +1,8 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from patients.models import Patient
+from patients.models import Patient, PatientIdentifier
 from tests.factories import PatientFactory, PractitionerFactory
 
 pytestmark = pytest.mark.django_db
@@ -93,6 +95,30 @@ def test_an_external_identifier_is_unique_per_system(api):
         "value": ["Another patient already has this identifier."]
     }
     assert Patient.objects.count() == 1
+
+
+def test_identifiers_held_by_others_are_named_each_in_one_query(api):
+    held = [{"system": f"urn:ehr:{n}", "value": f"E-{n}"} for n in range(3)]
+    other = PatientFactory()
+    for identifier in held[1:]:
+        PatientIdentifier.objects.create(patient=other, **identifier)
+
+    def register(identifiers):
+        body = {**FULL, "contact_points": [], "consents": [], "identifiers": identifiers}
+        with CaptureQueriesContext(connection) as captured:
+            response = api.post("/api/patients/", {**body, "confirm_new_person": True}, "json")
+        return response, len(captured)
+
+    register(held)  # the session's first request also reads the user's roles
+    response, queries = register(held)
+    assert response.status_code == 400
+    assert response.json()["errors"]["identifiers"] == [
+        {},
+        {"value": ["Another patient already has this identifier."]},
+        {"value": ["Another patient already has this identifier."]},
+    ]
+    assert Patient.objects.count() == 1
+    assert register(held[1:2])[1] == queries  # as many queries for one as for three
 
 
 def test_the_same_value_in_another_system_is_fine(api):
