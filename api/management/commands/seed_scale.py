@@ -11,8 +11,8 @@ the services: COPY on PostgreSQL, batched inserts on SQLite (capped, see
 ``SQLITE_MOST``). Rows get their ids here, so children need no read back; the id
 sequences are moved past them at the end. Seeded rows are not in the change feed (an
 export is an integration's first load) and have no history rows or, for appointments,
-workflow events. Made up from a fixed
-seed with Faker's names; nothing describes a real person.
+workflow events. Made up from a fixed seed with Faker's names; nothing describes a real
+person.
 """
 
 import datetime
