@@ -651,13 +651,13 @@ class Seeder:
         (ahead, seen or missed); then each patient's clinic visits over the years, most
         of them kept, and for some one booked ahead."""
         services = self.service_types
+        visit = services["specialist-visit"]
         for referral, patient, state, specialty, booked, start, *provider in self.referral_visits:
             status = REFERRAL_VISIT[state]
             if status == AppointmentStatus.BOOKED and self.rng.random() < 0.4:
                 status = AppointmentStatus.CONFIRMED
             where = (*provider, specialty, "referral", referral)
-            service = services["specialist-visit"]
-            yield self._appointment(pk, patient, service, start, status, booked, where)
+            yield self._appointment(pk, patient, visit, start, status, booked, where)
             pk += 1
         clinic = (None, None, "Primary care", "crm", None)
         outcomes, shares = list(VISIT_OUTCOMES), list(VISIT_OUTCOMES.values())
